@@ -1,0 +1,12 @@
+//! Host build of ipvs-defense's director logic.
+//!
+//! The kernel module includes `logic/mod.rs` as `mod logic;`; this crate includes the same
+//! file so that `cargo test` exercises exactly the code the module runs. `#![no_std]` here
+//! proves the logic needs nothing beyond `core`.
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[path = "mod.rs"]
+pub mod logic;
+
+pub use logic::*;
