@@ -14,17 +14,36 @@ fn accepts_values_in_range_with_whitespace() {
 fn rejects_out_of_range() {
     assert_eq!(parse_write(b"-1\n", LEVEL), Err(WriteError::OutOfRange));
     assert_eq!(parse_write(b"3\n", LEVEL), Err(WriteError::OutOfRange));
-    assert_eq!(parse_write(b"99999999999999999999999", LEVEL), Err(WriteError::OutOfRange));
+    assert_eq!(
+        parse_write(b"99999999999999999999999", LEVEL),
+        Err(WriteError::OutOfRange)
+    );
     let timeout = IntRange::new(1, 2_147_483);
     assert_eq!(parse_write(b"0", timeout), Err(WriteError::OutOfRange));
-    assert_eq!(parse_write(b"2147484", timeout), Err(WriteError::OutOfRange));
+    assert_eq!(
+        parse_write(b"2147484", timeout),
+        Err(WriteError::OutOfRange)
+    );
     assert_eq!(parse_write(b"2147483", timeout), Ok(Some(2_147_483)));
 }
 
 #[test]
 fn rejects_garbage() {
-    for bad in [&b"abc"[..], b"1a", b"-", b"+", b"1 2", b"0x1", b"1.0", b"\xff"] {
-        assert_eq!(parse_write(bad, LEVEL), Err(WriteError::NotANumber), "{bad:?}");
+    for bad in [
+        &b"abc"[..],
+        b"1a",
+        b"-",
+        b"+",
+        b"1 2",
+        b"0x1",
+        b"1.0",
+        b"\xff",
+    ] {
+        assert_eq!(
+            parse_write(bad, LEVEL),
+            Err(WriteError::NotANumber),
+            "{bad:?}"
+        );
     }
 }
 

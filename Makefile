@@ -1,0 +1,43 @@
+# ipvs-defense: the README's two commands are `make run` and `make test`.
+#
+#   make setup    install Debian packages, rust-src, bindgen-cli, virtme-ng (no-op when present)
+#   make kernel   build (or reuse from the cache) the test kernel; KFLAVOUR=bench for the bench one
+#   make module   build ipvs_defense.ko against that kernel
+#   make host-test  cargo fmt/clippy/test of the host crates
+#   make test     host tests, then the guest tests in QEMU; ends with "N passed, N failed"
+#   make run      boot the guest, load the module, show it working
+#   make clean    remove build output from the clone (the kernel cache stays)
+#   make distclean  also remove the kernel cache ($(IPVSD_CACHE))
+
+SHELL := /bin/bash
+IPVSD_CACHE ?= /var/cache/ipvs-defense
+KFLAVOUR ?= test
+export IPVSD_CACHE
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: setup kernel module host-test test run clean distclean
+
+setup:
+	@bash scripts/setup.sh
+
+kernel: setup
+	@bash scripts/kernel.sh $(KFLAVOUR) >/dev/null
+
+module: kernel
+	@bash scripts/module.sh $(KFLAVOUR)
+
+host-test: setup
+	@bash scripts/host_test.sh
+
+test: setup
+	@bash scripts/test.sh
+
+run: setup
+	@bash scripts/run.sh
+
+clean:
+	rm -rf target out
+	rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers .*.d
+
+distclean: clean
+	rm -rf $(IPVSD_CACHE)

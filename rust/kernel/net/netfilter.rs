@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Netfilter hooks.
+//!
+//! A [`Registration`] owns one registered `nf_hook_ops` and the handler it calls; dropping it
+//! unregisters the hook (waiting for callbacks already running on other CPUs) before the
+//! handler is freed.
+//!
+//! C header: [`include/linux/netfilter.h`](srctree/include/linux/netfilter.h)
+
+use crate::{bindings, error::to_result, net::skbuff::SkBuff, prelude::*, types::Opaque};
+use core::ffi::c_void;
+
+/// `NFPROTO_IPV4` lives in an anonymous C enum whose generated Rust name is not stable.
+const NFPROTO_IPV4: u8 = 2;
+
+/// What a hook decides about a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let the packet continue through the stack.
+    Accept,
+    /// Drop the packet; netfilter frees it.
+    Drop,
+}
+
+impl Verdict {
+    fn to_raw(self) -> u32 {
+        match self {
+            Verdict::Accept => bindings::NF_ACCEPT,
+            Verdict::Drop => bindings::NF_DROP,
+        }
+    }
+}
+
+/// The IPv4 hook points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hook {
+    /// Before routing (`NF_INET_PRE_ROUTING`).
+    PreRouting,
+    /// Packets for a local address (`NF_INET_LOCAL_IN`).
+    LocalIn,
+    /// Packets routed through this host (`NF_INET_FORWARD`).
+    Forward,
+    /// Locally generated packets (`NF_INET_LOCAL_OUT`).
+    LocalOut,
+    /// After routing, on the way out (`NF_INET_POST_ROUTING`).
+    PostRouting,
+}
+
+impl Hook {
+    fn to_raw(self) -> u32 {
+        match self {
+            Hook::PreRouting => bindings::nf_inet_hooks_NF_INET_PRE_ROUTING,
+            Hook::LocalIn => bindings::nf_inet_hooks_NF_INET_LOCAL_IN,
+            Hook::Forward => bindings::nf_inet_hooks_NF_INET_FORWARD,
+            Hook::LocalOut => bindings::nf_inet_hooks_NF_INET_LOCAL_OUT,
+            Hook::PostRouting => bindings::nf_inet_hooks_NF_INET_POST_ROUTING,
+        }
+    }
+}
+
+/// What the netfilter core tells a hook about where a packet is.
+///
+/// # Invariants
+///
+/// `self.0` points to a valid `nf_hook_state` for the lifetime `'a`.
+pub struct HookState<'a>(&'a bindings::nf_hook_state);
+
+impl HookState<'_> {
+    /// Index of the input device, or 0 when there is none (locally generated packets).
+    pub fn in_ifindex(&self) -> i32 {
+        if self.0.in_.is_null() {
+            0
+        } else {
+            // SAFETY: A non-null `in_` points to a device the core holds for the hook's duration.
+            unsafe { (*self.0.in_).ifindex }
+        }
+    }
+
+    /// Index of the output device, or 0 when it is not known yet.
+    pub fn out_ifindex(&self) -> i32 {
+        if self.0.out.is_null() {
+            0
+        } else {
+            // SAFETY: A non-null `out` points to a device the core holds for the hook's duration.
+            unsafe { (*self.0.out).ifindex }
+        }
+    }
+}
+
+/// A netfilter hook's behaviour.
+///
+/// `handle` runs in softirq context (or with bottom halves disabled) on any CPU, possibly on
+/// several CPUs at once: it must not sleep, and shared state needs atomics or a bh-safe lock.
+pub trait Handler: Send + Sync {
+    /// Decides what happens to `skb`.
+    fn handle(&self, skb: &mut SkBuff, state: &HookState<'_>) -> Verdict;
+}
+
+struct Inner<T> {
+    ops: Opaque<bindings::nf_hook_ops>,
+    handler: T,
+}
+
+/// A registered IPv4 netfilter hook in the initial network namespace.
+///
+/// # Invariants
+///
+/// `inner.ops` is registered with the netfilter core, with `priv_` pointing to
+/// `inner.handler` and `hook` to [`Adapter::<T>::hook`], from construction until `drop`.
+/// `inner` is pinned in the heap, so both addresses stay valid while registered.
+pub struct Registration<T: Handler> {
+    inner: Pin<KBox<Inner<T>>>,
+}
+
+// SAFETY: The registration only holds the handler (which is `Send`) and the `nf_hook_ops`,
+// which the netfilter core accesses under its own synchronisation.
+unsafe impl<T: Handler> Send for Registration<T> {}
+// SAFETY: `&Registration` gives access to nothing but `&T`, and `T: Sync`.
+unsafe impl<T: Handler> Sync for Registration<T> {}
+
+impl<T: Handler> Registration<T> {
+    /// Registers `handler` at `hook` with `priority` (lower runs first; see
+    /// `enum nf_ip_hook_priorities`) for IPv4 packets in the initial namespace.
+    pub fn new(hook: Hook, priority: i32, handler: T) -> Result<Self> {
+        let inner = KBox::pin(
+            Inner {
+                ops: Opaque::uninit(),
+                handler,
+            },
+            GFP_KERNEL,
+        )?;
+        let ops = inner.ops.get();
+        // SAFETY: `ops` points to memory we own and nobody else sees yet; an all-zero
+        // `nf_hook_ops` is valid (null pointers, `None` callback, zero bitfields), and we then
+        // fill in the fields the core needs.
+        unsafe {
+            core::ptr::write_bytes(ops, 0, 1);
+            (*ops).hook = Some(Adapter::<T>::hook);
+            (*ops).priv_ = core::ptr::from_ref(&inner.handler)
+                .cast_mut()
+                .cast::<c_void>();
+            (*ops).pf = NFPROTO_IPV4;
+            (*ops).hooknum = hook.to_raw();
+            (*ops).priority = priority;
+        }
+        // SAFETY: `init_net` is the initial namespace, which lives forever; `ops` is fully
+        // initialised and lives (pinned) in `inner` until `drop` unregisters it.
+        to_result(unsafe {
+            bindings::nf_register_net_hook(core::ptr::addr_of_mut!(bindings::init_net), ops)
+        })?;
+        // INVARIANT: the hook is registered with `priv_` and `hook` set as documented.
+        Ok(Self { inner })
+    }
+
+    /// The handler this registration calls.
+    pub fn handler(&self) -> &T {
+        &self.inner.handler
+    }
+}
+
+impl<T: Handler> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `ops` is registered in `init_net`.
+        // `nf_unregister_net_hook` waits (synchronize_net) until no CPU runs the hook any
+        // more, so the handler can be freed right after.
+        unsafe {
+            bindings::nf_unregister_net_hook(
+                core::ptr::addr_of_mut!(bindings::init_net),
+                self.inner.ops.get(),
+            )
+        };
+    }
+}
+
+struct Adapter<T>(core::marker::PhantomData<T>);
+
+impl<T: Handler> Adapter<T> {
+    /// # Safety
+    ///
+    /// Called only by the netfilter core for a hook registered by [`Registration::new`]:
+    /// `priv_` is the registration's `&T`, `skb` a valid packet owned by the core for the
+    /// call, `state` a valid hook state.
+    unsafe extern "C" fn hook(
+        priv_: *mut c_void,
+        skb: *mut bindings::sk_buff,
+        state: *const bindings::nf_hook_state,
+    ) -> u32 {
+        // SAFETY: `priv_` was set to `&inner.handler`, which outlives the registration (type
+        // invariant of `Registration`), and the hook runs only while registered.
+        let handler = unsafe { &*priv_.cast::<T>() };
+        // SAFETY: The core passes a valid packet with its network header set, and gives it to
+        // one hook at a time.
+        let skb = unsafe { SkBuff::from_raw(skb) };
+        // SAFETY: `state` is valid for the call.
+        let state = HookState(unsafe { &*state });
+        handler.handle(skb, &state).to_raw()
+    }
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Socket buffers (`struct sk_buff`), as netfilter hooks see them.
+//!
+//! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
+
+use crate::{bindings, error::code::*, error::to_result, prelude::*, types::Opaque};
+
+/// A packet handed to a netfilter hook.
+///
+/// The hook borrows it for the duration of the callback: it may read and (after
+/// [`SkBuff::writable_network`]) rewrite its headers, but it never frees it; netfilter does
+/// that according to the verdict.
+///
+/// # Invariants
+///
+/// The wrapped `sk_buff` is valid for as long as the reference to this `SkBuff` lives, and
+/// the holder of a `&mut SkBuff` is the only one who touches its data in that time (the
+/// netfilter core passes each packet to one hook at a time).
+#[repr(transparent)]
+pub struct SkBuff(Opaque<bindings::sk_buff>);
+
+impl SkBuff {
+    /// Creates a reference to an [`SkBuff`] from a valid pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid `sk_buff` whose network header is set, and no other code
+    /// may access the buffer's data or metadata for the lifetime `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::sk_buff) -> &'a mut Self {
+        // SAFETY: `SkBuff` is `repr(transparent)` over `Opaque<sk_buff>`, which has the layout
+        // of `sk_buff`; the caller guarantees validity and exclusivity for `'a`.
+        unsafe { &mut *ptr.cast::<Self>() }
+    }
+
+    /// Returns the raw pointer, for other abstractions in this crate.
+    #[allow(dead_code)]
+    pub(crate) fn as_raw(&self) -> *mut bindings::sk_buff {
+        self.0.get()
+    }
+
+    /// Total length of the packet from `skb->data` (linear and paged parts).
+    pub fn len(&self) -> u32 {
+        // SAFETY: By the type invariant the `sk_buff` is valid.
+        unsafe { (*self.0.get()).len }
+    }
+
+    /// Whether the packet has no bytes at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of bytes from the network (IP) header to the end of the packet.
+    pub fn network_len(&self) -> u32 {
+        let off = self.network_offset();
+        // `data` can lie after the network header only in hooks we do not use; saturate to
+        // stay correct anyway.
+        if off >= 0 {
+            self.len().saturating_sub(off as u32)
+        } else {
+            self.len().saturating_add(off.unsigned_abs())
+        }
+    }
+
+    fn network_offset(&self) -> i32 {
+        // SAFETY: By the type invariant the `sk_buff` is valid.
+        unsafe { bindings::skb_network_offset(self.0.get()) }
+    }
+
+    /// Copies `buf.len()` bytes starting `offset` bytes after the network header into `buf`,
+    /// whether they lie in the linear part or in page fragments.
+    ///
+    /// Returns `EINVAL` if the packet is shorter than that.
+    pub fn copy_network(&self, offset: u32, buf: &mut [u8]) -> Result {
+        let len = i32::try_from(buf.len()).map_err(|_| EINVAL)?;
+        let start = i32::try_from(offset)
+            .ok()
+            .and_then(|o| o.checked_add(self.network_offset()))
+            .ok_or(EINVAL)?;
+        // SAFETY: By the type invariant the `sk_buff` is valid; `buf` is valid for writes of
+        // `len` bytes; `skb_copy_bits` checks the range against the packet and fails otherwise.
+        to_result(unsafe {
+            bindings::skb_copy_bits(self.0.get(), start, buf.as_mut_ptr().cast(), len)
+        })
+    }
+
+    /// Makes the first `len` bytes from the network header linear, private to this packet
+    /// (unshared, uncloned) and writable, and returns them.
+    ///
+    /// This is what a NAT rewrite needs: afterwards the IP and transport headers can be
+    /// changed in place. Fails with `EINVAL` if the packet is shorter than `len`, or
+    /// `ENOMEM` if the head could not be reallocated.
+    pub fn writable_network(&mut self, len: u32) -> Result<&mut [u8]> {
+        if len > self.network_len() {
+            return Err(EINVAL);
+        }
+        let off = u32::try_from(self.network_offset()).map_err(|_| EINVAL)?;
+        let write_len = off.checked_add(len).ok_or(EINVAL)?;
+        // SAFETY: By the type invariant the `sk_buff` is valid and we have exclusive access;
+        // `skb_ensure_writable` may reallocate the head, which is why we only compute the
+        // header pointer afterwards.
+        to_result(unsafe { bindings::skb_ensure_writable(self.0.get(), write_len) })?;
+        // SAFETY: The `sk_buff` is valid (type invariant).
+        let hdr = unsafe { bindings::skb_network_header(self.0.get()) };
+        // SAFETY: `skb_ensure_writable` succeeded, so the first `off + len` bytes from
+        // `skb->data`, which include `len` bytes from the network header, are linear and
+        // writable by us alone; the slice borrows `self` mutably, so it cannot outlive the
+        // packet nor overlap another call that could reallocate the head.
+        Ok(unsafe { core::slice::from_raw_parts_mut(hdr, len as usize) })
+    }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Host checks and tests, printed as KTAP. Writes "passed failed skipped" to $1 (if given).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd); cd "$top"
+counts=${1:-/dev/null}
+pass=0 fail=0 n=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+check() { # name command...
+  local name=$1; shift
+  n=$((n + 1))
+  if "$@" > "$log/out" 2>&1; then
+    echo "ok $n host: $name"; pass=$((pass + 1))
+  else
+    sed 's/^/# /' "$log/out" | tail -40
+    echo "not ok $n host: $name"; fail=$((fail + 1))
+  fi
+}
+
+no_unsafe_outside_rust() {
+  # `unsafe` is allowed only in the rust/ overlay (and host-side test code, of which there
+  # is none using it yet).
+  ! git grep -n -w unsafe -- '*.rs' ':!rust/' ':!**/tests/**' | grep -vE '^[^:]+:[0-9]+:\s*//'
+}
+
+module_fmt() {
+  # The kernel-side crates are not in the cargo workspace: check them with rustfmt itself
+  # (it follows `mod` declarations from the module root).
+  rustfmt --edition 2021 --check --color never ipvs_defense.rs $(git ls-files 'rust/*.rs')
+}
+
+safety_comments() {
+  # Every `unsafe {` block in rust/ has a `// SAFETY:` comment within the two lines above.
+  local bad=0
+  for f in $(git ls-files 'rust/*.rs'); do
+    awk -v f="$f" '/\/\/ *SAFETY:/ {s=NR} /unsafe *\{/ { if (s == 0 || NR - s > 4) { print f":"NR": unsafe block without SAFETY"; bad=1 } } END {exit bad}' "$f" || bad=1
+  done
+  return $bad
+}
+
+echo "TAP version 13"
+check "cargo fmt --check" cargo fmt --all --check -- --color never
+check "rustfmt of the module and rust/" module_fmt
+check "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets -- -D warnings
+check "no unsafe outside rust/" no_unsafe_outside_rust
+check "SAFETY comment on every unsafe block" safety_comments
+
+# cargo test: every test case counts.
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log/t" | grep -E '^test .* \.\.\. ' |
+while IFS= read -r line; do echo "$line"; done > "$log/cases"
+while IFS= read -r line; do
+  n=$((n + 1))
+  name=$(echo "$line" | sed -E 's/^test (.*) \.\.\. .*/\1/')
+  case "$line" in
+    *"... ok") echo "ok $n cargo: $name"; pass=$((pass + 1)) ;;
+    *"... ignored"*) echo "ok $n cargo: $name # SKIP ignored" ;;
+    *) echo "not ok $n cargo: $name"; fail=$((fail + 1)) ;;
+  esac
+done < "$log/cases"
+if grep -qE '^error(\[|:)' "$log/t"; then
+  grep -E -A10 '^error' "$log/t" | sed 's/^/# /' | head -40
+  n=$((n + 1)); echo "not ok $n cargo test: build"; fail=$((fail + 1))
+fi
+grep -E '^test result:' "$log/t" | sed 's/^/# /'
+echo "1..$n"
+echo "$pass $fail 0" > "$counts"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# defense_level accepts 0..2; -1, 3 and "abc" fail with EINVAL and keep the old value; an
+# empty write changes nothing; a non-root write is refused; counters are read-only.
+. "$(dirname "$0")/lib.sh"
+mod_unload; mod_load
+trap mod_unload EXIT
+
+for v in 0 1 2 1; do
+  sc_write defense_level "$v" >/dev/null || fail "writing $v was refused"
+  expect_eq "$(sc defense_level)" "$v" "after writing $v"
+done
+diag "0, 1, 2 accepted"
+
+for bad in -1 3 abc 1x 99999999999999999999 ' '-; do
+  err=$(sc_write defense_level "$bad") && fail "writing '$bad' succeeded"
+  case "$err" in *"Invalid argument"*) ;; *) fail "writing '$bad': expected EINVAL, got '$err'";; esac
+  expect_eq "$(sc defense_level)" 1 "value after the refused write '$bad'"
+done
+diag "-1, 3, abc, 1x, 2^66, '-' refused with EINVAL; old value kept"
+
+: > "$SYSCTL/defense_level" || fail "an empty open/truncate failed"
+expect_eq "$(sc defense_level)" 1 "after an empty write"
+echo > "$SYSCTL/defense_level" || fail "a newline-only write failed"
+expect_eq "$(sc defense_level)" 1 "after a newline-only write"
+diag "empty writes change nothing"
+
+command -v setpriv >/dev/null || skip "setpriv missing"
+err=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+  sh -c "echo 2 > $SYSCTL/defense_level" 2>&1) && fail "a non-root write succeeded"
+case "$err" in *"Permission denied"*) ;; *) fail "non-root write: expected EACCES, got '$err'";; esac
+expect_eq "$(sc defense_level)" 1 "after the non-root write"
+v=$(setpriv --reuid=65534 --regid=65534 --clear-groups cat "$SYSCTL/defense_level") ||
+  fail "non-root read failed"
+expect_eq "$v" 1 "non-root read"
+diag "non-root: read allowed, write refused (EACCES)"
+
+err=$(sc_write local_in_packets 5) && fail "writing a counter succeeded"
+[ -n "$err" ] || fail "writing a counter gave no error"
+diag "counters are read-only"
