@@ -4,4 +4,5 @@
 //! The kernel module includes this file as `mod logic;` and the host crate (`host.rs`)
 //! includes it for `cargo test`.
 
+pub mod proto;
 pub mod sysctl;
