@@ -148,8 +148,10 @@ pub mod attr {
     pub const STAT_CONN_MAX: u16 = 40;
     /// `u64`: SYNs of known clients that skipped the rate drop.
     pub const KNOWN_CLIENT_PASSES: u16 = 41;
+    /// Padding for 64-bit attributes (`nla_put_u64_64bit`); never carries data.
+    pub const PAD: u16 = 42;
     /// The highest attribute number.
-    pub const MAX: u16 = 41;
+    pub const MAX: u16 = 42;
 }
 
 /// IP protocol numbers the director handles.

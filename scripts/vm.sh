@@ -37,10 +37,17 @@ else
 fi
 
 for attempt in 1 2 3; do
-  rm -f "$out/guest.started" "$out/guest.status"
+  rm -f "$out/guest.started" "$out/guest.status" "$out/boot_splat.txt"
+  echo $((3 - attempt)) > "$out/boots_left"
   setsid timeout --kill-after=10 "$timeout_s" vng --run "$tree" "${accel[@]}" --verbose \
-    --cpus "$cpus" --memory "$mem" --rwdir "$out" \
+    --cpus "$cpus" --memory "$mem" --rwdir "$out" --append no5lvl \
     --exec "echo started > $out/guest.started; $cmd" < /dev/null > "$out/console.log" 2>&1
+  if [ "$(cat "$out/guest.status" 2>/dev/null)" = reboot ]; then
+    echo "vm: the kernel reported a problem while booting, before any test (attempt $attempt):" >&2
+    sed 's/^/vm:   /' "$out/boot_splat.txt" >&2
+    echo "vm: booting again" >&2
+    continue
+  fi
   if [ -f "$out/guest.status" ]; then
     break
   fi

@@ -35,6 +35,15 @@ emit "1..$(( ${#tests[@]} + 1 ))"
 boot=$(dmesg -c); echo "$boot" >> "$out/dmesg.log"
 n=1
 if bad=$(echo "$boot" | grep -E "$BAD"); then
+  # Nothing of ours is loaded yet, so this is the kernel under emulation (an early-boot
+  # KASAN report in an interrupt was seen once in a few boots). Such a report also turns
+  # lockdep off for the rest of the boot, which would make our tests blind: ask the host to
+  # boot again while it may, and fail otherwise.
+  if [ "$(cat "$out/boots_left" 2>/dev/null || echo 0)" -gt 0 ]; then
+    echo "$boot" | grep -E -A40 "$BAD" | head -60 > "$out/boot_splat.txt"
+    echo reboot > "$out/guest.status"
+    exit 0
+  fi
   emit "# dmesg at boot:"; while IFS= read -r l; do emit "#   $l"; done <<< "$bad"
   emit "not ok $n dmesg_clean_at_boot # bad lines in dmesg before any test"
   failed=1

@@ -31,3 +31,4 @@
 #include <uapi/linux/netfilter_ipv4.h>
 
 const gfp_t RUST_CONST_HELPER_GFP_ATOMIC_NOWARN = GFP_ATOMIC | __GFP_NOWARN;
+const size_t RUST_CONST_HELPER_NLMSG_DEFAULT_SIZE = NLMSG_DEFAULT_SIZE;

@@ -9,7 +9,7 @@
 //!
 //! C header: [`include/linux/sysctl.h`](srctree/include/linux/sysctl.h)
 
-use crate::{bindings, error::code::*, prelude::*, str::CStr, sync::Arc};
+use crate::{bindings, prelude::*, str::CStr, sync::Arc};
 use core::{ffi::c_void, ptr::NonNull};
 
 /// The longest write a value accepts; longer writes fail with `EINVAL`.
