@@ -3,6 +3,28 @@
 //!
 //! The kernel module includes this file as `mod logic;` and the host crate (`host.rs`)
 //! includes it for `cargo test`.
+//!
+//! Modules, in the order a packet meets them:
+//! - [`packet`]: parse IPv4 + TCP/UDP/ICMP headers from bytes, rewrite addresses and ports;
+//! - [`checksum`]: Internet checksums, full and incremental (RFC 1624);
+//! - [`hash`]: SipHash-2-4, for flow keys and Maglev;
+//! - [`entry`]: the connection entry the table stores;
+//! - [`tcp_state`]: TCP states and the normal and secure transition tables;
+//! - [`timeouts`]: per-state timeouts, normal and defense;
+//! - [`wheel`]: expiry of entries by a timer wheel over entry indices;
+//! - [`defense`]: the defense level controller, the SYN drop rate and ACK validation;
+//! - [`sched`]: the schedulers rr, wrr, lc, wlc and mh (Maglev);
+//! - [`sysctl`]: parsing of sysctl writes;
+//! - [`proto`]: the `IPVS_DEFENSE` generic netlink protocol.
 
+pub mod checksum;
+pub mod defense;
+pub mod entry;
+pub mod hash;
+pub mod packet;
 pub mod proto;
+pub mod sched;
 pub mod sysctl;
+pub mod tcp_state;
+pub mod timeouts;
+pub mod wheel;

@@ -1,0 +1,286 @@
+//! The connection entry the table stores, and the flow keys it is found by.
+//!
+//! An entry is one client connection through one virtual service to one real server. The
+//! table finds it two ways (DESIGN.md §3):
+//! - by its [`Entry::in_key`] (client addr:port → VIP:vport) for packets from the client;
+//! - by its [`Entry::out_key`] (server addr:port → client addr:port) for replies.
+//!
+//! The entry is a plain `#[repr(C)]` struct of at most 128 bytes (checked at compile time)
+//! with no pointers: links to other entries (the timer wheel's, the hash chains') are `u32`
+//! indices into the table's entry array, [`NIL`] for none. Addresses are `u32` in host
+//! order (the numeric value of the dotted quad, `u32::from_be_bytes` of the wire bytes).
+//! Ticks are the caller's clock (jiffies).
+
+use super::hash::{siphash24, SipKey};
+use super::packet::{IPPROTO_TCP, IPPROTO_UDP};
+use super::tcp_state::{self, Direction, Table, TcpFlags, TcpState};
+use super::timeouts::TimeoutRow;
+use super::wheel::{Linked, WheelLink};
+
+pub use super::wheel::NIL;
+
+/// The transport protocol of an entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Protocol {
+    /// TCP.
+    #[default]
+    Tcp = IPPROTO_TCP,
+    /// UDP.
+    Udp = IPPROTO_UDP,
+}
+
+impl Protocol {
+    /// The protocol with IP protocol number `n`, if supported.
+    pub const fn from_number(n: u8) -> Option<Self> {
+        match n {
+            IPPROTO_TCP => Some(Protocol::Tcp),
+            IPPROTO_UDP => Some(Protocol::Udp),
+            _ => None,
+        }
+    }
+
+    /// The IP protocol number.
+    pub const fn number(self) -> u8 {
+        self as u8
+    }
+}
+
+/// A directed flow: what a packet is looked up by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    /// Source address (host order).
+    pub saddr: u32,
+    /// Destination address (host order).
+    pub daddr: u32,
+    /// Source port.
+    pub sport: u16,
+    /// Destination port.
+    pub dport: u16,
+    /// Protocol.
+    pub protocol: Protocol,
+}
+
+impl FlowKey {
+    /// The key as 13 bytes: addresses, ports (big-endian), protocol number.
+    pub fn to_bytes(&self) -> [u8; 13] {
+        let bytes = self
+            .saddr
+            .to_be_bytes()
+            .into_iter()
+            .chain(self.daddr.to_be_bytes())
+            .chain(self.sport.to_be_bytes())
+            .chain(self.dport.to_be_bytes())
+            .chain([self.protocol.number()]);
+        let mut out = [0u8; 13];
+        for (o, b) in out.iter_mut().zip(bytes) {
+            *o = b;
+        }
+        out
+    }
+
+    /// SipHash-2-4 of the key under `key` (the table's secret, random per boot).
+    pub fn hash(&self, key: SipKey) -> u64 {
+        siphash24(key, &self.to_bytes())
+    }
+}
+
+/// Entry flags: a bit set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct EntryFlags(pub u16);
+
+impl EntryFlags {
+    /// `rs_isn` holds the real server's initial sequence number.
+    pub const ISN_SEEN: u16 = 1 << 0;
+    /// The entry counts as active (established) at its real server (for lc/wlc).
+    pub const ACTIVE: u16 = 1 << 1;
+    /// The real server is one of the director's own addresses (served locally).
+    pub const LOCAL: u16 = 1 << 2;
+    /// The entry was re-created from a real server's packet (`resurrect = 1`).
+    pub const RESURRECTED: u16 = 1 << 3;
+    /// The entry is linked into the table's hash chains.
+    pub const HASHED: u16 = 1 << 4;
+
+    /// Whether every bit of `mask` is set.
+    pub const fn has(self, mask: u16) -> bool {
+        self.0 & mask == mask
+    }
+
+    /// Sets the bits of `mask`.
+    pub fn set(&mut self, mask: u16) {
+        self.0 |= mask;
+    }
+
+    /// Clears the bits of `mask`.
+    pub fn clear(&mut self, mask: u16) {
+        self.0 &= !mask;
+    }
+}
+
+/// A state change made by a segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Transition {
+    /// The state before.
+    pub from: TcpState,
+    /// The state after.
+    pub to: TcpState,
+}
+
+/// One connection through the director. See the module documentation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Entry {
+    /// Tick the entry was created at.
+    pub created: u64,
+    /// Tick of the last packet.
+    pub last_seen: u64,
+    /// Packets from the client.
+    pub packets_in: u64,
+    /// Packets from the real server.
+    pub packets_out: u64,
+    /// Bytes from the client.
+    pub bytes_in: u64,
+    /// Bytes from the real server.
+    pub bytes_out: u64,
+    /// The expiry timer's link (see [`wheel`](super::wheel)).
+    pub timer: WheelLink,
+    /// Client address.
+    pub client_addr: u32,
+    /// Virtual address (the VIP).
+    pub vaddr: u32,
+    /// Real server address.
+    pub rs_addr: u32,
+    /// The real server's initial sequence number (valid with [`EntryFlags::ISN_SEEN`]):
+    /// a client ACK in SA must acknowledge `rs_isn + 1`.
+    pub rs_isn: u32,
+    /// Next entry in the hash chain of [`Entry::in_key`], or [`NIL`].
+    pub next_in: u32,
+    /// Next entry in the hash chain of [`Entry::out_key`], or [`NIL`].
+    pub next_out: u32,
+    /// Index of the real server in its service's list.
+    pub rs_index: u32,
+    /// Index of the virtual service.
+    pub service: u32,
+    /// Client port.
+    pub client_port: u16,
+    /// Virtual port.
+    pub vport: u16,
+    /// Real server port.
+    pub rs_port: u16,
+    /// Flags.
+    pub flags: EntryFlags,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// TCP state (always `None` for UDP).
+    pub state: TcpState,
+}
+
+const _: () = assert!(core::mem::size_of::<Entry>() <= 128);
+
+/// Where a new entry's connection goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Real server address.
+    pub rs_addr: u32,
+    /// Real server port.
+    pub rs_port: u16,
+    /// Index of the real server in its service's list.
+    pub rs_index: u32,
+    /// Index of the virtual service.
+    pub service: u32,
+}
+
+impl Entry {
+    /// A new entry for the client flow `key` (client → VIP) to `target`, created at `now`,
+    /// in state NONE, unarmed, unhashed.
+    pub fn new(key: &FlowKey, target: &Target, now: u64) -> Self {
+        Self {
+            created: now,
+            last_seen: now,
+            timer: WheelLink::UNARMED,
+            client_addr: key.saddr,
+            vaddr: key.daddr,
+            rs_addr: target.rs_addr,
+            next_in: NIL,
+            next_out: NIL,
+            rs_index: target.rs_index,
+            service: target.service,
+            client_port: key.sport,
+            vport: key.dport,
+            rs_port: target.rs_port,
+            protocol: key.protocol,
+            ..Self::default()
+        }
+    }
+
+    /// The key of packets from the client: client → VIP.
+    pub const fn in_key(&self) -> FlowKey {
+        FlowKey {
+            saddr: self.client_addr,
+            daddr: self.vaddr,
+            sport: self.client_port,
+            dport: self.vport,
+            protocol: self.protocol,
+        }
+    }
+
+    /// The key of replies from the real server: server → client.
+    pub const fn out_key(&self) -> FlowKey {
+        FlowKey {
+            saddr: self.rs_addr,
+            daddr: self.client_addr,
+            sport: self.rs_port,
+            dport: self.client_port,
+            protocol: self.protocol,
+        }
+    }
+
+    /// The timeout row that applies now: the TCP state's, or UDP's.
+    pub const fn timeout_row(&self) -> TimeoutRow {
+        match self.protocol {
+            Protocol::Tcp => TimeoutRow::Tcp(self.state),
+            Protocol::Udp => TimeoutRow::Udp,
+        }
+    }
+
+    /// Counts a packet of `len` bytes in direction `dir` at `now`.
+    pub fn count(&mut self, dir: Direction, len: u64, now: u64) {
+        let (packets, bytes) = match dir {
+            Direction::Input => (&mut self.packets_in, &mut self.bytes_in),
+            Direction::Output => (&mut self.packets_out, &mut self.bytes_out),
+        };
+        *packets = packets.wrapping_add(1);
+        *bytes = bytes.wrapping_add(len);
+        self.last_seen = now;
+    }
+
+    /// Applies a TCP segment with `flags` and sequence number `seq` in direction `dir`
+    /// under `table`. A SYN from the real server that leaves the entry in SA (the secure
+    /// table's SR → SA, or a retransmitted SYN+ACK) records `seq` as the server's initial
+    /// sequence number.
+    pub fn tcp_segment(
+        &mut self,
+        table: Table,
+        dir: Direction,
+        flags: TcpFlags,
+        seq: u32,
+    ) -> Transition {
+        let from = self.state;
+        let to = tcp_state::transition(table, dir, flags, from);
+        if dir == Direction::Output && flags.has(TcpFlags::SYN) && to == TcpState::SynAck {
+            self.rs_isn = seq;
+            self.flags.set(EntryFlags::ISN_SEEN);
+        }
+        self.state = to;
+        Transition { from, to }
+    }
+}
+
+impl Linked for Entry {
+    fn wheel_link(&self) -> &WheelLink {
+        &self.timer
+    }
+    fn wheel_link_mut(&mut self) -> &mut WheelLink {
+        &mut self.timer
+    }
+}

@@ -1,0 +1,17 @@
+//! `ipvsdadm`: exit status 0 on success, 1 on a runtime or kernel error, 2 on a usage error.
+#![forbid(unsafe_code)]
+
+use ipvsdadm::netlink::NlClient;
+use ipvsdadm::run::{main_with, Env};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = main_with(
+        &args,
+        NlClient::connect,
+        &Env::default(),
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
+    std::process::exit(code);
+}

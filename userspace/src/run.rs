@@ -1,0 +1,490 @@
+//! Runs a parsed [`Command`]: asks the [`Client`], reads or writes sysctls, formats the
+//! result. Every failure becomes a [`CliError`] whose text is the one line printed.
+
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::args::{Command, ListMode, ListOpts, ListWhat, TimeoutSet};
+use crate::client::{errno_name, errno_text, Client, NlError};
+use crate::format::{self, FormatOpts};
+use crate::model::{DefenseView, DestKey, Rates, ServiceKey, ServiceView, Stats};
+use crate::timeouts::{self, Set, SysctlError};
+
+/// Exit status of a usage error.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit status of a runtime or kernel error.
+pub const EXIT_FAILURE: i32 = 1;
+
+/// The one-line message of the module being absent.
+pub const NOT_LOADED: &str =
+    "the ipvs_defense module is not loaded (generic netlink family IPVS_DEFENSE not found)";
+
+/// A failed command: the line to print (without the `ipvsdadm: ` prefix) and the exit code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CliError {
+    /// The message.
+    pub message: String,
+    /// The exit status (1 or 2).
+    pub code: i32,
+}
+
+impl CliError {
+    fn runtime(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            code: EXIT_FAILURE,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The request that failed, for the error message.
+#[derive(Clone, Copy, Debug)]
+pub enum Op<'a> {
+    /// Resolving the family and opening the socket.
+    Connect,
+    /// `GET_SERVICE` dump.
+    ListServices,
+    /// `GET_SERVICE` do.
+    GetService(&'a ServiceKey),
+    /// `GET_DEST` dump.
+    ListDests(&'a ServiceKey),
+    /// `GET_CONN`.
+    ListConns,
+    /// `GET_STATS`.
+    Stats,
+    /// `GET_DEFENSE`.
+    Defense,
+    /// `NEW_SERVICE`.
+    AddService(&'a ServiceKey),
+    /// `SET_SERVICE`.
+    EditService(&'a ServiceKey),
+    /// `DEL_SERVICE`.
+    DelService(&'a ServiceKey),
+    /// `NEW_DEST`.
+    AddDest(&'a ServiceKey, &'a DestKey),
+    /// `SET_DEST`.
+    EditDest(&'a ServiceKey, &'a DestKey),
+    /// `DEL_DEST`.
+    DelDest(&'a ServiceKey, &'a DestKey),
+    /// `ZERO`.
+    Zero(Option<&'a ServiceKey>),
+    /// `FLUSH`.
+    Flush,
+    /// `SET_DEFENSE`.
+    SetDefense(u32),
+}
+
+impl fmt::Display for Op<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Connect => write!(f, "connect"),
+            Op::ListServices => write!(f, "list services"),
+            Op::GetService(s) => write!(f, "list service {s}"),
+            Op::ListDests(s) => write!(f, "list real servers of {s}"),
+            Op::ListConns => write!(f, "list connections"),
+            Op::Stats => write!(f, "read statistics"),
+            Op::Defense => write!(f, "read defense state"),
+            Op::AddService(s) => write!(f, "add service {s}"),
+            Op::EditService(s) => write!(f, "edit service {s}"),
+            Op::DelService(s) => write!(f, "delete service {s}"),
+            Op::AddDest(s, d) => write!(f, "add real server {d} to {s}"),
+            Op::EditDest(s, d) => write!(f, "edit real server {d} of {s}"),
+            Op::DelDest(s, d) => write!(f, "delete real server {d} from {s}"),
+            Op::Zero(Some(s)) => write!(f, "zero counters of {s}"),
+            Op::Zero(None) => write!(f, "zero counters"),
+            Op::Flush => write!(f, "clear"),
+            Op::SetDefense(l) => write!(f, "set defense level {l}"),
+        }
+    }
+}
+
+/// Turns a failed request into the one line to print.
+pub fn describe(op: Op<'_>, e: NlError) -> CliError {
+    let (errno, ext) = match e {
+        NlError::NotLoaded => return CliError::runtime(NOT_LOADED),
+        NlError::Errno { errno, message } => (errno, message),
+        other => return CliError::runtime(format!("{op}: {other}")),
+    };
+    let has_service = !matches!(
+        op,
+        Op::Connect
+            | Op::ListServices
+            | Op::ListConns
+            | Op::Stats
+            | Op::Defense
+            | Op::Flush
+            | Op::SetDefense(_)
+            | Op::Zero(None)
+    );
+    let is_dest_change = matches!(op, Op::EditDest(..) | Op::DelDest(..));
+    let name = errno_name(errno);
+    let reason = match errno {
+        libc::EPERM | libc::EACCES => {
+            format!("permission denied: CAP_NET_ADMIN is needed, run as root ({name})")
+        }
+        libc::ENOENT | libc::ESRCH if is_dest_change => {
+            format!("no such service or real server ({name})")
+        }
+        libc::ENOENT | libc::ESRCH if has_service => format!("no such service ({name})"),
+        libc::EEXIST if matches!(op, Op::AddDest(..)) => {
+            format!("real server already exists ({name})")
+        }
+        libc::EEXIST => format!("service already exists ({name})"),
+        libc::EINVAL => format!("invalid request ({name})"),
+        _ => errno_text(errno),
+    };
+    match ext {
+        Some(m) => CliError::runtime(format!("{op}: {reason}: {m}")),
+        None => CliError::runtime(format!("{op}: {reason}")),
+    }
+}
+
+fn sysctl_error(e: SysctlError) -> CliError {
+    match e {
+        SysctlError::NotLoaded => CliError::runtime(format!(
+            "the ipvs_defense module is not loaded ({} not found)",
+            timeouts::SYSCTL_DIR
+        )),
+        SysctlError::NoSuchEntry(name) => CliError::runtime(format!(
+            "the module has no sysctl {name} in {}",
+            timeouts::SYSCTL_DIR
+        )),
+        SysctlError::Rejected(p) => CliError::runtime(format!(
+            "{}: value refused by the module (must be 1..{} seconds)",
+            p.display(),
+            timeouts::MAX_SECS
+        )),
+        SysctlError::Permission(p) => CliError::runtime(format!(
+            "{}: permission denied: only root may change the module's sysctls",
+            p.display()
+        )),
+        SysctlError::Other(p, s) => CliError::runtime(format!("{}: {s}", p.display())),
+    }
+}
+
+/// What the runner needs from the machine besides the client.
+#[derive(Clone, Debug)]
+pub struct Env {
+    /// The module's sysctl directory.
+    pub sysctl_dir: PathBuf,
+    /// The time between the two samples of `--rate`.
+    pub rate_interval: Duration,
+    /// The page size, to show memory in MiB.
+    pub page_size: u64,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Env {
+            sysctl_dir: PathBuf::from(timeouts::SYSCTL_DIR),
+            rate_interval: Duration::from_secs(1),
+            page_size: page_size(),
+        }
+    }
+}
+
+/// The kernel's page size, from `/proc/self/smaps` (`KernelPageSize`), or 4096.
+pub fn page_size() -> u64 {
+    std::fs::read_to_string("/proc/self/smaps")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("KernelPageSize:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(4096, |kb| kb * 1024)
+}
+
+/// Per-second rates from two samples taken `elapsed` apart (counters that went backwards,
+/// e.g. after `-Z`, give 0).
+pub fn compute_rates(first: &Stats, second: &Stats, elapsed: Duration) -> Rates {
+    let ms = elapsed.as_millis().max(1);
+    let per_sec = |a: u64, b: u64| -> u64 {
+        let d = u128::from(b.saturating_sub(a));
+        u64::try_from(d * 1000 / ms).unwrap_or(u64::MAX)
+    };
+    Rates {
+        cps: per_sec(first.conns, second.conns),
+        inpps: per_sec(first.inpkts, second.inpkts),
+        outpps: per_sec(first.outpkts, second.outpkts),
+        inbps: per_sec(first.inbytes, second.inbytes),
+        outbps: per_sec(first.outbytes, second.outbytes),
+    }
+}
+
+/// Fills the rates of `second` from `first` (matched by service key and real server key;
+/// an entry absent from `first` counts from zero).
+pub fn fill_rates(first: &[ServiceView], second: &mut [ServiceView], elapsed: Duration) {
+    for s in second.iter_mut() {
+        let old = first.iter().find(|o| o.key == s.key);
+        let old_stats = old.map(|o| o.stats).unwrap_or_default();
+        s.rates = Some(compute_rates(&old_stats, &s.stats, elapsed));
+        for d in s.dests.iter_mut() {
+            let old_d = old
+                .and_then(|o| o.dests.iter().find(|x| x.key() == d.key()))
+                .map(|x| x.stats)
+                .unwrap_or_default();
+            d.rates = Some(compute_rates(&old_d, &d.stats, elapsed));
+        }
+    }
+}
+
+fn fetch_services<C: Client + ?Sized>(
+    c: &mut C,
+    only: Option<&ServiceKey>,
+) -> Result<Vec<ServiceView>, CliError> {
+    let mut services = match only {
+        Some(k) => vec![c.service(k).map_err(|e| describe(Op::GetService(k), e))?],
+        None => c.services().map_err(|e| describe(Op::ListServices, e))?,
+    };
+    for s in services.iter_mut() {
+        let key = s.key;
+        s.dests = c
+            .dests(&key)
+            .map_err(|e| describe(Op::ListDests(&key), e))?;
+    }
+    format::sort_services(&mut services);
+    Ok(services)
+}
+
+fn list<C: Client + ?Sized>(
+    c: &mut C,
+    opts: &ListOpts,
+    env: &Env,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let text = match opts.what {
+        ListWhat::Connections => {
+            let conns = c.connections().map_err(|e| describe(Op::ListConns, e))?;
+            if opts.json {
+                format::json_connections(&conns)
+            } else {
+                format::format_connections(&conns)
+            }
+        }
+        // Handled by `run` without the client.
+        ListWhat::Timeout => return Err(CliError::runtime("internal error: --timeout listing")),
+        ListWhat::All | ListWhat::Service(_) => {
+            let only = match &opts.what {
+                ListWhat::Service(k) => Some(k),
+                _ => None,
+            };
+            let header = if only.is_none() && !opts.json {
+                let g = c.global_stats().map_err(|e| describe(Op::Stats, e))?;
+                Some(format::header_line(g.version, g.conn_max))
+            } else {
+                None
+            };
+            let mut services = fetch_services(c, only)?;
+            let mut interval = None;
+            if opts.mode == ListMode::Rate {
+                let start = Instant::now();
+                std::thread::sleep(env.rate_interval);
+                let first = services;
+                services = fetch_services(c, only)?;
+                let elapsed = start.elapsed();
+                fill_rates(&first, &mut services, elapsed);
+                interval = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+            }
+            if opts.json {
+                format::json_list(&services, interval)
+            } else {
+                format::format_list(
+                    &services,
+                    &FormatOpts {
+                        mode: opts.mode,
+                        exact: opts.exact,
+                        header,
+                    },
+                )
+            }
+        }
+    };
+    write_out(out, &text)
+}
+
+fn write_out(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| CliError::runtime(format!("cannot write output: {e}")))
+}
+
+fn set_timeouts(env: &Env, sets: &[TimeoutSet]) -> Result<(), CliError> {
+    // Resolve every file first so that a bad name changes nothing.
+    for s in sets {
+        timeouts::sysctl_path(&env.sysctl_dir, s.set, s.row).map_err(sysctl_error)?;
+    }
+    for s in sets {
+        timeouts::write(&env.sysctl_dir, s.set, s.row, s.secs).map_err(sysctl_error)?;
+    }
+    Ok(())
+}
+
+/// Whether the command needs the netlink client (the others only touch sysctls).
+pub fn needs_client(cmd: &Command) -> bool {
+    !matches!(
+        cmd,
+        Command::Help
+            | Command::Version
+            | Command::SetTimeout { .. }
+            | Command::ShowTimeouts { .. }
+            | Command::SetTimeouts(_)
+            | Command::List(ListOpts {
+                what: ListWhat::Timeout,
+                ..
+            })
+    )
+}
+
+/// Runs `cmd`. `connect` is called only by commands that talk to the module.
+pub fn run<C, F>(cmd: &Command, connect: F, env: &Env, out: &mut dyn Write) -> Result<(), CliError>
+where
+    C: Client,
+    F: FnOnce() -> Result<C, NlError>,
+{
+    match cmd {
+        Command::Help => return write_out(out, &crate::args::help_text()),
+        Command::Version => {
+            return write_out(
+                out,
+                &format!(
+                    "ipvsdadm {} (IPVS_DEFENSE protocol version {})\n",
+                    env!("CARGO_PKG_VERSION"),
+                    ipvsd_logic::proto::VERSION
+                ),
+            )
+        }
+        Command::SetTimeout { tcp, tcpfin, udp } => {
+            let sets: Vec<TimeoutSet> = [
+                (timeouts::ES_ROW, *tcp),
+                (timeouts::FW_ROW, *tcpfin),
+                (timeouts::UDP_ROW, *udp),
+            ]
+            .into_iter()
+            .filter(|&(_, secs)| secs != 0)
+            .map(|(row, secs)| TimeoutSet {
+                set: Set::Normal,
+                row,
+                secs,
+            })
+            .collect();
+            return set_timeouts(env, &sets);
+        }
+        Command::SetTimeouts(sets) => return set_timeouts(env, sets),
+        Command::ShowTimeouts { json } => {
+            let rows = timeouts::read_all(&env.sysctl_dir).map_err(sysctl_error)?;
+            let text = if *json {
+                format::json_timeouts(&rows)
+            } else {
+                format::format_timeouts(&rows)
+            };
+            return write_out(out, &text);
+        }
+        Command::List(ListOpts {
+            what: ListWhat::Timeout,
+            json,
+            ..
+        }) => {
+            let get = |row| timeouts::read(&env.sysctl_dir, Set::Normal, row).map_err(sysctl_error);
+            let (tcp, fin, udp) = (
+                get(timeouts::ES_ROW)?,
+                get(timeouts::FW_ROW)?,
+                get(timeouts::UDP_ROW)?,
+            );
+            let text = if *json {
+                format::json_ipvsadm_timeout(tcp, fin, udp)
+            } else {
+                format::format_ipvsadm_timeout(tcp, fin, udp)
+            };
+            return write_out(out, &text);
+        }
+        _ => {}
+    }
+
+    let mut c = connect().map_err(|e| describe(Op::Connect, e))?;
+    match cmd {
+        Command::AddService { svc, scheduler } => c
+            .add_service(svc, scheduler)
+            .map_err(|e| describe(Op::AddService(svc), e)),
+        Command::EditService { svc, scheduler } => c
+            .edit_service(svc, scheduler)
+            .map_err(|e| describe(Op::EditService(svc), e)),
+        Command::DelService { svc } => c
+            .del_service(svc)
+            .map_err(|e| describe(Op::DelService(svc), e)),
+        Command::Flush => c.flush().map_err(|e| describe(Op::Flush, e)),
+        Command::AddDest { svc, dest, weight } => c
+            .add_dest(svc, dest, *weight)
+            .map_err(|e| describe(Op::AddDest(svc, dest), e)),
+        Command::EditDest { svc, dest, weight } => c
+            .edit_dest(svc, dest, *weight)
+            .map_err(|e| describe(Op::EditDest(svc, dest), e)),
+        Command::DelDest { svc, dest } => c
+            .del_dest(svc, dest)
+            .map_err(|e| describe(Op::DelDest(svc, dest), e)),
+        Command::Zero { svc } => c
+            .zero(svc.as_ref())
+            .map_err(|e| describe(Op::Zero(svc.as_ref()), e)),
+        Command::SetDefense { level } => c
+            .set_defense(*level)
+            .map_err(|e| describe(Op::SetDefense(*level), e)),
+        Command::Defense { json } => {
+            let defense = c.defense().map_err(|e| describe(Op::Defense, e))?;
+            let global = c.global_stats().map_err(|e| describe(Op::Stats, e))?;
+            let view = DefenseView {
+                defense,
+                global,
+                page_size: env.page_size,
+            };
+            let text = if *json {
+                format::json_defense(&view)
+            } else {
+                format::format_defense(&view)
+            };
+            write_out(out, &text)
+        }
+        Command::List(opts) => list(&mut c, opts, env, out),
+        Command::Help
+        | Command::Version
+        | Command::SetTimeout { .. }
+        | Command::SetTimeouts(_)
+        | Command::ShowTimeouts { .. } => Ok(()),
+    }
+}
+
+/// The whole program: parses `args`, runs, prints output to `out` and the error line to
+/// `err`, and returns the exit status.
+pub fn main_with<C, F>(
+    args: &[String],
+    connect: F,
+    env: &Env,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32
+where
+    C: Client,
+    F: FnOnce() -> Result<C, NlError>,
+{
+    let cmd = match crate::args::parse_args(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(err, "ipvsdadm: {e} (try 'ipvsdadm --help')");
+            return EXIT_USAGE;
+        }
+    };
+    match run(&cmd, connect, env, out) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(err, "ipvsdadm: {}", e.message);
+            e.code
+        }
+    }
+}
