@@ -33,9 +33,9 @@ struct IpvsDefense {
 }
 
 impl kernel::Module for IpvsDefense {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let director = director::Director::new()?;
-        pr_info!("loaded: hooks at LOCAL_IN and FORWARD, sysctls in /proc/sys/net/ipvs_defense\n");
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let director = director::Director::new(module)?;
+        pr_info!("loaded: hooks at LOCAL_IN and FORWARD, netlink family IPVS_DEFENSE, sysctls in /proc/sys/net/ipvs_defense\n");
         Ok(Self {
             _director: director,
         })

@@ -28,9 +28,17 @@ impl RangedInt {
     }
 
     /// The current value.
-    #[allow(dead_code)]
     pub(crate) fn get(&self) -> i32 {
         self.value.load(Ordering::Relaxed)
+    }
+
+    /// Sets the value from inside the module (netlink); `EINVAL` outside the range.
+    pub(crate) fn set(&self, v: i32) -> Result {
+        if !self.range.contains(i64::from(v)) {
+            return Err(EINVAL);
+        }
+        self.value.store(v, Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -54,6 +62,10 @@ impl Value for RangedInt {
 
 /// `defense_level`: 0 automatic (calm), 1 engaged, 2 forced (DESIGN.md §5).
 pub(crate) static DEFENSE_LEVEL: RangedInt = RangedInt::new(0, 0, 2);
+/// `amemthresh`: pages of available memory below which level 0 engages (0 = never).
+pub(crate) static AMEMTHRESH: RangedInt = RangedInt::new(2560, 0, i32::MAX);
+/// `syn_drop_rate`: 0 automatic, N drops one new-connection SYN in N while engaged.
+pub(crate) static SYN_DROP_RATE: RangedInt = RangedInt::new(0, 0, i32::MAX);
 
 /// What a read-only counter file shows.
 #[derive(Clone, Copy)]
@@ -95,10 +107,13 @@ fn counter(name: &'static CStr, stats: &Arc<HookStats>, field: Field) -> Result<
 /// Registers the table.
 pub(crate) fn register(stats: &Arc<HookStats>) -> Result<Registration> {
     let mut e = KVec::new();
-    e.push(
-        Entry::read_write(c_str!("defense_level"), &DEFENSE_LEVEL),
-        GFP_KERNEL,
-    )?;
+    for (name, value) in [
+        (c_str!("defense_level"), &DEFENSE_LEVEL),
+        (c_str!("amemthresh"), &AMEMTHRESH),
+        (c_str!("syn_drop_rate"), &SYN_DROP_RATE),
+    ] {
+        e.push(Entry::read_write(name, value), GFP_KERNEL)?;
+    }
     for (name, field) in [
         (c_str!("local_in_packets"), Field::Packets(Which::LocalIn)),
         (c_str!("local_in_bytes"), Field::Bytes(Which::LocalIn)),

@@ -13,7 +13,7 @@ read -r hp hf hs < "$out/host.counts"
 
 echo "== kernel and module =="
 gp=0 gf=0 gs=0
-if tree=$(bash scripts/module.sh test | tail -1); then
+if tree=$(bash scripts/module.sh test | tail -1) && cargo build -q -p ipvsdadm; then
   echo "== guest tests (QEMU, $(uname -m)) =="
   bash scripts/vm.sh "$tree" "$out" "bash $top/selftests/run_guest.sh $out ${TESTS:-}"
   vm_rc=$?

@@ -21,6 +21,8 @@ GW=203.0.113.2
 DIR_GW=203.0.113.1
 IPVSD_TOP=${IPVSD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 KO=${KO:-$IPVSD_TOP/ipvs_defense.ko}
+IPVSDADM=${IPVSDADM:-$IPVSD_TOP/target/debug/ipvsdadm}
+GENL="python3 $IPVSD_TOP/selftests/genl.py"
 SYSCTL=/proc/sys/net/ipvs_defense
 
 export LC_ALL=C

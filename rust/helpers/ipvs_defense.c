@@ -125,3 +125,16 @@ int rust_helper_nla_len(const struct nlattr *nla)
 {
 	return nla_len(nla);
 }
+
+/* RCU (rust/kernel/sync/rcu.rs): 6.12 has no Rust RCU helpers. */
+#include <linux/rcupdate.h>
+
+void rust_helper_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void rust_helper_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The director's configuration: virtual services and their real servers.
+//!
+//! Read-mostly, by RCU: the data path reads the current [`Config`] snapshot under an RCU
+//! read guard without taking any lock, on every CPU at once. The control plane (netlink, in
+//! process context) builds a new snapshot from the current one, publishes it, and frees the
+//! old one after a grace period ([`kernel::sync::rcu::RcuBox::update`], which also
+//! serialises writers). Unchanged services are shared between snapshots (`Arc`), and so are
+//! the counters, which survive every change.
+//!
+//! The scheduler state of a service (round-robin position, ...) is mutable and sits under a
+//! per-service bh-safe spinlock taken only when a new connection is scheduled, as the
+//! in-kernel IPVS does with `svc->sched_lock`; established flows never take it.
+
+use super::stats::Stats;
+use crate::logic::sched::{self, mh, SchedKind, Scheduler};
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::{
+    new_spinlock_bh,
+    prelude::*,
+    sync::{
+        rcu::{Guard, RcuBox},
+        Arc, SpinLockBh,
+    },
+};
+
+/// Services the director accepts at most.
+pub(crate) const MAX_SERVICES: usize = 1024;
+/// Real servers per service at most.
+pub(crate) const MAX_DESTS: usize = 1024;
+/// The highest accepted weight.
+pub(crate) const MAX_WEIGHT: u32 = 65535;
+
+/// What identifies a service: protocol, VIP (network order bytes), port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct ServiceKey {
+    pub(crate) proto: u8,
+    pub(crate) addr: [u8; 4],
+    pub(crate) port: u16,
+}
+
+/// What identifies a real server within a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct DestKey {
+    pub(crate) addr: [u8; 4],
+    pub(crate) port: u16,
+}
+
+/// A real server's counters, kept across configuration changes.
+#[derive(Default)]
+pub(crate) struct DestCounters {
+    pub(crate) active: AtomicU32,
+    pub(crate) inactive: AtomicU32,
+    pub(crate) stats: Stats,
+}
+
+/// A real server, as one snapshot sees it.
+pub(crate) struct Dest {
+    pub(crate) key: DestKey,
+    pub(crate) weight: u32,
+    pub(crate) counters: Arc<DestCounters>,
+}
+
+impl sched::Dest for Dest {
+    fn weight(&self) -> u32 {
+        self.weight
+    }
+    fn active_conns(&self) -> u32 {
+        self.counters.active.load(Ordering::Relaxed)
+    }
+    fn inactive_conns(&self) -> u32 {
+        self.counters.inactive.load(Ordering::Relaxed)
+    }
+    fn addr(&self) -> u32 {
+        u32::from_be_bytes(self.key.addr)
+    }
+    fn port(&self) -> u16 {
+        self.key.port
+    }
+}
+
+/// A virtual service, as one snapshot sees it. Immutable but for the scheduler's state.
+#[pin_data]
+pub(crate) struct Service {
+    pub(crate) key: ServiceKey,
+    pub(crate) sched_kind: SchedKind,
+    pub(crate) flags: u32,
+    /// Sorted by key.
+    pub(crate) dests: KVec<Dest>,
+    /// Maglev's lookup table (`mh` only, else empty).
+    mh_table: KVVec<u16>,
+    pub(crate) stats: Arc<Stats>,
+    #[pin]
+    sched: SpinLockBh<Scheduler>,
+}
+
+impl Service {
+    /// Builds a service with `dests` (sorted here), a fresh scheduler state and, for `mh`,
+    /// its lookup table.
+    pub(crate) fn build(
+        key: ServiceKey,
+        sched_kind: SchedKind,
+        flags: u32,
+        mut dests: KVec<Dest>,
+        stats: Arc<Stats>,
+    ) -> Result<Arc<Self>> {
+        dests.sort_unstable_by_key(|d| d.key);
+        let mut mh_table = KVVec::new();
+        if sched_kind == SchedKind::Mh {
+            mh_table = KVVec::from_elem(mh::EMPTY, mh::DEFAULT_TABLE_SIZE, GFP_KERNEL)?;
+            let mut scratch = KVec::from_elem(mh::Perm::default(), dests.len(), GFP_KERNEL)?;
+            mh::populate(&dests, &mut mh_table, &mut scratch).map_err(|_| EINVAL)?;
+        }
+        let state = Scheduler::new(sched_kind, &dests);
+        Arc::pin_init(
+            pin_init!(Self {
+                key,
+                sched_kind,
+                flags,
+                dests,
+                mh_table,
+                stats,
+                sched <- new_spinlock_bh!(state, "ipvs_defense_sched"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Index of the real server with `key`.
+    pub(crate) fn dest_index(&self, key: &DestKey) -> Option<usize> {
+        self.dests.binary_search_by_key(key, |d| d.key).ok()
+    }
+
+    /// Picks the real server for a new connection from `client` (network order) and
+    /// `client_port`. `None` when every server is quiesced or there is none.
+    #[allow(dead_code)]
+    pub(crate) fn schedule(&self, client: [u8; 4], client_port: u16) -> Option<usize> {
+        let hash = if self.sched_kind == SchedKind::Mh {
+            mh::source_hash(u32::from_be_bytes(client), client_port)
+        } else {
+            0
+        };
+        self.sched.lock().pick(&self.dests, &self.mh_table, hash)
+    }
+}
+
+/// One snapshot of the whole configuration.
+pub(crate) struct Config {
+    /// Sorted by key.
+    pub(crate) services: KVec<Arc<Service>>,
+    /// Changes with every update; never 0 (netlink's dump consistency check needs that).
+    pub(crate) generation: u32,
+}
+
+impl Config {
+    /// The service with `key`.
+    pub(crate) fn find(&self, key: &ServiceKey) -> Option<&Arc<Service>> {
+        self.index(key).ok().and_then(|i| self.services.get(i))
+    }
+
+    fn index(&self, key: &ServiceKey) -> core::result::Result<usize, usize> {
+        self.services.binary_search_by_key(key, |s| s.key)
+    }
+}
+
+/// The published configuration.
+#[pin_data]
+pub(crate) struct Store {
+    #[pin]
+    current: RcuBox<Config>,
+}
+
+/// A change to the configuration, applied by [`Store::apply`].
+pub(crate) enum Change {
+    /// Replace (or add, with `None` for the old one) the service at its key.
+    Put(Option<ServiceKey>, Arc<Service>),
+    /// Remove the service with this key.
+    Remove(ServiceKey),
+    /// Remove everything.
+    Flush,
+}
+
+impl Store {
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        let empty = KBox::new(
+            Config {
+                services: KVec::new(),
+                generation: 1,
+            },
+            GFP_KERNEL,
+        )?;
+        Arc::pin_init(
+            pin_init!(Self {
+                current <- RcuBox::new(empty),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The current snapshot.
+    pub(crate) fn read<'a>(&'a self, guard: &'a Guard) -> &'a Config {
+        self.current.read(guard)
+    }
+
+    /// Validates and applies a change computed from the current snapshot by `f` (which
+    /// runs with writers serialised, so the check and the change are atomic).
+    pub(crate) fn update(&self, f: impl FnOnce(&Config) -> Result<Change>) -> Result {
+        self.current.update(|cur| {
+            let change = f(cur)?;
+            let mut services = KVec::with_capacity(cur.services.len() + 1, GFP_KERNEL)?;
+            match change {
+                Change::Flush => {}
+                Change::Remove(key) => {
+                    for s in cur.services.iter().filter(|s| s.key != key) {
+                        services.push(Arc::clone(s), GFP_KERNEL)?;
+                    }
+                }
+                Change::Put(old, new) => {
+                    for s in cur.services.iter().filter(|s| Some(s.key) != old) {
+                        services.push(Arc::clone(s), GFP_KERNEL)?;
+                    }
+                    services.push(new, GFP_KERNEL)?;
+                    services.sort_unstable_by_key(|s| s.key);
+                }
+            }
+            let generation = match cur.generation.wrapping_add(1) {
+                0 => 1,
+                g => g,
+            };
+            Ok::<_, Error>(KBox::new(
+                Config {
+                    services,
+                    generation,
+                },
+                GFP_KERNEL,
+            )?)
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Traffic counters and drop counters, global, per service and per real server.
+
+use crate::logic::proto::attr;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::{net::genetlink::Msg, prelude::*};
+
+/// Why the director dropped a packet or refused a connection (DESIGN.md §7).
+#[derive(Clone, Copy, Debug)]
+#[allow(dead_code)]
+pub(crate) enum Drop {
+    /// A new-connection SYN dropped by the defense's rate.
+    SynRate = 0,
+    /// A half-open entry evicted to make room.
+    Eviction = 1,
+    /// The route lookup for a rewritten packet failed.
+    Route = 2,
+    /// A reply from a real server without an entry.
+    Zombie = 3,
+    /// A new connection refused because the table was full.
+    TableFull = 4,
+    /// A malformed packet for a service.
+    Malformed = 5,
+    /// A client ACK refused by ACK validation.
+    BlindAck = 6,
+}
+
+const DROP_ATTRS: [u16; 7] = [
+    attr::DROP_SYN_RATE,
+    attr::DROP_EVICTIONS,
+    attr::DROP_ROUTE,
+    attr::DROP_ZOMBIE,
+    attr::DROP_TABLE_FULL,
+    attr::DROP_MALFORMED,
+    attr::DROP_BLIND_ACK,
+];
+
+/// Counters of one scope (the director, a service or a real server).
+#[derive(Default)]
+pub(crate) struct Stats {
+    conns: AtomicU64,
+    inpkts: AtomicU64,
+    outpkts: AtomicU64,
+    inbytes: AtomicU64,
+    outbytes: AtomicU64,
+    drops: [AtomicU64; 7],
+}
+
+#[allow(dead_code)]
+impl Stats {
+    /// Counts a new connection.
+    pub(crate) fn conn(&self) {
+        self.conns.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a packet client → real server.
+    pub(crate) fn inbound(&self, bytes: u32) {
+        self.inpkts.fetch_add(1, Ordering::Relaxed);
+        self.inbytes.fetch_add(u64::from(bytes), Ordering::Relaxed);
+    }
+
+    /// Counts a packet real server → client.
+    pub(crate) fn outbound(&self, bytes: u32) {
+        self.outpkts.fetch_add(1, Ordering::Relaxed);
+        self.outbytes.fetch_add(u64::from(bytes), Ordering::Relaxed);
+    }
+
+    /// Counts a drop.
+    pub(crate) fn drop(&self, why: Drop) {
+        if let Some(c) = self.drops.get(why as usize) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The count of one drop reason.
+    pub(crate) fn drops(&self, why: Drop) -> u64 {
+        self.drops
+            .get(why as usize)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// Sets every counter to zero.
+    pub(crate) fn zero(&self) {
+        let fixed = [
+            &self.conns,
+            &self.inpkts,
+            &self.outpkts,
+            &self.inbytes,
+            &self.outbytes,
+        ];
+        for c in Iterator::chain(fixed.into_iter(), self.drops.iter()) {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Appends every counter to a netlink message.
+    pub(crate) fn put(&self, msg: &mut Msg<'_>) -> Result {
+        msg.put_u64(attr::STAT_CONNS, self.conns.load(Ordering::Relaxed))?;
+        msg.put_u64(attr::STAT_INPKTS, self.inpkts.load(Ordering::Relaxed))?;
+        msg.put_u64(attr::STAT_OUTPKTS, self.outpkts.load(Ordering::Relaxed))?;
+        msg.put_u64(attr::STAT_INBYTES, self.inbytes.load(Ordering::Relaxed))?;
+        msg.put_u64(attr::STAT_OUTBYTES, self.outbytes.load(Ordering::Relaxed))?;
+        for (a, c) in DROP_ATTRS.iter().zip(self.drops.iter()) {
+            msg.put_u64(*a, c.load(Ordering::Relaxed))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The IPVS_DEFENSE generic netlink family: ipvsdadm configures services and real servers
+# and lists them in ipvsadm's layout; the kernel refuses bad requests (policy and handler
+# checks, with extended-ack messages), refuses changes without CAP_NET_ADMIN, and multi-part
+# dumps stay correct while another CPU changes the configuration.
+. "$(dirname "$0")/lib.sh"
+mod_unload
+trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload' EXIT
+
+# Protocol numbers (logic/proto.rs).
+NEW_SERVICE=1 SET_SERVICE=2 DEL_SERVICE=3 GET_SERVICE=4 NEW_DEST=5 SET_DEST=6 DEL_DEST=7
+FLUSH=12 SET_DEFENSE=14
+SVC="1=u8:6 2=ip:$VIP 3=u16:80"
+
+out=$("$IPVSDADM" -L -n 2>&1) && fail "ipvsdadm succeeded without the module"
+case "$out" in *"not loaded"*) ;; *) fail "module absent: unclear message '$out'";; esac
+diag "without the module: '$out'"
+
+mod_load
+"$IPVSDADM" -A -t "$VIP:80" -s rr || fail "ipvsdadm -A failed"
+"$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m -w 1 || fail "ipvsdadm -a rs1 failed"
+"$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m -w 2 || fail "ipvsdadm -a rs2 failed"
+"$IPVSDADM" -A -u "$VIP:53" -s wrr || fail "ipvsdadm -A udp failed"
+got=$("$IPVSDADM" -L -n | tail -n +2 | sed 's/ *$//')
+want=$(cat <<EOT
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  192.0.2.100:80 rr
+  -> 198.51.100.2:8080            Masq    1      0          0
+  -> 198.51.100.3:8080            Masq    2      0          0
+UDP  192.0.2.100:53 wrr
+EOT
+)
+[ "$got" = "$want" ] || { diag "got:"; echo "$got" | sed 's/^/#   /'; fail "-L -n listing differs"; }
+diag "ipvsdadm -A/-a and -L -n: ipvsadm's layout"
+
+"$IPVSDADM" -e -t "$VIP:80" -r "$RS2:8080" -m -w 5 || fail "ipvsdadm -e failed"
+"$IPVSDADM" -E -t "$VIP:80" -s mh || fail "ipvsdadm -E failed"
+"$IPVSDADM" -L -n | grep -q "TCP  $VIP:80 mh" || fail "scheduler not changed to mh"
+"$IPVSDADM" -L -n | grep -qE "$RS2:8080 +Masq +5 " || fail "weight not changed to 5"
+"$IPVSDADM" -L -n --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = [s for s in d["services"] if s["protocol"] == "TCP"][0]
+assert s["scheduler"] == "mh" and len(s["real_servers"]) == 2, s
+assert sorted(r["weight"] for r in s["real_servers"]) == [1, 5]
+' || fail "--json listing wrong"
+diag "-e weight, -E scheduler, --json"
+
+# Tool-side errors: one line, non-zero exit.
+check_err() { # expected-substring command...
+  local want=$1; shift
+  local out
+  out=$("$@" 2>&1) && fail "'$*' succeeded"
+  [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "'$*' printed more than one line: $out"
+  case "$out" in *"$want"*) ;; *) fail "'$*': expected '$want' in '$out'";; esac
+}
+check_err "exists" "$IPVSDADM" -A -t "$VIP:80" -s rr
+check_err "no such service" "$IPVSDADM" -a -t "$VIP:81" -r "$RS1:8080" -m
+check_err "no such service" "$IPVSDADM" -D -t "$VIP:81"
+check_err "scheduler" "$IPVSDADM" -A -t "$VIP:82" -s bogus
+check_err "port" "$IPVSDADM" -A -t "$VIP:0" -s rr
+check_err "address" "$IPVSDADM" -A -t "192.0.2.300:80" -s rr
+diag "ipvsdadm errors: duplicate, unknown service, scheduler, port, address"
+
+# Kernel-side checks, with raw requests the tool would never send.
+kerr() { # expected-errno expected-message-part request...
+  local want=$1 msg=$2; shift 2
+  local out
+  out=$($GENL "$@" | head -1)
+  case "$out" in "error $want: "*"$msg"*) ;; *) fail "request '$*': expected $want '$msg', got '$out'";; esac
+}
+kerr EINVAL "port must be" $NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:0 4=str:rr
+kerr EINVAL "port must be" $NEW_DEST $SVC 7=ip:$RS1 8=u16:0
+kerr EINVAL "unknown scheduler" $NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:90 4=str:foo
+kerr EINVAL "protocol" $NEW_SERVICE 1=u8:1 2=ip:$VIP 3=u16:90 4=str:rr
+kerr EINVAL "needs SVC_PROTOCOL" $NEW_SERVICE 2=ip:$VIP 3=u16:90 4=str:rr
+kerr EEXIST "already exists" $NEW_SERVICE $SVC 4=str:rr
+kerr ENOENT "no such service" $DEL_SERVICE 1=u8:6 2=ip:$VIP 3=u16:91
+kerr EINVAL "weight out of range" $NEW_DEST $SVC 7=ip:$RS1 8=u16:9000 9=u32:70000
+kerr EEXIST "already exists" $NEW_DEST $SVC 7=ip:$RS1 8=u16:8080
+kerr ENOENT "no such real server" $SET_DEST $SVC 7=ip:$RS1 8=u16:9999 9=u32:3
+kerr ENOENT "no such real server" $DEL_DEST $SVC 7=ip:$RS1 8=u16:9999
+kerr EINVAL "level must be" $SET_DEFENSE 33=u32:3
+kerr EINVAL "" $NEW_SERVICE $SVC 4=str:rr 40=u64:1
+kerr EINVAL "" $NEW_SERVICE $SVC 4=str:averyveryverylongschedulername
+diag "kernel: port 0, unknown scheduler/protocol, missing key, duplicate, unknown service and RS, weight 70000, level 3, reply-only attribute, long string: refused with the right errno"
+
+# CAP_NET_ADMIN: refused by the kernel, not the tool.
+nonroot() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"; }
+out=$(nonroot $GENL $NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:99 4=str:rr | head -1)
+[ "$out" = "error EPERM: " ] || fail "unprivileged NEW_SERVICE: expected EPERM, got '$out'"
+out=$(nonroot $GENL $FLUSH | head -1)
+[ "$out" = "error EPERM: " ] || fail "unprivileged FLUSH: expected EPERM, got '$out'"
+out=$(nonroot "$IPVSDADM" -C 2>&1) && fail "unprivileged ipvsdadm -C succeeded"
+case "$out" in *ermission*|*CAP_NET_ADMIN*) ;; *) fail "unprivileged -C: unclear '$out'";; esac
+nonroot "$IPVSDADM" -L -n >/dev/null || fail "unprivileged listing refused"
+"$IPVSDADM" -L -n | grep -q "$RS1:8080" || fail "an unprivileged request changed the configuration"
+diag "without CAP_NET_ADMIN: changes refused with EPERM ('$out'), listing allowed"
+
+# Dumps spanning many messages while another process changes the configuration.
+"$IPVSDADM" -C
+for i in $(seq 1 300); do echo "$NEW_SERVICE 1=u8:17 2=ip:$VIP 3=u16:$((1000 + i)) 4=str:rr"; done |
+  $GENL --batch | grep -v '^ok' | head -3 | sed 's/^/# add: /'
+n=$("$IPVSDADM" -L -n | grep -c '^UDP')
+expect_eq "$n" 300 "services listed after adding 300"
+for r in $(seq 1 40); do
+  echo "$NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((2000 + r)) 4=str:rr"
+  echo "$DEL_SERVICE 1=u8:17 2=ip:$VIP 3=u16:$((1000 + r))"
+done > /tmp/churn.req
+for r in $(seq 1 60); do echo "$GET_SERVICE --dump"; done > /tmp/dump.req
+$GENL --batch < /tmp/churn.req > /tmp/churn.out &
+churn=$!
+$GENL --batch < /tmp/dump.req > /tmp/dump.out
+wait $churn
+[ "$(grep -vc '^ok' /tmp/churn.out)" -eq 0 ] || fail "a change failed: $(grep -v '^ok' /tmp/churn.out | head -1)"
+[ "$(grep -vc '^ok' /tmp/dump.out)" -eq 0 ] || fail "a dump failed: $(grep -v '^ok' /tmp/dump.out | head -1)"
+# A dump not flagged NLM_F_DUMP_INTR saw one consistent snapshot: 300 services, or 301
+# between the add and the delete of a churn step. A flagged one tells the caller to retry.
+bad=$(awk '{ split($2, m, "="); split($3, i, "="); if (i[2] == 0 && (m[2] < 300 || m[2] > 301)) print }' /tmp/dump.out | head -1)
+[ -z "$bad" ] || fail "an unflagged dump returned a wrong number of services: $bad"
+intr=$(awk '{ split($3, a, "="); if (a[2] > 0) n++ } END { print n + 0 }' /tmp/dump.out)
+expect_eq "$("$IPVSDADM" -L -n | grep -c '^UDP')" 260 "UDP services after the churn"
+expect_eq "$("$IPVSDADM" -L -n | grep -c '^TCP')" 40 "TCP services after the churn"
+diag "60 multi-message dumps of ~300 services during 80 changes: $intr flagged NLM_F_DUMP_INTR, every other one exact"
+
+"$IPVSDADM" -C || fail "ipvsdadm -C failed"
+[ -z "$("$IPVSDADM" -L -n | grep -E '^(TCP|UDP)')" ] || fail "services left after -C"
+"$IPVSDADM" --set-defense 2 || fail "--set-defense 2 failed"
+expect_eq "$(sc defense_level)" 2 "defense_level after --set-defense 2"
+"$IPVSDADM" --defense | sed 's/^/# /'
+"$IPVSDADM" --set-defense 0
+diag "-C flushes; --set-defense sets defense_level"
