@@ -134,7 +134,6 @@ impl Service {
 
     /// Picks the real server for a new connection from `client` (network order) and
     /// `client_port`. `None` when every server is quiesced or there is none.
-    #[allow(dead_code)]
     pub(crate) fn schedule(&self, client: [u8; 4], client_port: u16) -> Option<usize> {
         let hash = if self.sched_kind == SchedKind::Mh {
             mh::source_hash(u32::from_be_bytes(client), client_port)
@@ -149,6 +148,9 @@ impl Service {
 pub(crate) struct Config {
     /// Sorted by key.
     pub(crate) services: KVec<Arc<Service>>,
+    /// Every (protocol, address, port) of a real server, sorted: replies from these without
+    /// an entry are zombies.
+    real_servers: KVec<(u8, [u8; 4], u16)>,
     /// Changes with every update; never 0 (netlink's dump consistency check needs that).
     pub(crate) generation: u32,
 }
@@ -157,6 +159,13 @@ impl Config {
     /// The service with `key`.
     pub(crate) fn find(&self, key: &ServiceKey) -> Option<&Arc<Service>> {
         self.index(key).ok().and_then(|i| self.services.get(i))
+    }
+
+    /// Whether `addr`:`port` is a real server of some `proto` service.
+    pub(crate) fn is_real_server(&self, proto: u8, addr: [u8; 4], port: u16) -> bool {
+        self.real_servers
+            .binary_search(&(proto, addr, port))
+            .is_ok()
     }
 
     fn index(&self, key: &ServiceKey) -> core::result::Result<usize, usize> {
@@ -186,6 +195,7 @@ impl Store {
         let empty = KBox::new(
             Config {
                 services: KVec::new(),
+                real_servers: KVec::new(),
                 generation: 1,
             },
             GFP_KERNEL,
@@ -224,6 +234,13 @@ impl Store {
                     services.sort_unstable_by_key(|s| s.key);
                 }
             }
+            let mut real_servers = KVec::new();
+            for s in services.iter() {
+                for d in s.dests.iter() {
+                    real_servers.push((s.key.proto, d.key.addr, d.key.port), GFP_KERNEL)?;
+                }
+            }
+            real_servers.sort_unstable();
             let generation = match cur.generation.wrapping_add(1) {
                 0 => 1,
                 g => g,
@@ -231,6 +248,7 @@ impl Store {
             Ok::<_, Error>(KBox::new(
                 Config {
                     services,
+                    real_servers,
                     generation,
                 },
                 GFP_KERNEL,

@@ -8,19 +8,22 @@
 //! `admin` before a handler runs. Handlers check the rest and answer `EINVAL`, `EEXIST` or
 //! `ENOENT` with an extended-ack message saying what was wrong.
 
+use super::table::SHARDS;
 use super::{
     config::{Change, Dest, DestCounters, DestKey, Service, ServiceKey, Store},
     config::{MAX_DESTS, MAX_SERVICES, MAX_WEIGHT},
     stats::Stats,
     sysctls,
+    table::Table,
 };
 use crate::logic::{
+    entry::Protocol,
     proto::{attr, cmd, ipproto},
     sched::SchedKind,
 };
 use core::sync::atomic::Ordering;
 use kernel::{
-    c_str,
+    c_str, jiffies,
     meminfo::MemInfo,
     net::genetlink::{AttrPolicy, AttrType, Dump, Family, Msg, Op, Request},
     prelude::*,
@@ -28,10 +31,11 @@ use kernel::{
     sync::{rcu, Arc},
 };
 
-/// The family's handler: the configuration store and the global counters.
+/// The family's handler: the configuration store, the global counters, the table.
 pub(crate) struct Control {
     pub(crate) store: Arc<Store>,
     pub(crate) global: Arc<Stats>,
+    pub(crate) table: Arc<Table>,
 }
 
 // Ranges are checked by the handlers rather than by the policy, so that a value out of
@@ -406,11 +410,11 @@ impl Control {
 
     fn get_stats(&self, req: &mut Request<'_>) -> Result {
         let global = Arc::clone(&self.global);
+        let entries = self.table.len();
         req.reply(cmd::GET_STATS, |m| {
             global.put(m)?;
-            // The connection table arrives with the data path; until then it is empty.
-            m.put_u64(attr::STAT_ENTRIES, 0)?;
-            m.put_u64(attr::KNOWN_CLIENT_PASSES, 0)
+            m.put_u64(attr::STAT_ENTRIES, entries.into())?;
+            m.put_u64(attr::STAT_CONN_MAX, sysctls::CONN_MAX.get() as u64)
         })
     }
 
@@ -448,6 +452,58 @@ impl Control {
             i += 1;
         }
         dump.set_cursor(0, i as i64);
+        Ok(())
+    }
+
+    /// The connection table, shard by shard (cursor 0: shard, cursor 1: slot). Each shard
+    /// is read under its lock, so every entry is seen in a consistent state.
+    fn dump_conns(&self, dump: &mut Dump<'_>) -> Result {
+        let now = jiffies::now();
+        let mut s = dump.cursor(0) as usize;
+        let mut from = dump.cursor(1) as u32;
+        while s < SHARDS {
+            let mut err = Ok(());
+            let stopped = self.table.walk(s, from, |e| {
+                let expires = e.timer.expires().unwrap_or(now).saturating_sub(now) / jiffies::HZ;
+                match dump.message(cmd::GET_CONN, |m| {
+                    m.put_u8(attr::CONN_PROTOCOL, e.protocol.number())?;
+                    m.put_be32_bytes(attr::CONN_CADDR, e.client_addr.to_be_bytes())?;
+                    m.put_u16(attr::CONN_CPORT, e.client_port)?;
+                    m.put_be32_bytes(attr::CONN_VADDR, e.vaddr.to_be_bytes())?;
+                    m.put_u16(attr::CONN_VPORT, e.vport)?;
+                    m.put_be32_bytes(attr::CONN_DADDR, e.rs_addr.to_be_bytes())?;
+                    m.put_u16(attr::CONN_DPORT, e.rs_port)?;
+                    let state = if e.protocol == Protocol::Tcp {
+                        e.state as u8
+                    } else {
+                        0
+                    };
+                    m.put_u8(attr::CONN_STATE, state)?;
+                    m.put_u32(attr::CONN_EXPIRES, expires.min(u32::MAX.into()) as u32)
+                }) {
+                    Ok(true) => true,
+                    Ok(false) => false,
+                    Err(e) => {
+                        err = Err(e);
+                        false
+                    }
+                }
+            });
+            err?;
+            match stopped {
+                Some(slot) => {
+                    dump.set_cursor(0, s as i64);
+                    dump.set_cursor(1, slot.into());
+                    return Ok(());
+                }
+                None => {
+                    s += 1;
+                    from = 0;
+                }
+            }
+        }
+        dump.set_cursor(0, s as i64);
+        dump.set_cursor(1, 0);
         Ok(())
     }
 
@@ -512,7 +568,11 @@ impl Family for Control {
             cmd::DEL_DEST => self.del_dest(req),
             cmd::GET_STATS => self.get_stats(req),
             cmd::ZERO => self.zero(req),
-            cmd::FLUSH => self.store.update(|_| Ok(Change::Flush)),
+            cmd::FLUSH => {
+                self.store.update(|_| Ok(Change::Flush))?;
+                self.table.flush();
+                Ok(())
+            }
             cmd::GET_DEFENSE => self.get_defense(req),
             cmd::SET_DEFENSE => self.set_defense(req),
             _ => Err(EINVAL),
@@ -523,8 +583,7 @@ impl Family for Control {
         match cmd {
             cmd::GET_SERVICE => self.dump_services(dump),
             cmd::GET_DEST => self.dump_dests(dump),
-            // The connection table arrives with the data path; until then it is empty.
-            cmd::GET_CONN => Ok(()),
+            cmd::GET_CONN => self.dump_conns(dump),
             _ => Err(EINVAL),
         }
     }

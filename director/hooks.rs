@@ -2,6 +2,7 @@
 
 //! The netfilter hooks and what they have seen.
 
+use super::datapath::DataPath;
 use kernel::{
     net::netfilter::{Handler, Hook, HookState, Registration, Verdict},
     net::skbuff::SkBuff,
@@ -72,16 +73,20 @@ impl HookStats {
     }
 }
 
-/// One hook point's handler.
+/// One hook point's handler: counts what it sees and runs the data path.
 pub(crate) struct Counter {
     which: Which,
     stats: Arc<HookStats>,
+    dp: Arc<DataPath>,
 }
 
 impl Handler for Counter {
     fn handle(&self, skb: &mut SkBuff, _state: &HookState<'_>) -> Verdict {
         self.stats.add(self.which, skb.network_len());
-        Verdict::Accept
+        match self.which {
+            Which::LocalIn => self.dp.inbound(skb),
+            Which::Forward => self.dp.outbound(skb),
+        }
     }
 }
 
@@ -92,13 +97,14 @@ pub(crate) struct Hooks {
 }
 
 impl Hooks {
-    pub(crate) fn register(stats: Arc<HookStats>) -> Result<Self> {
+    pub(crate) fn register(stats: Arc<HookStats>, dp: Arc<DataPath>) -> Result<Self> {
         let local_in = Registration::new(
             Hook::LocalIn,
             PRI_LOCAL_IN,
             Counter {
                 which: Which::LocalIn,
                 stats: Arc::clone(&stats),
+                dp: Arc::clone(&dp),
             },
         )?;
         let forward = Registration::new(
@@ -107,6 +113,7 @@ impl Hooks {
             Counter {
                 which: Which::Forward,
                 stats,
+                dp,
             },
         )?;
         Ok(Self {

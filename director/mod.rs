@@ -4,11 +4,25 @@
 
 mod config;
 mod control;
+mod datapath;
 mod hooks;
 mod stats;
 mod sysctls;
+mod table;
 
-use kernel::{net::genetlink, prelude::*, sync::Arc};
+use kernel::{delayed_work, jiffies, meminfo::MemInfo, net::genetlink, prelude::*, sync::Arc};
+
+/// How often expired entries are removed, in milliseconds.
+const SWEEP_MS: u32 = 250;
+
+/// Removes expired entries, in process context.
+struct Sweeper(Arc<table::Table>);
+
+impl delayed_work::Handler for Sweeper {
+    fn run(&self) {
+        self.0.expire(jiffies::now());
+    }
+}
 
 /// Everything the module registered. Fields drop in declaration order, which is the
 /// teardown order: first the hooks (no packet reaches us afterwards; unregistering waits for
@@ -17,7 +31,17 @@ use kernel::{net::genetlink, prelude::*, sync::Arc};
 pub(crate) struct Director {
     _hooks: hooks::Hooks,
     _control: genetlink::Registration<control::Control>,
+    _sweeper: delayed_work::Periodic<Sweeper>,
     _sysctls: kernel::sysctl::Registration,
+    table: Arc<table::Table>,
+}
+
+impl Drop for Director {
+    fn drop(&mut self) {
+        // Runs before the fields are dropped (and so unregistered). The entries themselves
+        // are freed with the table, once the hooks, the family and the sweeper are gone.
+        pr_info!("{} connection entries at unload\n", self.table.len());
+    }
 }
 
 impl Director {
@@ -25,14 +49,34 @@ impl Director {
         let stats = hooks::HookStats::new()?;
         let store = config::Store::new()?;
         let global = Arc::new(stats::Stats::default(), GFP_KERNEL)?;
+        let capacity = sysctls::size_conn_max(MemInfo::read().total_pages);
+        let table = table::Table::new(capacity)?;
         // Sysctls first, so that the hooks and the family never run without their tunables.
         let sysctls = sysctls::register(&stats)?;
-        let control = genetlink::Registration::new(control::Control { store, global }, module)?;
-        let hooks = hooks::Hooks::register(Arc::clone(&stats))?;
+        let sweeper = delayed_work::Periodic::start(Sweeper(Arc::clone(&table)), SWEEP_MS)?;
+        let control = genetlink::Registration::new(
+            control::Control {
+                store: Arc::clone(&store),
+                global: Arc::clone(&global),
+                table: Arc::clone(&table),
+            },
+            module,
+        )?;
+        let dp = Arc::new(
+            datapath::DataPath {
+                store,
+                table: Arc::clone(&table),
+                global,
+            },
+            GFP_KERNEL,
+        )?;
+        let hooks = hooks::Hooks::register(Arc::clone(&stats), dp)?;
         Ok(Self {
             _hooks: hooks,
             _control: control,
+            _sweeper: sweeper,
             _sysctls: sysctls,
+            table,
         })
     }
 }

@@ -9,7 +9,7 @@ use kernel::{net::genetlink::Msg, prelude::*};
 /// Why the director dropped a packet or refused a connection (DESIGN.md §7).
 #[derive(Clone, Copy, Debug)]
 #[allow(dead_code)]
-pub(crate) enum Drop {
+pub(crate) enum DropReason {
     /// A new-connection SYN dropped by the defense's rate.
     SynRate = 0,
     /// A half-open entry evicted to make room.
@@ -67,14 +67,14 @@ impl Stats {
     }
 
     /// Counts a drop.
-    pub(crate) fn drop(&self, why: Drop) {
+    pub(crate) fn count_drop(&self, why: DropReason) {
         if let Some(c) = self.drops.get(why as usize) {
             c.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// The count of one drop reason.
-    pub(crate) fn drops(&self, why: Drop) -> u64 {
+    pub(crate) fn drops(&self, why: DropReason) -> u64 {
         self.drops
             .get(why as usize)
             .map_or(0, |c| c.load(Ordering::Relaxed))

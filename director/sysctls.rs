@@ -3,7 +3,10 @@
 //! `/proc/sys/net/ipvs_defense/`: the tunables and read-only counters.
 
 use super::hooks::{HookStats, Which};
-use crate::logic::sysctl::{format_value, parse_write, IntRange};
+use crate::logic::{
+    sysctl::{format_value, parse_write, IntRange},
+    timeouts::{TimeoutRow, Timeouts, MAX_SECS, MIN_SECS, ROW_COUNT},
+};
 use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::{
     c_str,
@@ -16,15 +19,31 @@ use kernel::{
 /// but a decimal integer, fails with `EINVAL` and keeps the old value.
 pub(crate) struct RangedInt {
     value: AtomicI32,
-    range: IntRange,
+    min: AtomicI32,
+    max: AtomicI32,
 }
 
 impl RangedInt {
     const fn new(default: i32, min: i32, max: i32) -> Self {
         Self {
             value: AtomicI32::new(default),
-            range: IntRange::new(min as i64, max as i64),
+            min: AtomicI32::new(min),
+            max: AtomicI32::new(max),
         }
+    }
+
+    /// Sets value and range at load, for tunables sized from the machine.
+    fn reset(&self, value: i32, min: i32, max: i32) {
+        self.min.store(min, Ordering::Relaxed);
+        self.max.store(max, Ordering::Relaxed);
+        self.value.store(value, Ordering::Relaxed);
+    }
+
+    fn range(&self) -> IntRange {
+        IntRange::new(
+            self.min.load(Ordering::Relaxed).into(),
+            self.max.load(Ordering::Relaxed).into(),
+        )
     }
 
     /// The current value.
@@ -34,7 +53,7 @@ impl RangedInt {
 
     /// Sets the value from inside the module (netlink); `EINVAL` outside the range.
     pub(crate) fn set(&self, v: i32) -> Result {
-        if !self.range.contains(i64::from(v)) {
+        if !self.range().contains(i64::from(v)) {
             return Err(EINVAL);
         }
         self.value.store(v, Ordering::Relaxed);
@@ -48,7 +67,7 @@ impl Value for RangedInt {
     }
 
     fn store(&self, input: &[u8]) -> Result {
-        match parse_write(input, self.range) {
+        match parse_write(input, self.range()) {
             Ok(Some(v)) => {
                 // In range, and every range fits an i32 (see `new`).
                 self.value.store(v as i32, Ordering::Relaxed);
@@ -66,6 +85,38 @@ pub(crate) static DEFENSE_LEVEL: RangedInt = RangedInt::new(0, 0, 2);
 pub(crate) static AMEMTHRESH: RangedInt = RangedInt::new(2560, 0, i32::MAX);
 /// `syn_drop_rate`: 0 automatic, N drops one new-connection SYN in N while engaged.
 pub(crate) static SYN_DROP_RATE: RangedInt = RangedInt::new(0, 0, i32::MAX);
+
+/// `conn_max`: the connection table's bound. Its upper limit is the capacity allocated at
+/// load (sized from RAM), set by [`size_conn_max`].
+pub(crate) static CONN_MAX: RangedInt = RangedInt::new(1, 1, 1);
+
+/// The capacity the table is allocated with: about 1/256 of RAM, 4096 entries at least.
+pub(crate) fn size_conn_max(total_pages: u64) -> u32 {
+    let bytes = total_pages.saturating_mul(4096) / 256;
+    let n = (bytes / 136).clamp(4096, 1 << 22) as u32;
+    CONN_MAX.reset(n as i32, 1, n as i32);
+    n
+}
+
+/// `timeout_<state>` (normal) and `defense_timeout_<state>`, seconds, per timeout row
+/// (`TimeoutRow::index`: the 11 TCP states in DESIGN.md §4 order, then UDP).
+pub(crate) static TIMEOUTS: [RangedInt; ROW_COUNT] = timeouts(&Timeouts::NORMAL);
+pub(crate) static DEFENSE_TIMEOUTS: [RangedInt; ROW_COUNT] = timeouts(&Timeouts::DEFENSE);
+
+const fn timeouts(t: &Timeouts) -> [RangedInt; ROW_COUNT] {
+    let mut i = 0;
+    let mut out = [const { RangedInt::new(1, MIN_SECS as i32, MAX_SECS as i32) }; ROW_COUNT];
+    while i < ROW_COUNT {
+        out[i] = RangedInt::new(t.secs[i] as i32, MIN_SECS as i32, MAX_SECS as i32);
+        i += 1;
+    }
+    out
+}
+
+/// The normal timeout of `row`, in seconds.
+pub(crate) fn timeout(row: TimeoutRow) -> i32 {
+    TIMEOUTS.get(row.index()).map_or(60, |v| v.get())
+}
 
 /// What a read-only counter file shows.
 #[derive(Clone, Copy)]
@@ -111,8 +162,51 @@ pub(crate) fn register(stats: &Arc<HookStats>) -> Result<Registration> {
         (c_str!("defense_level"), &DEFENSE_LEVEL),
         (c_str!("amemthresh"), &AMEMTHRESH),
         (c_str!("syn_drop_rate"), &SYN_DROP_RATE),
+        (c_str!("conn_max"), &CONN_MAX),
     ] {
         e.push(Entry::read_write(name, value), GFP_KERNEL)?;
+    }
+    let names = [
+        (c_str!("timeout_none"), c_str!("defense_timeout_none")),
+        (
+            c_str!("timeout_established"),
+            c_str!("defense_timeout_established"),
+        ),
+        (
+            c_str!("timeout_syn_sent"),
+            c_str!("defense_timeout_syn_sent"),
+        ),
+        (
+            c_str!("timeout_syn_recv"),
+            c_str!("defense_timeout_syn_recv"),
+        ),
+        (
+            c_str!("timeout_fin_wait"),
+            c_str!("defense_timeout_fin_wait"),
+        ),
+        (
+            c_str!("timeout_time_wait"),
+            c_str!("defense_timeout_time_wait"),
+        ),
+        (c_str!("timeout_close"), c_str!("defense_timeout_close")),
+        (
+            c_str!("timeout_close_wait"),
+            c_str!("defense_timeout_close_wait"),
+        ),
+        (
+            c_str!("timeout_last_ack"),
+            c_str!("defense_timeout_last_ack"),
+        ),
+        (c_str!("timeout_listen"), c_str!("defense_timeout_listen")),
+        (c_str!("timeout_synack"), c_str!("defense_timeout_synack")),
+        (c_str!("timeout_udp"), c_str!("defense_timeout_udp")),
+    ];
+    for ((n, d), (t, dt)) in names
+        .iter()
+        .zip(TIMEOUTS.iter().zip(DEFENSE_TIMEOUTS.iter()))
+    {
+        e.push(Entry::read_write(n, t), GFP_KERNEL)?;
+        e.push(Entry::read_write(d, dt), GFP_KERNEL)?;
     }
     for (name, field) in [
         (c_str!("local_in_packets"), Field::Packets(Which::LocalIn)),

@@ -273,25 +273,44 @@ impl Packet {
 /// Parses an IPv4 packet and its TCP, UDP or ICMP header from `buf`. Fragments are
 /// refused ([`ParseError::Fragment`]).
 pub fn parse(buf: &[u8]) -> Result<Packet, ParseError> {
-    let ip = parse_ipv4(buf)?;
+    parse_headers(buf, buf.len())
+}
+
+/// Like [`parse`], for a packet of `packet_len` bytes of which `buf` holds only the start
+/// (the kernel copies the headers out of a possibly non-linear packet): lengths are checked
+/// against `packet_len`, and `buf` must hold the headers themselves. [`MAX_HEADERS`] bytes
+/// (or the whole packet, if shorter) always suffice for a well-formed packet.
+pub fn parse_headers(buf: &[u8], packet_len: usize) -> Result<Packet, ParseError> {
+    let ip = parse_ipv4_len(buf, packet_len)?;
     if ip.is_fragment() {
         return Err(ParseError::Fragment);
     }
+    let segment_len = ip.total_len.saturating_sub(ip.header_len);
+    let end = ip.total_len.min(buf.len());
     let segment = buf
-        .get(ip.header_len..ip.total_len)
+        .get(ip.header_len..end)
         .ok_or(ParseError::TotalLengthBeyondBuffer)?;
     let transport = match ip.protocol {
         IPPROTO_TCP => Transport::Tcp(parse_tcp(segment)?),
-        IPPROTO_UDP => Transport::Udp(parse_udp(segment)?),
+        IPPROTO_UDP => Transport::Udp(parse_udp(segment, segment_len)?),
         IPPROTO_ICMP => Transport::Icmp(parse_icmp(segment, ip.header_len)?),
         _ => Transport::Other,
     };
     Ok(Packet { ip, transport })
 }
 
+/// The most header bytes [`parse_headers`] needs: a 60-byte IPv4 header and a 60-byte TCP
+/// header (an ICMP error's quote fits too: 60 + 8 + 60 + 8).
+pub const MAX_HEADERS: usize = 136;
+
 /// Parses only the IPv4 header (fragments included): the data path can look at the
 /// destination before deciding whether a malformed transport header is its business.
 pub fn parse_ipv4(buf: &[u8]) -> Result<Ipv4, ParseError> {
+    parse_ipv4_len(buf, buf.len())
+}
+
+/// [`parse_ipv4`] for a packet of `packet_len` bytes whose start is in `buf`.
+fn parse_ipv4_len(buf: &[u8], packet_len: usize) -> Result<Ipv4, ParseError> {
     let first = *buf.first().ok_or(ParseError::Ipv4Truncated)?;
     if buf.len() < IPV4_MIN_HEADER {
         return Err(ParseError::Ipv4Truncated);
@@ -310,7 +329,7 @@ pub fn parse_ipv4(buf: &[u8]) -> Result<Ipv4, ParseError> {
     if total_len < header_len {
         return Err(ParseError::TotalLengthBelowHeader);
     }
-    if total_len > buf.len() {
+    if total_len > packet_len {
         return Err(ParseError::TotalLengthBeyondBuffer);
     }
     let t = ParseError::Ipv4Truncated;
@@ -353,13 +372,13 @@ fn parse_tcp(seg: &[u8]) -> Result<Tcp, ParseError> {
     })
 }
 
-fn parse_udp(seg: &[u8]) -> Result<Udp, ParseError> {
+fn parse_udp(seg: &[u8], segment_len: usize) -> Result<Udp, ParseError> {
     let t = ParseError::UdpTruncated;
     if seg.len() < UDP_HEADER {
         return Err(t);
     }
     let length = be16_at(seg, 4).ok_or(t)?;
-    if usize::from(length) < UDP_HEADER || usize::from(length) > seg.len() {
+    if usize::from(length) < UDP_HEADER || usize::from(length) > segment_len {
         return Err(ParseError::UdpBadLength);
     }
     Ok(Udp {

@@ -76,7 +76,8 @@ pub struct OutOfRange;
 /// One set of timeouts (normal or defense), in seconds, each within [`RANGE`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
-    secs: [u32; ROW_COUNT],
+    /// Seconds per row, in [`TimeoutRow::ALL`] order.
+    pub secs: [u32; ROW_COUNT],
 }
 
 impl Timeouts {

@@ -69,8 +69,14 @@ topo_setup() {
 }
 
 topo_cleanup() {
-  for ns in cl1 cl2 rs1 rs2 gw; do ip netns del "$ns" 2>/dev/null || true; done
-  for l in br-cl br-rs v-gw; do ip link del "$l" 2>/dev/null || true; done
+  local ns l
+  for ns in cl1 cl2 rs1 rs2 gw; do
+    # A process left in a namespace keeps it, and its veth, alive after `ip netns del`.
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  for l in v-cl1 v-cl2 v-rs1 v-rs2 v-gw br-cl br-rs; do ip link del "$l" 2>/dev/null || true; done
+  ip route del default 2>/dev/null || true
 }
 
 mod_load() { insmod "$KO" "$@" || fail "insmod $KO failed"; }
@@ -89,3 +95,29 @@ sc_write() { # name value
 
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 expect_ge() { [ "$1" -ge "$2" ] || fail "$3: expected >= $2, got $1"; }
+
+# Real servers: rs1 and rs2 answer each TCP connection on 8080 and each UDP datagram on 5353
+# with "<name> <client address>", so tests see which server answered and that the client's
+# address reached it unchanged (NAT, not masquerading).
+rs_start() {
+  for rs in rs1 rs2; do
+    in_ns $rs socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+    in_ns $rs socat UDP-LISTEN:5353,fork,reuseaddr SYSTEM:"echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+  done
+  sleep 0.5
+}
+
+# One TCP request from a client namespace to VIP:port; prints the answer.
+tcp_req() { # ns port
+  in_ns "$1" timeout 10 socat -T 5 - TCP:"$VIP:$2",connect-timeout=5 </dev/null 2>&1
+}
+
+# One UDP request; prints the answer.
+udp_req() { # ns port
+  echo hi | in_ns "$1" timeout 10 socat -T 3 - UDP:"$VIP:$2" 2>&1
+}
+
+# Global counters from the kernel (ipvsdadm --defense --json).
+drops() { # field
+  "$IPVSDADM" --defense --json | python3 -c "import json,sys; print(json.load(sys.stdin)['drops']['$1'])"
+}

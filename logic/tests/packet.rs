@@ -666,3 +666,22 @@ fn builds_a_valid_reset() {
         Err(RewriteError::BufferTooSmall)
     );
 }
+
+/// `parse_headers` on the first bytes of a packet gives what `parse` gives on all of it,
+/// and refuses what `parse` refuses.
+#[test]
+fn parse_headers_on_a_prefix_agrees_with_parse() {
+    use ipvsd_logic::packet::{parse, parse_headers, MAX_HEADERS};
+    let mut rng = Rng::new(0x5eed_1234);
+    for i in 0..40_000 {
+        let mut pkt = random_packet(&mut rng);
+        if i % 2 == 1 && !pkt.is_empty() {
+            // Half of them mutated: lengths, offsets and flags go wrong too.
+            let at = rng.below(pkt.len() as u64) as usize;
+            pkt[at] = rng.next_u8();
+        }
+        let full = parse(&pkt);
+        let cut = &pkt[..pkt.len().min(MAX_HEADERS)];
+        assert_eq!(parse_headers(cut, pkt.len()), full);
+    }
+}

@@ -138,3 +138,83 @@ void rust_helper_rcu_read_unlock(void)
 {
 	rcu_read_unlock();
 }
+
+/* Delayed work and time (rust/kernel/delayed_work.rs, rust/kernel/jiffies.rs). */
+#include <linux/jiffies.h>
+#include <linux/workqueue.h>
+
+void rust_helper_init_delayed_work(struct delayed_work *dw, work_func_t func)
+{
+	INIT_DELAYED_WORK(dw, func);
+}
+
+bool rust_helper_queue_delayed_work_system(struct delayed_work *dw, unsigned long delay)
+{
+	return queue_delayed_work(system_wq, dw, delay);
+}
+
+u64 rust_helper_get_jiffies_64(void)
+{
+	return get_jiffies_64();
+}
+
+unsigned long rust_helper_msecs_to_jiffies(const unsigned int m)
+{
+	return msecs_to_jiffies(m);
+}
+
+/* Routing and transmission for the data path (rust/kernel/net/route.rs, skbuff.rs). */
+#include <net/icmp.h>
+#include <net/route.h>
+
+struct rtable *rust_helper_ip_route_output(struct net *net, __be32 daddr, __be32 saddr,
+					   u8 tos, int oif, __u8 scope)
+{
+	return ip_route_output(net, daddr, saddr, tos, oif, scope);
+}
+
+void rust_helper_ip_rt_put(struct rtable *rt)
+{
+	ip_rt_put(rt);
+}
+
+u32 rust_helper_dst_mtu(const struct dst_entry *dst)
+{
+	return dst_mtu(dst);
+}
+
+bool rust_helper_netif_running(const struct net_device *dev)
+{
+	return netif_running(dev);
+}
+
+bool rust_helper_netif_carrier_ok(const struct net_device *dev)
+{
+	return netif_carrier_ok(dev);
+}
+
+void rust_helper_skb_dst_drop(struct sk_buff *skb)
+{
+	skb_dst_drop(skb);
+}
+
+void rust_helper_skb_dst_set(struct sk_buff *skb, struct dst_entry *dst)
+{
+	skb_dst_set(skb, dst);
+}
+
+void rust_helper_icmp_send(struct sk_buff *skb_in, int type, int code, __be32 info)
+{
+	icmp_send(skb_in, type, code, info);
+}
+
+/* skb->ip_summed is a bitfield. */
+u8 rust_helper_skb_ip_summed(const struct sk_buff *skb)
+{
+	return skb->ip_summed;
+}
+
+void rust_helper_skb_set_checksum_none(struct sk_buff *skb)
+{
+	skb->ip_summed = CHECKSUM_NONE;
+}

@@ -8,26 +8,46 @@
 //!
 //! C header: [`include/linux/netfilter.h`](srctree/include/linux/netfilter.h)
 
-use crate::{bindings, error::to_result, net::skbuff::SkBuff, prelude::*, types::Opaque};
+use crate::{
+    bindings, error::to_result, net::route::Route, net::skbuff::SkBuff, prelude::*, types::Opaque,
+};
 use core::ffi::c_void;
 
 /// `NFPROTO_IPV4` lives in an anonymous C enum whose generated Rust name is not stable.
 const NFPROTO_IPV4: u8 = 2;
 
 /// What a hook decides about a packet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// Let the packet continue through the stack.
     Accept,
     /// Drop the packet; netfilter frees it.
     Drop,
+    /// Send the (rewritten) packet out through `Route` ourselves (`ip_local_out`), instead
+    /// of letting it continue through the stack (`NF_STOLEN`). The adapter does it after
+    /// the handler returned, so the handler never touches a packet it no longer owns.
+    Transmit(Route),
 }
 
-impl Verdict {
-    fn to_raw(self) -> u32 {
-        match self {
-            Verdict::Accept => bindings::NF_ACCEPT,
-            Verdict::Drop => bindings::NF_DROP,
+/// Carries out a verdict on `skb`.
+///
+/// # Safety
+///
+/// `skb` must be the valid packet the hook was called with, owned by the netfilter core
+/// until this returns; `net` its namespace.
+unsafe fn apply(verdict: Verdict, skb: *mut bindings::sk_buff, net: *mut bindings::net) -> u32 {
+    match verdict {
+        Verdict::Accept => bindings::NF_ACCEPT,
+        Verdict::Drop => bindings::NF_DROP,
+        Verdict::Transmit(route) => {
+            // SAFETY: `skb` is valid; we replace its route with ours (whose reference
+            // `skb_dst_set` takes over) and hand it to `ip_local_out`, which consumes it in
+            // every case. Returning `NF_STOLEN` tells the core we did.
+            unsafe {
+                bindings::skb_dst_drop(skb);
+                bindings::skb_dst_set(skb, route.into_dst());
+                bindings::ip_local_out(net, core::ptr::null_mut(), skb);
+            }
+            bindings::NF_STOLEN
         }
     }
 }
@@ -194,6 +214,9 @@ impl<T: Handler> Adapter<T> {
         let skb = unsafe { SkBuff::from_raw(skb) };
         // SAFETY: `state` is valid for the call.
         let state = HookState(unsafe { &*state });
-        handler.handle(skb, &state).to_raw()
+        let verdict = handler.handle(skb, &state);
+        let net = state.0.net;
+        // SAFETY: `skb` is the packet the core called us with; `net` its namespace.
+        unsafe { apply(verdict, skb.as_raw(), net) }
     }
 }

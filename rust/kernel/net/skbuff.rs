@@ -108,4 +108,51 @@ impl SkBuff {
         // packet nor overlap another call that could reallocate the head.
         Ok(unsafe { core::slice::from_raw_parts_mut(hdr, len as usize) })
     }
+
+    /// How the packet's transport checksum stands (`skb->ip_summed`).
+    pub fn checksum_state(&self) -> ChecksumState {
+        // SAFETY: By the type invariant the `sk_buff` is valid.
+        match u32::from(unsafe { bindings::skb_ip_summed(self.0.get()) }) {
+            bindings::CHECKSUM_UNNECESSARY => ChecksumState::Unnecessary,
+            bindings::CHECKSUM_COMPLETE => ChecksumState::Complete,
+            bindings::CHECKSUM_PARTIAL => ChecksumState::Partial,
+            _ => ChecksumState::None,
+        }
+    }
+
+    /// Forgets a `CHECKSUM_COMPLETE` sum after the packet was rewritten (the checksum
+    /// fields themselves are kept valid by the rewrite, so nothing needs it).
+    pub fn drop_complete_checksum(&mut self) {
+        if self.checksum_state() == ChecksumState::Complete {
+            // SAFETY: By the type invariant the `sk_buff` is valid and ours.
+            unsafe { bindings::skb_set_checksum_none(self.0.get()) };
+        }
+    }
+
+    /// Sends the packet's source an ICMP "destination unreachable" with `code` (rate
+    /// limited by the kernel). The packet must be as received (not yet rewritten).
+    pub fn send_icmp_unreachable(&self, code: u8) {
+        // SAFETY: By the type invariant the `sk_buff` is valid; `icmp_send` only reads it.
+        unsafe {
+            bindings::icmp_send(
+                self.0.get(),
+                bindings::ICMP_DEST_UNREACH as i32,
+                code.into(),
+                0,
+            )
+        };
+    }
+}
+
+/// The state of a packet's transport checksum (`skb->ip_summed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChecksumState {
+    /// Nothing known; the checksum field must be correct.
+    None,
+    /// The device verified it.
+    Unnecessary,
+    /// `skb->csum` holds the sum of the packet.
+    Complete,
+    /// Offloaded: the field holds the pseudo-header sum, to be completed on transmit.
+    Partial,
 }

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The NAT data path (DESIGN.md §3).
+//!
+//! - Client → VIP:vport at `LOCAL_IN` ([`DataPath::inbound`]): find the flow's entry (only a
+//!   TCP SYN may create one), schedule a real server for a new flow, look up **our own**
+//!   route to the real server, rewrite the destination (DNAT, incremental checksums) and
+//!   send the packet out through that route ourselves. A failed route lookup drops the
+//!   packet, counts `route_errors`, logs (rate limited) and tells the client (ICMP host
+//!   unreachable): the packet never leaves through a default gateway or another interface.
+//! - Real server → client at `FORWARD` ([`DataPath::outbound`]): find the entry by the
+//!   reply's key, rewrite the source back to VIP:vport (SNAT) and let the kernel forward
+//!   it. A reply from a configured real server without an entry is a zombie: dropped and
+//!   counted, never masqueraded.
+//!
+//! Nothing here allocates or sleeps: hooks run in softirq context.
+
+use super::{
+    config::{ServiceKey, Store},
+    stats::{DropReason as Why, Stats},
+    sysctls,
+    table::{self, Insert, Refs, Table},
+};
+use crate::logic::{
+    entry::{EntryFlags, FlowKey, Protocol, Target},
+    packet::{self, CsumMode, Packet, Side, Transport, MAX_HEADERS},
+    proto::ipproto,
+    tcp_state::{Direction, Table as StateTable, TcpFlags},
+    timeouts::TimeoutRow,
+};
+use core::sync::atomic::Ordering;
+use kernel::{
+    jiffies,
+    net::netfilter::Verdict,
+    net::route::{net_ratelimit, Route, RTN_UNICAST},
+    net::skbuff::{ChecksumState, SkBuff},
+    prelude::*,
+    sync::{rcu, Arc},
+};
+
+/// ICMP "host unreachable".
+const ICMP_HOST_UNREACH: u8 = 1;
+
+/// The data path's shared state.
+pub(crate) struct DataPath {
+    pub(crate) store: Arc<Store>,
+    pub(crate) table: Arc<Table>,
+    pub(crate) global: Arc<Stats>,
+}
+
+/// Protocol, destination address and port of a packet, read without full parsing, to
+/// decide quickly whether it is for a service at all.
+fn quick_key(h: &[u8]) -> Option<ServiceKey> {
+    let proto = *h.get(9)?;
+    if proto != ipproto::TCP && proto != ipproto::UDP {
+        return None;
+    }
+    let ihl = usize::from(*h.first()? & 0x0f) * 4;
+    let addr: [u8; 4] = h.get(16..20)?.try_into().ok()?;
+    let port = u16::from_be_bytes(h.get(ihl + 2..ihl + 4)?.try_into().ok()?);
+    Some(ServiceKey { proto, addr, port })
+}
+
+/// The flow key and, for TCP, flags and sequence number of a parsed packet.
+fn flow(pkt: &Packet) -> Option<(FlowKey, Option<(TcpFlags, u32)>)> {
+    let (sport, dport, tcp) = match pkt.transport {
+        Transport::Tcp(t) => (t.src_port, t.dst_port, Some((t.flags, t.seq))),
+        Transport::Udp(u) => (u.src_port, u.dst_port, None),
+        _ => return None,
+    };
+    let protocol = Protocol::from_number(pkt.ip.protocol)?;
+    Some((
+        FlowKey {
+            saddr: pkt.ip.src,
+            daddr: pkt.ip.dst,
+            sport,
+            dport,
+            protocol,
+        },
+        tcp,
+    ))
+}
+
+/// Bytes of IP and transport headers the rewrite touches.
+fn header_bytes(pkt: &Packet) -> u32 {
+    let l4 = match pkt.transport {
+        Transport::Tcp(t) => t.header_len,
+        _ => packet::UDP_HEADER,
+    };
+    (pkt.l4_offset() + l4) as u32
+}
+
+/// The timeout, in ticks from now, for an entry in the state of `row`.
+fn expiry(row: TimeoutRow, now: u64) -> u64 {
+    let secs = sysctls::timeout(row).max(1) as u64;
+    now.saturating_add(secs.saturating_mul(jiffies::HZ))
+}
+
+/// A route the director may use to reach a real server: found, unicast, through an
+/// interface that is up, and direct (not via a gateway, which in NAT mode would mean the
+/// default route or a misconfiguration).
+fn route_to(addr: [u8; 4]) -> Option<Route> {
+    let r = Route::output(addr).ok()?;
+    (r.rt_type() == RTN_UNICAST && r.device_up() && !r.uses_gateway()).then_some(r)
+}
+
+/// Rewrites one side of the packet's addresses and ports in place.
+fn rewrite(skb: &mut SkBuff, pkt: &Packet, side: Side, addr: u32, port: u16) -> Result {
+    let mode = if skb.checksum_state() == ChecksumState::Partial {
+        CsumMode::Partial
+    } else {
+        CsumMode::Full
+    };
+    let hdr = skb.writable_network(header_bytes(pkt))?;
+    packet::rewrite(hdr, pkt, side, addr, port, mode).map_err(|_| EINVAL)?;
+    skb.drop_complete_checksum();
+    Ok(())
+}
+
+/// Applies a packet to an entry's state and timer; keeps the real server's active/inactive
+/// counts right.
+fn track(
+    shard: &mut table::Shard,
+    i: u32,
+    dir: Direction,
+    tcp: Option<(TcpFlags, u32)>,
+    len: u32,
+    now: u64,
+) {
+    let Some(e) = shard.entry_mut(i) else {
+        return;
+    };
+    e.count(dir, u64::from(len), now);
+    if let Some((flags, seq)) = tcp {
+        e.tcp_segment(StateTable::Normal, dir, flags, seq);
+    }
+    let was = e.flags.has(EntryFlags::ACTIVE);
+    let is = table::is_active(e.state, e.protocol);
+    if was != is {
+        if is {
+            e.flags.set(EntryFlags::ACTIVE);
+        } else {
+            e.flags.clear(EntryFlags::ACTIVE);
+        }
+    }
+    let expires = expiry(e.timeout_row(), now);
+    if was != is {
+        if let Some(r) = shard.refs(i) {
+            let (from, to) = if is {
+                (&r.dest.inactive, &r.dest.active)
+            } else {
+                (&r.dest.active, &r.dest.inactive)
+            };
+            from.fetch_sub(1, Ordering::Relaxed);
+            to.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    shard.rearm(i, expires);
+}
+
+impl DataPath {
+    /// Client → VIP, at `LOCAL_IN`.
+    pub(crate) fn inbound(&self, skb: &mut SkBuff) -> Verdict {
+        let len = skb.network_len();
+        let mut buf = [0u8; MAX_HEADERS];
+        let n = (len as usize).min(MAX_HEADERS);
+        let Some(h) = buf.get_mut(..n) else {
+            return Verdict::Accept;
+        };
+        if skb.copy_network(0, h).is_err() {
+            return Verdict::Accept;
+        }
+        let Some(skey) = quick_key(h) else {
+            return Verdict::Accept;
+        };
+        let guard = rcu::read_lock();
+        let cfg = self.store.read(&guard);
+        let Some(svc) = cfg.find(&skey) else {
+            return Verdict::Accept;
+        };
+        let pkt = match packet::parse_headers(h, len as usize) {
+            Ok(p) => p,
+            Err(_) => {
+                svc.stats.count_drop(Why::Malformed);
+                self.global.count_drop(Why::Malformed);
+                return Verdict::Drop;
+            }
+        };
+        let Some((key, tcp)) = flow(&pkt) else {
+            return Verdict::Accept;
+        };
+        let now = jiffies::now();
+        let shard_lock = self.table.shard(key.saddr, key.sport);
+        let hin = self.table.hash(&key);
+
+        // An existing flow: its real server, under the shard lock.
+        let existing = {
+            let mut shard = shard_lock.lock();
+            match shard.lookup_in(&key, hin) {
+                Some(i) => {
+                    track(&mut shard, i, Direction::Input, tcp, len, now);
+                    shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
+                        r.svc.inbound(len);
+                        r.dest.stats.inbound(len);
+                        (e.rs_addr, e.rs_port)
+                    })
+                }
+                None => None,
+            }
+        };
+        let (rs_addr, rs_port, route) = match existing {
+            Some((addr, port)) => match route_to(addr.to_be_bytes()) {
+                Some(r) => (addr, port, r),
+                None => return self.route_error(skb, &svc.stats, addr, port),
+            },
+            None => {
+                // Only a SYN (without ACK) may open a TCP connection.
+                if let Some((flags, _)) = tcp {
+                    if !flags.has(TcpFlags::SYN) || flags.has(TcpFlags::ACK) {
+                        return Verdict::Drop;
+                    }
+                }
+                let Some(di) = svc.schedule(key.saddr.to_be_bytes(), key.sport) else {
+                    return Verdict::Drop;
+                };
+                let Some(dest) = svc.dests.get(di) else {
+                    return Verdict::Drop;
+                };
+                let (addr, port) = (u32::from_be_bytes(dest.key.addr), dest.key.port);
+                let Some(route) = route_to(dest.key.addr) else {
+                    dest.counters.stats.count_drop(Why::Route);
+                    return self.route_error(skb, &svc.stats, addr, port);
+                };
+                if !self.table.reserve(sysctls::CONN_MAX.get() as u32) {
+                    svc.stats.count_drop(Why::TableFull);
+                    self.global.count_drop(Why::TableFull);
+                    return Verdict::Drop;
+                }
+                let target = Target {
+                    rs_addr: addr,
+                    rs_port: port,
+                    rs_index: di as u32,
+                    service: 0,
+                };
+                let e = table::new_entry(&key, &target, now);
+                let hout = self.table.hash(&e.out_key());
+                let refs = Refs {
+                    svc: Arc::clone(&svc.stats),
+                    dest: Arc::clone(&dest.counters),
+                };
+                let mut shard = shard_lock.lock();
+                match shard.insert(e, refs, hin, hout, now) {
+                    Insert::Done(i) => {
+                        dest.counters.inactive.fetch_add(1, Ordering::Relaxed);
+                        track(&mut shard, i, Direction::Input, tcp, len, now);
+                    }
+                    Insert::Full => {
+                        drop(shard);
+                        self.table.unreserve();
+                        svc.stats.count_drop(Why::TableFull);
+                        self.global.count_drop(Why::TableFull);
+                        return Verdict::Drop;
+                    }
+                }
+                svc.stats.conn();
+                dest.counters.stats.conn();
+                self.global.conn();
+                svc.stats.inbound(len);
+                dest.counters.stats.inbound(len);
+                (addr, port, route)
+            }
+        };
+        drop(guard);
+        self.global.inbound(len);
+        match rewrite(skb, &pkt, Side::Destination, rs_addr, rs_port) {
+            Ok(()) => Verdict::Transmit(route),
+            Err(_) => Verdict::Drop,
+        }
+    }
+
+    fn route_error(&self, skb: &mut SkBuff, svc: &Stats, addr: u32, port: u16) -> Verdict {
+        svc.count_drop(Why::Route);
+        self.global.count_drop(Why::Route);
+        if net_ratelimit() {
+            let a = addr.to_be_bytes();
+            pr_warn!(
+                "no usable route to real server {}.{}.{}.{}:{}: packet dropped\n",
+                a[0],
+                a[1],
+                a[2],
+                a[3],
+                port
+            );
+        }
+        skb.send_icmp_unreachable(ICMP_HOST_UNREACH);
+        Verdict::Drop
+    }
+
+    /// Real server → client, at `FORWARD`.
+    pub(crate) fn outbound(&self, skb: &mut SkBuff) -> Verdict {
+        let len = skb.network_len();
+        let mut buf = [0u8; MAX_HEADERS];
+        let n = (len as usize).min(MAX_HEADERS);
+        let Some(h) = buf.get_mut(..n) else {
+            return Verdict::Accept;
+        };
+        if skb.copy_network(0, h).is_err() {
+            return Verdict::Accept;
+        }
+        let Ok(pkt) = packet::parse_headers(h, len as usize) else {
+            // Not ours to judge unless it comes from a real server; the kernel forwards or
+            // drops it as usual.
+            return Verdict::Accept;
+        };
+        let Some((key, tcp)) = flow(&pkt) else {
+            return Verdict::Accept;
+        };
+        let now = jiffies::now();
+        // The reply's destination is the client.
+        let found = {
+            let mut shard = self.table.shard(key.daddr, key.dport).lock();
+            match shard.lookup_out(&key, self.table.hash(&key)) {
+                Some(i) => {
+                    track(&mut shard, i, Direction::Output, tcp, len, now);
+                    shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
+                        r.svc.outbound(len);
+                        r.dest.stats.outbound(len);
+                        (e.vaddr, e.vport)
+                    })
+                }
+                None => None,
+            }
+        };
+        match found {
+            Some((vaddr, vport)) => {
+                self.global.outbound(len);
+                match rewrite(skb, &pkt, Side::Source, vaddr, vport) {
+                    Ok(()) => Verdict::Accept,
+                    Err(_) => Verdict::Drop,
+                }
+            }
+            None => {
+                let guard = rcu::read_lock();
+                if self.store.read(&guard).is_real_server(
+                    key.protocol.number(),
+                    key.saddr.to_be_bytes(),
+                    key.sport,
+                ) {
+                    // A zombie: the director must not masquerade it.
+                    self.global.count_drop(Why::Zombie);
+                    Verdict::Drop
+                } else {
+                    Verdict::Accept
+                }
+            }
+        }
+    }
+}

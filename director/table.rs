@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The connection table: bounded, preallocated, sharded.
+//!
+//! Entries (`logic::entry::Entry`, 120 bytes) live in per-shard arrays allocated when the
+//! module loads; nothing is allocated on the packet path. A flow's shard is chosen by a
+//! keyed hash of the client's address and port, which both directions of a flow carry, so
+//! the client → VIP lookup and the real server → client lookup find the same shard. Each
+//! shard has its own bh-safe spinlock, its two hash chains (by the inbound key and by the
+//! outbound key), its free list and its timer wheel (`logic::wheel`), so CPUs working on
+//! different flows rarely meet on a lock, and expiry needs no timer per entry: a periodic
+//! sweep in process context pops what expired from each shard's wheel.
+
+use super::{config::DestCounters, stats::Stats};
+use crate::logic::{
+    entry::{Entry, EntryFlags, FlowKey, Protocol, Target, NIL},
+    hash::{siphash24, SipKey},
+    tcp_state::TcpState,
+    wheel::Wheel,
+};
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::{jiffies, new_spinlock_bh, prelude::*, random, sync::Arc, sync::SpinLockBh};
+
+/// Number of shards (each with its own lock).
+pub(crate) const SHARDS: usize = 64;
+
+/// What an entry points to besides its plain fields: the counters it updates. Kept beside
+/// the entry (not in it) because the logic's entry is plain data.
+pub(crate) struct Refs {
+    pub(crate) svc: Arc<Stats>,
+    pub(crate) dest: Arc<DestCounters>,
+}
+
+/// One shard: entries, chains, free list, wheel.
+pub(crate) struct Shard {
+    entries: KVVec<Entry>,
+    refs: KVVec<Option<Refs>>,
+    in_heads: KVVec<u32>,
+    out_heads: KVVec<u32>,
+    mask: u32,
+    free: u32,
+    wheel: Wheel,
+}
+
+/// Outcome of [`Shard::insert`].
+pub(crate) enum Insert {
+    Done(u32),
+    Full,
+}
+
+impl Shard {
+    fn new(capacity: usize, now: u64) -> Result<Self> {
+        let buckets = (capacity / 2).max(16).next_power_of_two();
+        let mut entries = KVVec::with_capacity(capacity, GFP_KERNEL)?;
+        let mut refs = KVVec::with_capacity(capacity, GFP_KERNEL)?;
+        for i in 0..capacity {
+            let mut e = Entry::default();
+            // The free list is linked through `next_in`.
+            e.next_in = if i + 1 < capacity {
+                (i + 1) as u32
+            } else {
+                NIL
+            };
+            entries.push(e, GFP_KERNEL)?;
+            refs.push(None, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            entries,
+            refs,
+            in_heads: KVVec::from_elem(NIL, buckets, GFP_KERNEL)?,
+            out_heads: KVVec::from_elem(NIL, buckets, GFP_KERNEL)?,
+            mask: (buckets - 1) as u32,
+            free: if capacity > 0 { 0 } else { NIL },
+            wheel: Wheel::new(now),
+        })
+    }
+
+    fn bucket(&self, h: u64) -> usize {
+        (h as u32 & self.mask) as usize
+    }
+
+    /// The entry with inbound key `key` (client → VIP).
+    pub(crate) fn lookup_in(&self, key: &FlowKey, h: u64) -> Option<u32> {
+        let mut i = *self.in_heads.get(self.bucket(h))?;
+        while i != NIL {
+            let e = self.entries.get(i as usize)?;
+            if e.in_key() == *key {
+                return Some(i);
+            }
+            i = e.next_in;
+        }
+        None
+    }
+
+    /// The entry with outbound key `key` (real server → client).
+    pub(crate) fn lookup_out(&self, key: &FlowKey, h: u64) -> Option<u32> {
+        let mut i = *self.out_heads.get(self.bucket(h))?;
+        while i != NIL {
+            let e = self.entries.get(i as usize)?;
+            if e.out_key() == *key {
+                return Some(i);
+            }
+            i = e.next_out;
+        }
+        None
+    }
+
+    pub(crate) fn entry(&self, i: u32) -> Option<&Entry> {
+        self.entries.get(i as usize)
+    }
+
+    pub(crate) fn entry_mut(&mut self, i: u32) -> Option<&mut Entry> {
+        self.entries.get_mut(i as usize)
+    }
+
+    pub(crate) fn refs(&self, i: u32) -> Option<&Refs> {
+        self.refs.get(i as usize).and_then(|r| r.as_ref())
+    }
+
+    /// Adds an entry, hashed by both keys (hashes `hin`, `hout`), expiring at `expires`.
+    pub(crate) fn insert(
+        &mut self,
+        e: Entry,
+        refs: Refs,
+        hin: u64,
+        hout: u64,
+        expires: u64,
+    ) -> Insert {
+        let i = self.free;
+        let (bin, bout) = (self.bucket(hin), self.bucket(hout));
+        let (Some(slot), Some(r)) = (
+            self.entries.get_mut(i as usize),
+            self.refs.get_mut(i as usize),
+        ) else {
+            return Insert::Full;
+        };
+        self.free = slot.next_in;
+        *slot = e;
+        slot.next_in = self.in_heads.get(bin).copied().unwrap_or(NIL);
+        slot.next_out = self.out_heads.get(bout).copied().unwrap_or(NIL);
+        slot.flags.set(EntryFlags::HASHED);
+        *r = Some(refs);
+        if let Some(h) = self.in_heads.get_mut(bin) {
+            *h = i;
+        }
+        if let Some(h) = self.out_heads.get_mut(bout) {
+            *h = i;
+        }
+        let _ = self.wheel.arm(&mut self.entries, i, expires);
+        Insert::Done(i)
+    }
+
+    /// Sets when entry `i` expires.
+    pub(crate) fn rearm(&mut self, i: u32, expires: u64) {
+        let _ = self.wheel.arm(&mut self.entries, i, expires);
+    }
+
+    /// Removes entry `i` (hashes `hin`, `hout` of its keys) and returns its references.
+    fn remove(&mut self, i: u32, hin: u64, hout: u64) -> Option<Refs> {
+        let (bin, bout) = (self.bucket(hin), self.bucket(hout));
+        let (next_in, next_out) = {
+            let e = self.entries.get(i as usize)?;
+            (e.next_in, e.next_out)
+        };
+        // Unlink from the inbound chain.
+        if self.in_heads.get(bin).copied() == Some(i) {
+            *self.in_heads.get_mut(bin)? = next_in;
+        } else {
+            let mut p = self.in_heads.get(bin).copied().unwrap_or(NIL);
+            while p != NIL {
+                let e = self.entries.get_mut(p as usize)?;
+                if e.next_in == i {
+                    e.next_in = next_in;
+                    break;
+                }
+                p = e.next_in;
+            }
+        }
+        // Unlink from the outbound chain.
+        if self.out_heads.get(bout).copied() == Some(i) {
+            *self.out_heads.get_mut(bout)? = next_out;
+        } else {
+            let mut p = self.out_heads.get(bout).copied().unwrap_or(NIL);
+            while p != NIL {
+                let e = self.entries.get_mut(p as usize)?;
+                if e.next_out == i {
+                    e.next_out = next_out;
+                    break;
+                }
+                p = e.next_out;
+            }
+        }
+        let _ = self.wheel.disarm(&mut self.entries, i);
+        let e = self.entries.get_mut(i as usize)?;
+        *e = Entry::default();
+        e.next_in = self.free;
+        self.free = i;
+        self.refs.get_mut(i as usize)?.take()
+    }
+}
+
+/// The table: the shards, the hash key, the bound.
+pub(crate) struct Table {
+    shards: KVec<Pin<KBox<SpinLockBh<Shard>>>>,
+    key: SipKey,
+    /// Entries in use, over all shards.
+    count: AtomicU32,
+}
+
+impl Table {
+    /// Allocates a table of `capacity` entries.
+    pub(crate) fn new(capacity: u32) -> Result<Arc<Self>> {
+        let per_shard = (capacity as usize).div_ceil(SHARDS);
+        // A little slack per shard: the hash does not spread flows perfectly evenly.
+        let per_shard = per_shard + per_shard / 4 + 8;
+        let now = jiffies::now();
+        let mut shards = KVec::with_capacity(SHARDS, GFP_KERNEL)?;
+        for _ in 0..SHARDS {
+            let shard = Shard::new(per_shard, now)?;
+            shards.push(
+                KBox::pin_init(new_spinlock_bh!(shard, "ipvs_defense_shard"), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Arc::new(
+            Self {
+                shards,
+                key: SipKey::new(random::u64(), random::u64()),
+                count: AtomicU32::new(0),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// A flow key's hash.
+    pub(crate) fn hash(&self, k: &FlowKey) -> u64 {
+        k.hash(self.key)
+    }
+
+    /// The shard of the flow whose client is `addr`:`port`.
+    pub(crate) fn shard(&self, client_addr: u32, client_port: u16) -> &SpinLockBh<Shard> {
+        let mut b = [0u8; 6];
+        b[..4].copy_from_slice(&client_addr.to_be_bytes());
+        b[4..].copy_from_slice(&client_port.to_be_bytes());
+        let i = siphash24(self.key, &b) as usize % SHARDS;
+        // `i < SHARDS == shards.len()`.
+        &self.shards[i]
+    }
+
+    /// Entries in use.
+    pub(crate) fn len(&self) -> u32 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Reserves room for one entry if fewer than `limit` are in use.
+    pub(crate) fn reserve(&self, limit: u32) -> bool {
+        self.count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives back a reservation that was not used.
+    pub(crate) fn unreserve(&self) {
+        self.count.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Removes entry `i` from `shard` and updates its real server's counters.
+    pub(crate) fn remove(&self, shard: &mut Shard, i: u32) {
+        let Some(e) = shard.entry(i) else {
+            return;
+        };
+        let (hin, hout) = (self.hash(&e.in_key()), self.hash(&e.out_key()));
+        let active = e.flags.has(EntryFlags::ACTIVE);
+        if let Some(refs) = shard.remove(i, hin, hout) {
+            let c = if active {
+                &refs.dest.active
+            } else {
+                &refs.dest.inactive
+            };
+            c.fetch_sub(1, Ordering::Relaxed);
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Removes every entry that expired by `now`; returns how many. Process context.
+    pub(crate) fn expire(&self, now: u64) -> u32 {
+        let mut n = 0;
+        for s in self.shards.iter() {
+            let mut guard = s.lock();
+            let shard = &mut *guard;
+            while let Some(i) = shard.wheel.pop_expired(&mut shard.entries, now) {
+                // `pop_expired` disarmed it already; `remove` unhashes and frees it.
+                self.remove(shard, i);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Removes every entry. Process context.
+    pub(crate) fn flush(&self) {
+        for s in self.shards.iter() {
+            let mut shard = s.lock();
+            for i in 0..shard.entries.len() as u32 {
+                if shard.refs(i).is_some() {
+                    self.remove(&mut shard, i);
+                }
+            }
+        }
+    }
+
+    /// Calls `f` on the entries of shard `s` starting at slot `from`, until it returns
+    /// `false`; returns the slot to resume from (`None` when the shard is done).
+    pub(crate) fn walk(
+        &self,
+        s: usize,
+        from: u32,
+        mut f: impl FnMut(&Entry) -> bool,
+    ) -> Option<u32> {
+        let shard = self.shards.get(s)?.lock();
+        let mut i = from;
+        while (i as usize) < shard.entries.len() {
+            if shard.refs(i).is_some() {
+                if let Some(e) = shard.entry(i) {
+                    if !f(e) {
+                        return Some(i);
+                    }
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+}
+
+/// Whether a TCP state counts as an active connection (as ipvsadm shows them).
+pub(crate) fn is_active(state: TcpState, proto: Protocol) -> bool {
+    proto == Protocol::Tcp && state == TcpState::Established
+}
+
+/// Builds a new entry for a flow.
+pub(crate) fn new_entry(key: &FlowKey, target: &Target, now: u64) -> Entry {
+    Entry::new(key, target, now)
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# End to end through the VIP: TCP and UDP requests from clients reach both real servers
+# (rr), with the client's address intact; replies come back from VIP:port; entries are
+# listed with their state; counters add up; a 2 MB transfer arrives whole (checksums and
+# offloads right).
+. "$(dirname "$0")/lib.sh"
+mod_unload; topo_setup; mod_load
+trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
+rs_start
+"$IPVSDADM" -A -t "$VIP:80" -s rr
+"$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m
+"$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m
+"$IPVSDADM" -A -u "$VIP:53" -s rr
+"$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
+"$IPVSDADM" -a -u "$VIP:53" -r "$RS2:5353" -m
+
+n1=0 n2=0
+for i in $(seq 1 10); do
+  ans=$(tcp_req cl1 80)
+  case "$ans" in
+    "rs1 $CL1") n1=$((n1 + 1)) ;;
+    "rs2 $CL1") n2=$((n2 + 1)) ;;
+    *) fail "TCP request $i: unexpected answer '$ans'" ;;
+  esac
+done
+expect_eq "$n1/$n2" "5/5" "rr split of 10 TCP connections (rs1/rs2)"
+diag "10 TCP connections through $VIP:80: 5 to rs1, 5 to rs2, client address seen by the servers"
+
+ans=$(tcp_req cl2 80)
+case "$ans" in "rs"[12]" $CL2") ;; *) fail "second client: '$ans'";; esac
+
+u1=$(udp_req cl1 53); u2=$(udp_req cl1 53)
+case "$u1$u2" in *rs1*rs2*|*rs2*rs1*) ;; *) fail "UDP answers '$u1' '$u2' not from both servers";; esac
+diag "UDP through $VIP:53: '$u1', '$u2'"
+
+conns=$("$IPVSDADM" -L -n -c)
+echo "$conns" | sed 's/^/#   /'
+echo "$conns" | grep -qE "^TCP .* (TIME_WAIT|CLOSE|FIN_WAIT|CLOSE_WAIT|LAST_ACK|ESTABLISHED) +$CL1:[0-9]+ +$VIP:80 +198.51.100.[23]:8080" ||
+  fail "no TCP entry in the connection listing"
+echo "$conns" | grep -qE "^UDP .*$CL1:[0-9]+ +$VIP:53 +198.51.100.[23]:5353" ||
+  fail "no UDP entry in the connection listing"
+
+stats=$("$IPVSDADM" -L -n --stats --json)
+c=$(echo "$stats" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = [s for s in d["services"] if s["protocol"] == "TCP"][0]
+print(s["stats"]["conns"], sum(r["stats"]["conns"] for r in s["real_servers"]), s["stats"]["inpkts"] > 0, s["stats"]["outpkts"] > 0)')
+expect_eq "$c" "11 11 True True" "TCP service conns, RS conns sum, in/out packets"
+diag "stats: 11 connections on the TCP service and its servers"
+
+# A bigger transfer through the VIP, both ways: a server sends 2 MB.
+in_ns rs1 socat -u OPEN:/dev/zero,readbytes=2000000 TCP-LISTEN:8081,reuseaddr >/dev/null 2>&1 &
+"$IPVSDADM" -A -t "$VIP:81" -s rr
+"$IPVSDADM" -a -t "$VIP:81" -r "$RS1:8081" -m
+sleep 0.3
+got=$(in_ns cl1 timeout 30 socat -u TCP:"$VIP:81" - | wc -c)
+expect_eq "$got" 2000000 "bytes received through the VIP"
+diag "2 MB from a real server through the VIP arrived whole"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# When the director's own route lookup to the real server fails (prohibit, unreachable,
+# blackhole, no route, interface down), the packet is dropped and counted, the client is
+# told (ICMP host unreachable), a rate-limited line names the server, and NOTHING leaves
+# through the default gateway.
+. "$(dirname "$0")/lib.sh"
+mod_unload; topo_setup; mod_load
+trap 'kill $(jobs -p) 2>/dev/null; wait; ip route del default 2>/dev/null; mod_unload; topo_cleanup' EXIT
+rs_start
+ip route add default via "$GW"
+"$IPVSDADM" -A -t "$VIP:80" -s rr
+"$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m
+case "$(tcp_req cl1 80)" in "rs1 "*) ;; *) fail "the service does not work before the test";; esac
+
+gw_rx() { in_ns gw cat /sys/class/net/eth0/statistics/rx_packets; }
+try_fail() { # what
+  local before errs0 ans
+  before=$(gw_rx); errs0=$(drops route_errors)
+  ans=$(tcp_req cl1 80)
+  case "$ans" in "rs1 "*) fail "$1: the connection succeeded";; esac
+  [ "$(drops route_errors)" -gt "$errs0" ] || fail "$1: route_errors did not grow"
+  # A few packets may be ARP or IPv4 from elsewhere; a leaked SYN and its retries would be
+  # several: there must be no TCP at all toward the gateway.
+  [ "$(gw_rx)" -eq "$before" ] || fail "$1: $(( $(gw_rx) - before )) packets reached the gateway"
+  case "$ans" in *"No route to host"*|*"unreachable"*|*"refused"*) ;; *) diag "$1: client saw '$ans'";; esac
+  diag "$1: dropped, route_errors $errs0 -> $(drops route_errors), nothing to the gateway, client: ${ans:0:60}"
+}
+
+for kind in prohibit unreachable blackhole; do
+  ip route add $kind "$RS1/32"
+  try_fail "$kind route"
+  ip route del $kind "$RS1/32"
+done
+ip link set br-rs down
+try_fail "real servers' interface down (default route left)"
+ip link set br-rs up
+sleep 1
+dmesg | grep -q "no usable route to real server $RS1:8080" || fail "no log line naming the real server"
+case "$(tcp_req cl1 80)" in "rs1 "*) ;; *) fail "the service does not recover after the routes are back";; esac
+diag "the service works again once the route is back"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# A packet from a configured real server without an entry (a zombie) is dropped and counted,
+# never masqueraded; traffic from other sources is untouched. Entries expire by their
+# state's timeout (timeout_* sysctls, 1..2147483, EINVAL outside). A full table refuses new
+# connections and counts table_full.
+. "$(dirname "$0")/lib.sh"
+mod_unload; topo_setup; mod_load
+trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
+rs_start
+"$IPVSDADM" -A -t "$VIP:80" -s rr
+"$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m
+"$IPVSDADM" -a -t "$VIP:80" -r "$RS1:7070" -m
+"$IPVSDADM" -A -u "$VIP:53" -s rr
+"$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
+
+# Zombies: rs1:7070 (a real server, nothing listening there) opens a connection to the
+# client, as a server that kept a connection the director forgot would answer it.
+in_ns cl1 socat -u TCP-LISTEN:9999,reuseaddr OPEN:/dev/null &
+sleep 0.3
+z0=$(drops zombie_replies)
+in_ns rs1 timeout 4 socat -u - TCP:"$CL1:9999",sourceport=7070,connect-timeout=2 </dev/null 2>/dev/null &&
+  fail "a zombie from rs1:7070 reached the client"
+[ "$(drops zombie_replies)" -gt "$z0" ] || fail "zombie_replies did not grow"
+in_ns rs1 timeout 4 socat -u - TCP:"$CL1:9999",sourceport=9000,connect-timeout=2 </dev/null ||
+  fail "traffic from rs1:9000 (not a real server port) was blocked"
+diag "zombie from rs1:7070 dropped (zombie_replies $z0 -> $(drops zombie_replies)); rs1:9000 passes"
+
+# Timeout sysctls.
+for bad in 0 2147484 -5 x; do
+  sc_write timeout_udp "$bad" >/dev/null && fail "timeout_udp accepted '$bad'"
+done
+expect_eq "$(sc timeout_udp)" 300 "timeout_udp after refused writes"
+# Emulation is slow (seconds per command), so the timeout is generous and the check waits
+# for the expiry the kernel reports.
+"$IPVSDADM" -C
+"$IPVSDADM" -A -u "$VIP:53" -s rr
+"$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
+sc_write timeout_udp 40 || fail "timeout_udp=40 refused"
+udp_req cl1 53 >/dev/null
+exp=$("$IPVSDADM" -L -n -c --json | python3 -c 'import json,sys; print(max([c["expires"] for c in json.load(sys.stdin)["connections"] if c["protocol"] == "UDP"] or [-1]))')
+[ "$exp" -ge 0 ] || fail "no UDP entry after a request"
+[ "$exp" -le 40 ] || fail "the UDP entry expires in $exp s with timeout_udp=40"
+sleep $((exp + 2))
+"$IPVSDADM" -L -n -c | grep -q "^UDP" && fail "the UDP entry did not expire after timeout_udp=40"
+diag "timeout_udp: 0, 2147484, -5, x refused; with 40 the entry reported $exp s left and was gone $((exp + 2)) s later"
+
+# A full table.
+sc_write conn_max 2 || fail "conn_max=2 refused"
+in_ns rs1 socat TCP-LISTEN:8082,fork,reuseaddr SYSTEM:'sleep 20' >/dev/null 2>&1 &
+sleep 0.3
+"$IPVSDADM" -C
+"$IPVSDADM" -A -t "$VIP:82" -s rr
+"$IPVSDADM" -a -t "$VIP:82" -r "$RS1:8082" -m
+f0=$(drops table_full)
+in_ns cl1 timeout 15 socat -u TCP:"$VIP:82" OPEN:/dev/null & in_ns cl2 timeout 15 socat -u TCP:"$VIP:82" OPEN:/dev/null &
+sleep 1
+ans=$(in_ns cl1 timeout 4 socat -u TCP:"$VIP:82",connect-timeout=2 OPEN:/dev/null 2>&1) && fail "a third connection got through conn_max=2"
+[ "$(drops table_full)" -gt "$f0" ] || fail "table_full did not grow"
+diag "conn_max=2: a third connection refused, table_full $f0 -> $(drops table_full)"
+sc_write conn_max 0 >/dev/null && fail "conn_max=0 accepted"
+true
