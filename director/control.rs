@@ -12,6 +12,7 @@ use super::table::SHARDS;
 use super::{
     config::{Change, Dest, DestCounters, DestKey, Service, ServiceKey, Store},
     config::{MAX_DESTS, MAX_SERVICES, MAX_WEIGHT},
+    defense::Controller,
     stats::Stats,
     sysctls,
     table::Table,
@@ -24,7 +25,6 @@ use crate::logic::{
 use core::sync::atomic::Ordering;
 use kernel::{
     c_str, jiffies,
-    meminfo::MemInfo,
     net::genetlink::{AttrPolicy, AttrType, Dump, Family, Msg, Op, Request},
     prelude::*,
     str::CStr,
@@ -36,6 +36,7 @@ pub(crate) struct Control {
     pub(crate) store: Arc<Store>,
     pub(crate) global: Arc<Stats>,
     pub(crate) table: Arc<Table>,
+    pub(crate) defense: Arc<Controller>,
 }
 
 // Ranges are checked by the handlers rather than by the policy, so that a value out of
@@ -419,16 +420,19 @@ impl Control {
     }
 
     fn get_defense(&self, req: &mut Request<'_>) -> Result {
+        // `defense_level` holds the level in force (the controller writes its automatic
+        // switches back), so the operator's and the effective level are the same number.
         let level = sysctls::DEFENSE_LEVEL.get() as u32;
-        let mem = MemInfo::read();
+        let d = Arc::clone(&self.defense);
         let amemthresh = sysctls::AMEMTHRESH.get() as u64;
         req.reply(cmd::GET_DEFENSE, |m| {
             m.put_u32(attr::DEF_LEVEL, level)?;
             m.put_u32(attr::DEF_EFFECTIVE, level)?;
-            m.put_u64(attr::DEF_AVAILABLE, mem.available_pages())?;
+            m.put_u64(attr::DEF_AVAILABLE, d.available())?;
             m.put_u64(attr::DEF_AMEMTHRESH, amemthresh)?;
-            m.put_u32(attr::DEF_DROP_RATE, sysctls::SYN_DROP_RATE.get() as u32)?;
-            m.put_u64(attr::DEF_SWITCHES, 0)
+            let rate = d.drop_rate().unwrap_or(0).min(u32::MAX.into()) as u32;
+            m.put_u32(attr::DEF_DROP_RATE, rate)?;
+            m.put_u64(attr::DEF_SWITCHES, d.switches())
         })
     }
 

@@ -17,13 +17,15 @@
 
 use super::{
     config::{ServiceKey, Store},
+    defense::Controller,
     stats::{DropReason as Why, Stats},
     sysctls,
     table::{self, Insert, Refs, Table},
 };
 use crate::logic::{
+    defense::client_ack_allowed,
     entry::{EntryFlags, FlowKey, Protocol, Target},
-    packet::{self, CsumMode, Packet, Side, Transport, MAX_HEADERS},
+    packet::{self, CsumMode, Packet, Reset, Side, Transport, MAX_HEADERS, RST_LEN},
     proto::ipproto,
     tcp_state::{Direction, Table as StateTable, TcpFlags},
     timeouts::TimeoutRow,
@@ -33,7 +35,7 @@ use kernel::{
     jiffies,
     net::netfilter::Verdict,
     net::route::{net_ratelimit, Route, RTN_UNICAST},
-    net::skbuff::{ChecksumState, SkBuff},
+    net::skbuff::{ChecksumState, NewPacket, SkBuff},
     prelude::*,
     sync::{rcu, Arc},
 };
@@ -46,6 +48,21 @@ pub(crate) struct DataPath {
     pub(crate) store: Arc<Store>,
     pub(crate) table: Arc<Table>,
     pub(crate) global: Arc<Stats>,
+    pub(crate) defense: Arc<Controller>,
+}
+
+/// Sends the real server a TCP reset in the client's name, so that it frees its side of a
+/// connection the director dropped (an evicted half-open entry, a zombie).
+fn reset_real_server(rst: &Reset) {
+    let Some(route) = route_to(rst.dst.to_be_bytes()) else {
+        return;
+    };
+    let Ok(mut p) = NewPacket::alloc_ipv4(RST_LEN as u32) else {
+        return;
+    };
+    if packet::build_tcp_rst(p.data_mut(), rst).is_ok() {
+        p.send(route);
+    }
 }
 
 /// Protocol, destination address and port of a packet, read without full parsing, to
@@ -61,10 +78,28 @@ fn quick_key(h: &[u8]) -> Option<ServiceKey> {
     Some(ServiceKey { proto, addr, port })
 }
 
-/// The flow key and, for TCP, flags and sequence number of a parsed packet.
-fn flow(pkt: &Packet) -> Option<(FlowKey, Option<(TcpFlags, u32)>)> {
+/// What the data path needs of a TCP header.
+#[derive(Clone, Copy)]
+struct TcpInfo {
+    flags: TcpFlags,
+    seq: u32,
+    ack_seq: u32,
+    payload: u32,
+}
+
+/// The flow key and, for TCP, its header fields, of a parsed packet.
+fn flow(pkt: &Packet) -> Option<(FlowKey, Option<TcpInfo>)> {
     let (sport, dport, tcp) = match pkt.transport {
-        Transport::Tcp(t) => (t.src_port, t.dst_port, Some((t.flags, t.seq))),
+        Transport::Tcp(t) => (
+            t.src_port,
+            t.dst_port,
+            Some(TcpInfo {
+                flags: t.flags,
+                seq: t.seq,
+                ack_seq: t.ack_seq,
+                payload: pkt.payload_len() as u32,
+            }),
+        ),
         Transport::Udp(u) => (u.src_port, u.dst_port, None),
         _ => return None,
     };
@@ -91,8 +126,8 @@ fn header_bytes(pkt: &Packet) -> u32 {
 }
 
 /// The timeout, in ticks from now, for an entry in the state of `row`.
-fn expiry(row: TimeoutRow, now: u64) -> u64 {
-    let secs = sysctls::timeout(row).max(1) as u64;
+fn expiry(row: TimeoutRow, now: u64, engaged: bool) -> u64 {
+    let secs = sysctls::timeout(row, engaged).max(1) as u64;
     now.saturating_add(secs.saturating_mul(jiffies::HZ))
 }
 
@@ -123,16 +158,22 @@ fn track(
     shard: &mut table::Shard,
     i: u32,
     dir: Direction,
-    tcp: Option<(TcpFlags, u32)>,
+    tcp: Option<TcpInfo>,
     len: u32,
     now: u64,
+    engaged: bool,
 ) {
     let Some(e) = shard.entry_mut(i) else {
         return;
     };
     e.count(dir, u64::from(len), now);
-    if let Some((flags, seq)) = tcp {
-        e.tcp_segment(StateTable::Normal, dir, flags, seq);
+    if let Some(t) = tcp {
+        let table = if engaged {
+            StateTable::Secure
+        } else {
+            StateTable::Normal
+        };
+        e.tcp_segment(table, dir, t.flags, t.seq);
     }
     let was = e.flags.has(EntryFlags::ACTIVE);
     let is = table::is_active(e.state, e.protocol);
@@ -143,7 +184,7 @@ fn track(
             e.flags.clear(EntryFlags::ACTIVE);
         }
     }
-    let expires = expiry(e.timeout_row(), now);
+    let expires = expiry(e.timeout_row(), now, engaged);
     if was != is {
         if let Some(r) = shard.refs(i) {
             let (from, to) = if is {
@@ -156,6 +197,26 @@ fn track(
         }
     }
     shard.rearm(i, expires);
+}
+
+/// The reset that answers a segment from a real server nobody knows (RFC 9293 §3.10.7.1):
+/// with its acknowledgment number as sequence number if it has one, else a RST+ACK of
+/// everything it sent.
+fn zombie_reset(key: &FlowKey, t: TcpInfo) -> Reset {
+    let (seq, ack_seq) = if t.flags.has(TcpFlags::ACK) {
+        (t.ack_seq, None)
+    } else {
+        let syn_fin = u32::from(t.flags.has(TcpFlags::SYN)) + u32::from(t.flags.has(TcpFlags::FIN));
+        (0, Some(t.seq.wrapping_add(t.payload).wrapping_add(syn_fin)))
+    };
+    Reset {
+        src: key.daddr,
+        dst: key.saddr,
+        src_port: key.dport,
+        dst_port: key.sport,
+        seq,
+        ack_seq,
+    }
 }
 
 impl DataPath {
@@ -190,6 +251,7 @@ impl DataPath {
             return Verdict::Accept;
         };
         let now = jiffies::now();
+        let engaged = self.defense.engaged();
         let shard_lock = self.table.shard(key.saddr, key.sport);
         let hin = self.table.hash(&key);
 
@@ -198,7 +260,21 @@ impl DataPath {
             let mut shard = shard_lock.lock();
             match shard.lookup_in(&key, hin) {
                 Some(i) => {
-                    track(&mut shard, i, Direction::Input, tcp, len, now);
+                    // ACK validation: while engaged, a client ACK for a connection whose
+                    // real server has not answered (SR), or that does not acknowledge the
+                    // server's SYN+ACK (SA), is blind: it never reaches the server.
+                    if let (true, Some(t), Some(e)) = (engaged, tcp, shard.entry(i)) {
+                        let plain_ack = t.flags.has(TcpFlags::ACK)
+                            && !t.flags.has(TcpFlags::SYN)
+                            && !t.flags.has(TcpFlags::RST);
+                        if plain_ack && !client_ack_allowed(e.state, e.rs_isn, t.ack_seq) {
+                            drop(shard);
+                            svc.stats.count_drop(Why::BlindAck);
+                            self.global.count_drop(Why::BlindAck);
+                            return Verdict::Drop;
+                        }
+                    }
+                    track(&mut shard, i, Direction::Input, tcp, len, now, engaged);
                     shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
                         r.svc.inbound(len);
                         r.dest.stats.inbound(len);
@@ -215,8 +291,15 @@ impl DataPath {
             },
             None => {
                 // Only a SYN (without ACK) may open a TCP connection.
-                if let Some((flags, _)) = tcp {
-                    if !flags.has(TcpFlags::SYN) || flags.has(TcpFlags::ACK) {
+                if let Some(t) = tcp {
+                    if !t.flags.has(TcpFlags::SYN) || t.flags.has(TcpFlags::ACK) {
+                        return Verdict::Drop;
+                    }
+                    // While engaged, new-connection SYNs are dropped at the rate, before
+                    // they reach any real server.
+                    if self.defense.should_drop_syn() {
+                        svc.stats.count_drop(Why::SynRate);
+                        self.global.count_drop(Why::SynRate);
                         return Verdict::Drop;
                     }
                 }
@@ -231,7 +314,8 @@ impl DataPath {
                     dest.counters.stats.count_drop(Why::Route);
                     return self.route_error(skb, &svc.stats, addr, port);
                 };
-                if !self.table.reserve(sysctls::CONN_MAX.get() as u32) {
+                let limit = sysctls::CONN_MAX.get() as u32;
+                if !self.table.reserve(limit) && !(engaged && self.evict(&key, limit)) {
                     svc.stats.count_drop(Why::TableFull);
                     self.global.count_drop(Why::TableFull);
                     return Verdict::Drop;
@@ -252,7 +336,7 @@ impl DataPath {
                 match shard.insert(e, refs, hin, hout, now) {
                     Insert::Done(i) => {
                         dest.counters.inactive.fetch_add(1, Ordering::Relaxed);
-                        track(&mut shard, i, Direction::Input, tcp, len, now);
+                        track(&mut shard, i, Direction::Input, tcp, len, now, engaged);
                     }
                     Insert::Full => {
                         drop(shard);
@@ -276,6 +360,26 @@ impl DataPath {
             Ok(()) => Verdict::Transmit(route),
             Err(_) => Verdict::Drop,
         }
+    }
+
+    /// While engaged and the table is full: evicts a half-open entry (see
+    /// `Table::evict_half_open`), resets the real server's side of it, and reserves its
+    /// room. `false` if no half-open entry was left.
+    fn evict(&self, key: &FlowKey, limit: u32) -> bool {
+        let victim = self.table.evict_half_open(key.saddr, key.sport);
+        let Some(v) = victim else {
+            return false;
+        };
+        self.global.count_drop(Why::Eviction);
+        reset_real_server(&Reset {
+            src: v.client_addr,
+            dst: v.rs_addr,
+            src_port: v.client_port,
+            dst_port: v.rs_port,
+            seq: v.client_isn.wrapping_add(1),
+            ack_seq: None,
+        });
+        self.table.reserve(limit)
     }
 
     fn route_error(&self, skb: &mut SkBuff, svc: &Stats, addr: u32, port: u16) -> Verdict {
@@ -316,12 +420,13 @@ impl DataPath {
             return Verdict::Accept;
         };
         let now = jiffies::now();
+        let engaged = self.defense.engaged();
         // The reply's destination is the client.
         let found = {
             let mut shard = self.table.shard(key.daddr, key.dport).lock();
             match shard.lookup_out(&key, self.table.hash(&key)) {
                 Some(i) => {
-                    track(&mut shard, i, Direction::Output, tcp, len, now);
+                    track(&mut shard, i, Direction::Output, tcp, len, now, engaged);
                     shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
                         r.svc.outbound(len);
                         r.dest.stats.outbound(len);
@@ -346,8 +451,14 @@ impl DataPath {
                     key.saddr.to_be_bytes(),
                     key.sport,
                 ) {
-                    // A zombie: the director must not masquerade it.
+                    // A zombie: the director must not masquerade it. Unless it is a reset
+                    // itself, tell the server (rate limited) so it frees the connection.
                     self.global.count_drop(Why::Zombie);
+                    if let Some(t) = tcp {
+                        if !t.flags.has(TcpFlags::RST) && net_ratelimit() {
+                            reset_real_server(&zombie_reset(&key, t));
+                        }
+                    }
                     Verdict::Drop
                 } else {
                     Verdict::Accept

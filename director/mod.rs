@@ -5,6 +5,7 @@
 mod config;
 mod control;
 mod datapath;
+mod defense;
 mod hooks;
 mod stats;
 mod sysctls;
@@ -32,6 +33,7 @@ pub(crate) struct Director {
     _hooks: hooks::Hooks,
     _control: genetlink::Registration<control::Control>,
     _sweeper: delayed_work::Periodic<Sweeper>,
+    _ticker: delayed_work::Periodic<defense::Ticker>,
     _sysctls: kernel::sysctl::Registration,
     table: Arc<table::Table>,
 }
@@ -54,11 +56,14 @@ impl Director {
         // Sysctls first, so that the hooks and the family never run without their tunables.
         let sysctls = sysctls::register(&stats)?;
         let sweeper = delayed_work::Periodic::start(Sweeper(Arc::clone(&table)), SWEEP_MS)?;
+        let controller = Arc::pin_init(defense::Controller::new(), GFP_KERNEL)?;
+        let ticker = delayed_work::Periodic::start(defense::Ticker(Arc::clone(&controller)), 1000)?;
         let control = genetlink::Registration::new(
             control::Control {
                 store: Arc::clone(&store),
                 global: Arc::clone(&global),
                 table: Arc::clone(&table),
+                defense: Arc::clone(&controller),
             },
             module,
         )?;
@@ -67,6 +72,7 @@ impl Director {
                 store,
                 table: Arc::clone(&table),
                 global,
+                defense: controller,
             },
             GFP_KERNEL,
         )?;
@@ -75,6 +81,7 @@ impl Director {
             _hooks: hooks,
             _control: control,
             _sweeper: sweeper,
+            _ticker: ticker,
             _sysctls: sysctls,
             table,
         })

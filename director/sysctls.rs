@@ -113,9 +113,14 @@ const fn timeouts(t: &Timeouts) -> [RangedInt; ROW_COUNT] {
     out
 }
 
-/// The normal timeout of `row`, in seconds.
-pub(crate) fn timeout(row: TimeoutRow) -> i32 {
-    TIMEOUTS.get(row.index()).map_or(60, |v| v.get())
+/// The timeout of `row` in seconds: the defense value while defense is engaged.
+pub(crate) fn timeout(row: TimeoutRow, engaged: bool) -> i32 {
+    let set = if engaged {
+        &DEFENSE_TIMEOUTS
+    } else {
+        &TIMEOUTS
+    };
+    set.get(row.index()).map_or(60, |v| v.get())
 }
 
 /// What a read-only counter file shows.

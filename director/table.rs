@@ -237,14 +237,17 @@ impl Table {
         k.hash(self.key)
     }
 
-    /// The shard of the flow whose client is `addr`:`port`.
-    pub(crate) fn shard(&self, client_addr: u32, client_port: u16) -> &SpinLockBh<Shard> {
+    fn shard_index(&self, client_addr: u32, client_port: u16) -> usize {
         let mut b = [0u8; 6];
         b[..4].copy_from_slice(&client_addr.to_be_bytes());
         b[4..].copy_from_slice(&client_port.to_be_bytes());
-        let i = siphash24(self.key, &b) as usize % SHARDS;
-        // `i < SHARDS == shards.len()`.
-        &self.shards[i]
+        siphash24(self.key, &b) as usize % SHARDS
+    }
+
+    /// The shard of the flow whose client is `addr`:`port`.
+    pub(crate) fn shard(&self, client_addr: u32, client_port: u16) -> &SpinLockBh<Shard> {
+        // `shard_index() < SHARDS == shards.len()`.
+        &self.shards[self.shard_index(client_addr, client_port)]
     }
 
     /// Entries in use.
@@ -282,6 +285,35 @@ impl Table {
             c.fetch_sub(1, Ordering::Relaxed);
             self.count.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// Makes room while defense is engaged: removes the oldest half-open (SR or SA) entry of
+    /// the first shard that has one, starting with the shard of the client `addr`:`port`
+    /// (under a flood that is nearly always that shard), and returns a copy of it to reset
+    /// the real server's side. `None` when no half-open entry is left anywhere.
+    pub(crate) fn evict_half_open(&self, client_addr: u32, client_port: u16) -> Option<Entry> {
+        let start = self.shard_index(client_addr, client_port);
+        (0..SHARDS).find_map(|k| {
+            let s = self.shards.get((start + k) % SHARDS)?;
+            self.evict_oldest_in(&mut s.lock())
+        })
+    }
+
+    fn evict_oldest_in(&self, shard: &mut Shard) -> Option<Entry> {
+        let mut oldest: Option<(u64, u32)> = None;
+        for (i, e) in shard.entries.iter().enumerate() {
+            if e.protocol == Protocol::Tcp
+                && e.state.is_half_open()
+                && e.flags.has(EntryFlags::HASHED)
+                && oldest.map_or(true, |(c, _)| e.created < c)
+            {
+                oldest = Some((e.created, i as u32));
+            }
+        }
+        let (_, i) = oldest?;
+        let victim = *shard.entry(i)?;
+        self.remove(shard, i);
+        Some(victim)
     }
 
     /// Removes every entry that expired by `now`; returns how many. Process context.

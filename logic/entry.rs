@@ -153,6 +153,9 @@ pub struct Entry {
     /// The real server's initial sequence number (valid with [`EntryFlags::ISN_SEEN`]):
     /// a client ACK in SA must acknowledge `rs_isn + 1`.
     pub rs_isn: u32,
+    /// The client's initial sequence number (from its SYN): a reset the director sends the
+    /// real server in the client's name carries `client_isn + 1`, which the server accepts.
+    pub client_isn: u32,
     /// Next entry in the hash chain of [`Entry::in_key`], or [`NIL`].
     pub next_in: u32,
     /// Next entry in the hash chain of [`Entry::out_key`], or [`NIL`].
@@ -270,6 +273,9 @@ impl Entry {
         if dir == Direction::Output && flags.has(TcpFlags::SYN) && to == TcpState::SynAck {
             self.rs_isn = seq;
             self.flags.set(EntryFlags::ISN_SEEN);
+        }
+        if dir == Direction::Input && flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::ACK) {
+            self.client_isn = seq;
         }
         self.state = to;
         Transition { from, to }

@@ -10,13 +10,15 @@ in_ns cl2 ping -c 1 -W 5 "$VIP" >/dev/null || fail "client cannot reach the dire
 for round in 1 2 3 4 5; do
   mod_load
   in_ns cl1 ping -c 1 -W 5 "$VIP" >/dev/null || diag "round $round: warm-up ping to the VIP failed"
+  in_ns cl2 ping -c 1 -W 5 "$RS1" >/dev/null || diag "round $round: warm-up ping to rs1 failed"
   # Bounded traffic: ping floods to the director and through it, and a TCP stream.
   pids=()
-  timeout 6 ip netns exec cl1 ping -q -f -c 50000 "$VIP" >/dev/null 2>&1 & pids+=($!)
-  timeout 6 ip netns exec cl2 ping -q -f -c 50000 "$RS1" >/dev/null 2>&1 & pids+=($!)
-  timeout 6 ip netns exec cl1 sh -c "head -c 100000000 /dev/zero | socat -u - TCP:$RS1:8080" \
+  timeout 25 ip netns exec cl1 ping -q -f -c 50000 "$VIP" >/dev/null 2>&1 & pids+=($!)
+  timeout 25 ip netns exec cl2 ping -q -f -c 50000 "$RS1" >/dev/null 2>&1 & pids+=($!)
+  timeout 25 ip netns exec cl1 sh -c "head -c 100000000 /dev/zero | socat -u - TCP:$RS1:8080" \
     >/dev/null 2>&1 & pids+=($!)
-  for _ in $(seq 1 50); do
+  # Emulation is slow, the more so with other guests running: wait up to 20 s for traffic.
+  for _ in $(seq 1 200); do
     [ "$(sc forward_packets)" -gt 100 ] && [ "$(sc local_in_packets)" -gt 100 ] && break
     sleep 0.1
   done
@@ -24,7 +26,7 @@ for round in 1 2 3 4 5; do
   mod_unload
   [ "$fw" -gt 0 ] && [ "$li" -gt 0 ] || fail "round $round: no traffic through the hooks before rmmod (local $li, forwarded $fw)"
   diag "round $round: unloaded under traffic after $li local and $fw forwarded packets"
-  wait "${pids[@]}" 2>/dev/null
+  kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
 done
 # The director still routes after the module is gone.
 in_ns cl1 ping -c 1 -W 5 "$RS1" >/dev/null || fail "no routing after the last rmmod"

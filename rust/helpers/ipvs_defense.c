@@ -218,3 +218,30 @@ void rust_helper_skb_set_checksum_none(struct sk_buff *skb)
 {
 	skb->ip_summed = CHECKSUM_NONE;
 }
+
+/*
+ * A new IPv4 packet of @len bytes, network header at the start of the data, headroom for
+ * any link layer (rust/kernel/net/skbuff.rs: NewPacket). Atomic: callable from hooks.
+ */
+struct sk_buff *rust_helper_alloc_ipv4_skb(unsigned int len)
+{
+	struct sk_buff *skb = alloc_skb(len + LL_MAX_HEADER, GFP_ATOMIC);
+
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, LL_MAX_HEADER);
+	skb_reset_network_header(skb);
+	skb_put_zero(skb, len);
+	skb->protocol = htons(ETH_P_IP);
+	return skb;
+}
+
+void rust_helper_kfree_skb(struct sk_buff *skb)
+{
+	kfree_skb(skb);
+}
+
+unsigned char *rust_helper_skb_data(const struct sk_buff *skb)
+{
+	return skb->data;
+}

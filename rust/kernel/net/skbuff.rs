@@ -156,3 +156,63 @@ pub enum ChecksumState {
     /// Offloaded: the field holds the pseudo-header sum, to be completed on transmit.
     Partial,
 }
+
+/// A packet built by us (a TCP reset, say), owned until sent.
+///
+/// # Invariants
+///
+/// `0` points to a valid `sk_buff` that we own, whose linear data holds `len` bytes starting
+/// at its network header.
+pub struct NewPacket {
+    skb: core::ptr::NonNull<bindings::sk_buff>,
+    len: u32,
+}
+
+// SAFETY: An owned `sk_buff` may be sent or freed from any CPU.
+unsafe impl Send for NewPacket {}
+
+impl NewPacket {
+    /// Allocates an IPv4 packet of `len` zero bytes (atomic allocation: usable in hooks).
+    pub fn alloc_ipv4(len: u32) -> Result<Self> {
+        // SAFETY: Allocation has no preconditions.
+        let skb = unsafe { bindings::alloc_ipv4_skb(len) };
+        // INVARIANT: the helper returns an owned packet with `len` linear bytes, or null.
+        let skb = core::ptr::NonNull::new(skb).ok_or(ENOMEM)?;
+        Ok(Self { skb, len })
+    }
+
+    /// The packet's bytes, from the IP header on.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: By the type invariant the linear data holds `len` bytes, and we own the
+        // packet exclusively.
+        unsafe {
+            core::slice::from_raw_parts_mut(
+                bindings::skb_data(self.skb.as_ptr()),
+                self.len as usize,
+            )
+        }
+    }
+
+    /// Sends the packet through `route` (`ip_local_out` in the initial namespace).
+    pub fn send(self, route: crate::net::route::Route) {
+        let skb = self.skb.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: We own `skb` (type invariant); `skb_dst_set` takes over the route's
+        // reference and `ip_local_out` consumes the packet in every case.
+        unsafe {
+            bindings::skb_dst_set(skb, route.into_dst());
+            bindings::ip_local_out(
+                core::ptr::addr_of_mut!(bindings::init_net),
+                core::ptr::null_mut(),
+                skb,
+            );
+        }
+    }
+}
+
+impl Drop for NewPacket {
+    fn drop(&mut self) {
+        // SAFETY: We own the packet (type invariant) and it was not sent.
+        unsafe { bindings::kfree_skb(self.skb.as_ptr()) };
+    }
+}

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The defense controller (DESIGN.md §5).
+//!
+//! `defense_level` (the sysctl) always holds the level in force: the operator writes it,
+//! and the controller, once a second in process context, compares available memory (free
+//! + buffer pages) with `amemthresh` and moves it 0 → 1 below the threshold and 1 → 0 above
+//! it (never from 2), through the logic's `Defense` state machine, which also counts the
+//! switches. The packet path only reads atomics: whether defense is engaged, and the
+//! current SYN drop rate, whose drops a shared counter spreads evenly over every CPU.
+
+use super::sysctls::{AMEMTHRESH, DEFENSE_LEVEL, SYN_DROP_RATE};
+use crate::logic::defense::{syn_drop_rate, Cause, Defense, DropCounter, Level};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use kernel::{delayed_work, meminfo::MemInfo, new_spinlock_bh, prelude::*, sync::SpinLockBh};
+
+/// The controller's state.
+#[pin_data]
+pub(crate) struct Controller {
+    #[pin]
+    defense: SpinLockBh<Defense>,
+    /// The level the controller last saw or set, to notice the operator's writes.
+    last_level: AtomicI32,
+    /// Available pages at the last tick.
+    available: AtomicU64,
+    /// Level switches so far.
+    switches: AtomicU64,
+    /// The SYN drop spreader (`DropCounter` bits), shared by every CPU.
+    syn_counter: AtomicU64,
+}
+
+impl Controller {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            defense <- new_spinlock_bh!(Defense::new(), "ipvs_defense_controller"),
+            last_level: AtomicI32::new(0),
+            available: AtomicU64::new(MemInfo::read().available_pages()),
+            switches: AtomicU64::new(0),
+            syn_counter: AtomicU64::new(0),
+        })
+    }
+
+    /// Whether defense is engaged (level 1 or 2): secure table, defense timeouts, SYN drops,
+    /// eviction, ACK validation.
+    pub(crate) fn engaged(&self) -> bool {
+        DEFENSE_LEVEL.get() != 0
+    }
+
+    /// Available pages at the last check.
+    pub(crate) fn available(&self) -> u64 {
+        self.available.load(Ordering::Relaxed)
+    }
+
+    /// Level switches so far.
+    pub(crate) fn switches(&self) -> u64 {
+        self.switches.load(Ordering::Relaxed)
+    }
+
+    /// The SYN drop rate in force ("one in N"), or `None`.
+    pub(crate) fn drop_rate(&self) -> Option<u64> {
+        if !self.engaged() {
+            return None;
+        }
+        syn_drop_rate(
+            self.available(),
+            AMEMTHRESH.get().max(0) as u64,
+            SYN_DROP_RATE.get().max(0) as u64,
+        )
+    }
+
+    /// Counts one new-connection SYN and says whether to drop it: exactly one in N over
+    /// all CPUs (compare-and-swap on the shared counter).
+    pub(crate) fn should_drop_syn(&self) -> bool {
+        let rate = self.drop_rate();
+        if rate.is_none() {
+            return false;
+        }
+        let mut cur = self.syn_counter.load(Ordering::Relaxed);
+        loop {
+            let (next, drop) = DropCounter::from_bits(cur).step(rate);
+            match self.syn_counter.compare_exchange_weak(
+                cur,
+                next.to_bits(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return drop,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// The once-a-second check.
+    fn tick(&self) {
+        let available = MemInfo::read().available_pages();
+        self.available.store(available, Ordering::Relaxed);
+        let thresh = AMEMTHRESH.get().max(0) as u64;
+        let mut d = self.defense.lock();
+        let op = DEFENSE_LEVEL.get();
+        let mut switch = None;
+        if op != self.last_level.load(Ordering::Relaxed) {
+            if let Some(level) = Level::from_value(op.into()) {
+                switch = d.set_level(level);
+            }
+        }
+        if let Some(s) = d.tick(available, thresh) {
+            // Automatic switches are written back, so the sysctl shows the level in force.
+            let _ = DEFENSE_LEVEL.set(i32::from(s.to.value()));
+            switch = Some(s);
+        }
+        self.last_level
+            .store(DEFENSE_LEVEL.get(), Ordering::Relaxed);
+        self.switches.store(d.switches(), Ordering::Relaxed);
+        drop(d);
+        if let Some(s) = switch {
+            let why = match s.cause {
+                Cause::MemoryLow => "available memory below amemthresh",
+                Cause::MemoryRecovered => "available memory back above amemthresh",
+                Cause::Operator => "set by the operator",
+            };
+            pr_info!(
+                "defense level {} -> {} ({}; available {} pages, amemthresh {})\n",
+                s.from.value(),
+                s.to.value(),
+                why,
+                available,
+                thresh
+            );
+        }
+    }
+}
+
+/// Runs the controller once a second.
+pub(crate) struct Ticker(pub(crate) kernel::sync::Arc<Controller>);
+
+impl delayed_work::Handler for Ticker {
+    fn run(&self) {
+        self.0.tick();
+    }
+}

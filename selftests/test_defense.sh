@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SYN-flood defense with real (spoofed, bounded) floods from 198.18.0.0/15:
+# - defense_level engages by itself below amemthresh and returns by itself; 2 stays;
+#   every switch is logged and counted;
+# - a SYN-then-blind-ACK flood establishes connections at level 0 (the attack), and none at
+#   level 2: the ACKs are dropped and counted (blind_acks) and never reach a real server,
+#   while real clients still connect through the secure handshake;
+# - syn_drop_rate N drops exactly one new SYN in N;
+# - with the table full, half-open entries are evicted (entry_evictions) and the real
+#   server gets a reset for each; a real client still gets in.
+. "$(dirname "$0")/lib.sh"
+FLOOD="python3 $IPVSD_TOP/selftests/flood.py"
+mod_unload; topo_setup; mod_load
+trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
+rs_start
+sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
+# Replies to the spoofed sources go to cl2, which drops them: nothing leaves the guest.
+ip route add 198.18.0.0/15 via "$CL2"
+setup_svc() {
+  "$IPVSDADM" -C
+  "$IPVSDADM" -A -t "$VIP:80" -s rr
+  "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m
+  "$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m
+  "$IPVSDADM" -Z
+}
+wait_level() { # want seconds
+  for _ in $(seq 1 "$2"); do [ "$(sc defense_level)" = "$1" ] && return 0; sleep 1; done
+  return 1
+}
+setup_svc
+
+# 1. Automatic switching.
+sc_write amemthresh 2000000000 || fail "amemthresh refused"
+wait_level 1 15 || fail "level did not engage by itself below amemthresh"
+dmesg | grep -q "defense level 0 -> 1 (available memory below amemthresh" || fail "switch to 1 not logged"
+sc_write amemthresh 1
+wait_level 0 15 || fail "level did not return to 0 by itself"
+dmesg | grep -q "defense level 1 -> 0 (available memory back above amemthresh" || fail "return not logged"
+sc_write defense_level 2
+sc_write amemthresh 2000000000; sleep 3
+expect_eq "$(sc defense_level)" 2 "level 2 under low memory"
+sc_write amemthresh 1; sleep 3
+expect_eq "$(sc defense_level)" 2 "level 2 after memory recovered"
+sw=$("$IPVSDADM" --defense --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["switches"])')
+[ "$sw" -ge 3 ] || fail "only $sw switches counted"
+sc_write amemthresh 0; sc_write defense_level 0; sleep 2
+diag "0 -> 1 below amemthresh, back to 0 above it, 2 stays; $sw switches counted and logged"
+
+# 2. SYN-then-ACK flood: level 0 (the blind ACKs reach the servers), then level 2 (none
+#    does, no entry gets ESTABLISHED, and a real client still connects).
+est_spoofed() { "$IPVSDADM" -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.' ; }
+capture() { # file filter
+  in_ns rs1 timeout 120 tcpdump -nli eth0 -U -w "$1" "$2" 2>/dev/null &
+  CAP=$!
+  sleep 2
+}
+stop_capture() { sleep 1; kill -INT "$CAP" 2>/dev/null; wait "$CAP" 2>/dev/null; }
+count() { tcpdump -nr "$1" "$2" 2>/dev/null | wc -l; }
+SPOOFED='tcp and src net 198.18.0.0/15'
+PLAIN_ACK='tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) == 0'
+
+capture /tmp/l0.pcap "$SPOOFED"
+sent=$(in_ns cl1 $FLOOD "$VIP" 80 150 --ack)
+sleep 2; e0=$(est_spoofed); stop_capture
+acks0=$(count /tmp/l0.pcap "$PLAIN_ACK")
+[ "$acks0" -gt 0 ] || fail "level 0: no blind ACK reached rs1 (the test shows nothing)"
+diag "level 0: $sent spoofed SYN+ACK pairs: $acks0 blind ACKs reached rs1, $e0 entries ESTABLISHED now (the rest reset by the servers)"
+
+setup_svc
+sc_write defense_level 2
+capture /tmp/l2.pcap "$SPOOFED"
+sent=$(in_ns cl1 $FLOOD "$VIP" 80 150 --ack)
+sleep 2
+e2=$(est_spoofed)
+ba=$(drops blind_acks)
+expect_eq "$e2" 0 "level 2: ESTABLISHED entries from spoofed sources"
+[ "$ba" -ge 100 ] || fail "level 2: only $ba blind ACKs counted for $sent"
+ans=$(tcp_req cl1 80)
+case "$ans" in "rs"[12]" $CL1") ;; *) fail "level 2: a real client failed: '$ans'";; esac
+stop_capture
+acks=$(count /tmp/l2.pcap "$PLAIN_ACK")
+syns=$(count /tmp/l2.pcap 'tcp[tcpflags] & tcp-syn != 0')
+expect_eq "$acks" 0 "level 2: blind ACKs seen on rs1's wire"
+[ "$syns" -gt 0 ] || fail "rs1 saw no SYN at all (capture broken?)"
+diag "level 2: $sent pairs: 0 ESTABLISHED, $ba blind ACKs dropped, rs1 saw $syns SYNs and 0 ACKs; a real client connected"
+
+# 3. SYN drop rate one in 4.
+setup_svc
+sc_write syn_drop_rate 4
+sent=$(in_ns cl1 $FLOOD "$VIP" 80 100)
+sleep 1
+d=$(drops syn_rate_drops)
+[ "$d" -ge 24 ] && [ "$d" -le 26 ] || fail "syn_drop_rate 4: $d drops for $sent SYNs (25 ± 1 expected)"
+diag "syn_drop_rate 4: $d of $sent new SYNs dropped"
+sc_write syn_drop_rate 0
+
+# 4. Eviction with a full table.
+setup_svc
+sc_write conn_max 40
+capture /tmp/rst.pcap "tcp[tcpflags] & tcp-rst != 0 and src net 198.18.0.0/15"
+sent=$(in_ns cl1 $FLOOD "$VIP" 80 150)
+sleep 1
+n=$("$IPVSDADM" --defense --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"])')
+ev=$(drops entry_evictions); tf=$(drops table_full)
+[ "$n" -le 40 ] || fail "$n entries with conn_max 40"
+[ "$ev" -ge 100 ] || fail "only $ev evictions for $sent SYNs into a 40-entry table"
+expect_eq "$tf" 0 "table_full while half-open entries could be evicted"
+ans=$(tcp_req cl2 80)
+case "$ans" in "rs"[12]" $CL2") ;; *) fail "a real client failed with the table full of half-open entries: '$ans'";; esac
+stop_capture
+rsts=$(count /tmp/rst.pcap "")
+[ "$rsts" -gt 0 ] || fail "rs1 received no reset for evicted entries"
+diag "conn_max 40: $sent SYNs, $ev evictions, table_full $tf, $n entries, rs1 got $rsts resets; a real client connected"
+sc_write defense_level 0
