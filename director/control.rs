@@ -412,10 +412,12 @@ impl Control {
     fn get_stats(&self, req: &mut Request<'_>) -> Result {
         let global = Arc::clone(&self.global);
         let entries = self.table.len();
+        let passes = self.defense.known_passes();
         req.reply(cmd::GET_STATS, |m| {
             global.put(m)?;
             m.put_u64(attr::STAT_ENTRIES, entries.into())?;
-            m.put_u64(attr::STAT_CONN_MAX, sysctls::CONN_MAX.get() as u64)
+            m.put_u64(attr::STAT_CONN_MAX, sysctls::CONN_MAX.get() as u64)?;
+            m.put_u64(attr::KNOWN_CLIENT_PASSES, passes)
         })
     }
 
@@ -432,7 +434,8 @@ impl Control {
             m.put_u64(attr::DEF_AMEMTHRESH, amemthresh)?;
             let rate = d.drop_rate().unwrap_or(0).min(u32::MAX.into()) as u32;
             m.put_u32(attr::DEF_DROP_RATE, rate)?;
-            m.put_u64(attr::DEF_SWITCHES, d.switches())
+            m.put_u64(attr::DEF_SWITCHES, d.switches())?;
+            m.put_u64(attr::KNOWN_CLIENT_PASSES, d.known_passes())
         })
     }
 

@@ -25,9 +25,9 @@ use super::{
 use crate::logic::{
     defense::client_ack_allowed,
     entry::{EntryFlags, FlowKey, Protocol, Target},
-    packet::{self, CsumMode, Packet, Reset, Side, Transport, MAX_HEADERS, RST_LEN},
+    packet::{self, CsumMode, Icmp, Packet, Quote, Reset, Side, Transport, MAX_HEADERS, RST_LEN},
     proto::ipproto,
-    tcp_state::{Direction, Table as StateTable, TcpFlags},
+    tcp_state::{Direction, Table as StateTable, TcpFlags, TcpState},
     timeouts::TimeoutRow,
 };
 use core::sync::atomic::Ordering;
@@ -162,11 +162,10 @@ fn track(
     len: u32,
     now: u64,
     engaged: bool,
-) {
-    let Some(e) = shard.entry_mut(i) else {
-        return;
-    };
+) -> Option<u32> {
+    let e = shard.entry_mut(i)?;
     e.count(dir, u64::from(len), now);
+    let before = e.state;
     if let Some(t) = tcp {
         let table = if engaged {
             StateTable::Secure
@@ -185,6 +184,20 @@ fn track(
         }
     }
     let expires = expiry(e.timeout_row(), now, engaged);
+    // A segment from the real server that is neither a SYN nor a RST, after its SYN+ACK
+    // (the entry was past SR): the server accepted the client's handshake, so the client is
+    // real and becomes known (once per connection).
+    let proven = dir == Direction::Output
+        && !matches!(
+            before,
+            TcpState::None | TcpState::SynRecv | TcpState::SynSent
+        )
+        && !e.flags.has(EntryFlags::CLIENT_KNOWN)
+        && tcp.is_some_and(|t| !t.flags.has(TcpFlags::SYN) && !t.flags.has(TcpFlags::RST));
+    if proven {
+        e.flags.set(EntryFlags::CLIENT_KNOWN);
+    }
+    let client = e.client_addr;
     if was != is {
         if let Some(r) = shard.refs(i) {
             let (from, to) = if is {
@@ -197,6 +210,7 @@ fn track(
         }
     }
     shard.rearm(i, expires);
+    proven.then_some(client)
 }
 
 /// The reset that answers a segment from a real server nobody knows (RFC 9293 §3.10.7.1):
@@ -219,17 +233,54 @@ fn zombie_reset(key: &FlowKey, t: TcpInfo) -> Reset {
     }
 }
 
+/// The quoted TCP or UDP packet of an ICMP error, if the packet is one.
+fn icmp_quote(pkt: &Packet) -> Option<Quote> {
+    match pkt.transport {
+        Transport::Icmp(Icmp { quote: Some(q), .. })
+            if q.protocol == ipproto::TCP || q.protocol == ipproto::UDP =>
+        {
+            Some(q)
+        }
+        _ => None,
+    }
+}
+
+/// Translates an ICMP error in place: the outer address on `outer`, and the quoted address
+/// and port on the other side, become `addr`:`port`.
+fn rewrite_icmp(
+    skb: &mut SkBuff,
+    pkt: &Packet,
+    q: &Quote,
+    outer: Side,
+    addr: u32,
+    port: u16,
+) -> Result {
+    let n = q.offset + q.header_len + packet::UDP_HEADER;
+    let hdr = skb.writable_network(n as u32)?;
+    packet::rewrite_icmp_error(hdr, pkt, outer, addr, port).map_err(|_| EINVAL)?;
+    skb.drop_complete_checksum();
+    Ok(())
+}
+
+/// Copies the packet's first bytes (all its headers, for a well-formed packet) into `buf`,
+/// wherever they lie in the `sk_buff`; returns them.
+fn copy_headers<'a>(skb: &SkBuff, buf: &'a mut [u8; MAX_HEADERS]) -> Option<&'a [u8]> {
+    let n = (skb.network_len() as usize).min(MAX_HEADERS);
+    let h = buf.get_mut(..n)?;
+    skb.copy_network(0, h).ok()?;
+    Some(h)
+}
+
 impl DataPath {
     /// Client → VIP, at `LOCAL_IN`.
     pub(crate) fn inbound(&self, skb: &mut SkBuff) -> Verdict {
         let len = skb.network_len();
         let mut buf = [0u8; MAX_HEADERS];
-        let n = (len as usize).min(MAX_HEADERS);
-        let Some(h) = buf.get_mut(..n) else {
+        let Some(h) = copy_headers(skb, &mut buf) else {
             return Verdict::Accept;
         };
-        if skb.copy_network(0, h).is_err() {
-            return Verdict::Accept;
+        if h.get(9) == Some(&packet::IPPROTO_ICMP) {
+            return self.icmp_inbound(skb, h, len);
         }
         let Some(skey) = quick_key(h) else {
             return Verdict::Accept;
@@ -274,7 +325,7 @@ impl DataPath {
                             return Verdict::Drop;
                         }
                     }
-                    track(&mut shard, i, Direction::Input, tcp, len, now, engaged);
+                    let _ = track(&mut shard, i, Direction::Input, tcp, len, now, engaged);
                     shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
                         r.svc.inbound(len);
                         r.dest.stats.inbound(len);
@@ -297,7 +348,7 @@ impl DataPath {
                     }
                     // While engaged, new-connection SYNs are dropped at the rate, before
                     // they reach any real server.
-                    if self.defense.should_drop_syn() {
+                    if self.defense.drop_new_syn(key.saddr) {
                         svc.stats.count_drop(Why::SynRate);
                         self.global.count_drop(Why::SynRate);
                         return Verdict::Drop;
@@ -336,7 +387,7 @@ impl DataPath {
                 match shard.insert(e, refs, hin, hout, now) {
                     Insert::Done(i) => {
                         dest.counters.inactive.fetch_add(1, Ordering::Relaxed);
-                        track(&mut shard, i, Direction::Input, tcp, len, now, engaged);
+                        let _ = track(&mut shard, i, Direction::Input, tcp, len, now, engaged);
                     }
                     Insert::Full => {
                         drop(shard);
@@ -382,6 +433,76 @@ impl DataPath {
         self.table.reserve(limit)
     }
 
+    /// An ICMP error from a client about a reply it got from VIP:vport (so, sent to the
+    /// VIP), at `LOCAL_IN`: passed on to the real server, quote and all translated.
+    fn icmp_inbound(&self, skb: &mut SkBuff, h: &[u8], len: u32) -> Verdict {
+        let Ok(pkt) = packet::parse_headers(h, len as usize) else {
+            return Verdict::Accept;
+        };
+        let Some(q) = icmp_quote(&pkt) else {
+            return Verdict::Accept;
+        };
+        let Some(protocol) = Protocol::from_number(q.protocol) else {
+            return Verdict::Accept;
+        };
+        // The quoted reply went VIP:vport → client: its flow's inbound key is the reverse.
+        let key = FlowKey {
+            saddr: q.dst,
+            daddr: q.src,
+            sport: q.dst_port,
+            dport: q.src_port,
+            protocol,
+        };
+        let found = {
+            let shard = self.table.shard(key.saddr, key.sport).lock();
+            shard
+                .lookup_in(&key, self.table.hash(&key))
+                .and_then(|i| shard.entry(i))
+                .map(|e| (e.rs_addr, e.rs_port))
+        };
+        let Some((addr, port)) = found else {
+            return Verdict::Accept;
+        };
+        let Some(route) = route_to(addr.to_be_bytes()) else {
+            self.global.count_drop(Why::Route);
+            return Verdict::Drop;
+        };
+        match rewrite_icmp(skb, &pkt, &q, Side::Destination, addr, port) {
+            Ok(()) => Verdict::Transmit(route),
+            Err(_) => Verdict::Drop,
+        }
+    }
+
+    /// An ICMP error from a real server about a request it got from a client, at
+    /// `FORWARD`: made to come from VIP:vport.
+    fn icmp_outbound(&self, skb: &mut SkBuff, pkt: &Packet, q: Quote) -> Verdict {
+        let Some(protocol) = Protocol::from_number(q.protocol) else {
+            return Verdict::Accept;
+        };
+        // The quoted request went client → server: the reply key is the reverse.
+        let key = FlowKey {
+            saddr: q.dst,
+            daddr: q.src,
+            sport: q.dst_port,
+            dport: q.src_port,
+            protocol,
+        };
+        let found = {
+            let shard = self.table.shard(key.daddr, key.dport).lock();
+            shard
+                .lookup_out(&key, self.table.hash(&key))
+                .and_then(|i| shard.entry(i))
+                .map(|e| (e.vaddr, e.vport))
+        };
+        let Some((vaddr, vport)) = found else {
+            return Verdict::Accept;
+        };
+        match rewrite_icmp(skb, pkt, &q, Side::Source, vaddr, vport) {
+            Ok(()) => Verdict::Accept,
+            Err(_) => Verdict::Drop,
+        }
+    }
+
     fn route_error(&self, skb: &mut SkBuff, svc: &Stats, addr: u32, port: u16) -> Verdict {
         svc.count_drop(Why::Route);
         self.global.count_drop(Why::Route);
@@ -404,18 +525,17 @@ impl DataPath {
     pub(crate) fn outbound(&self, skb: &mut SkBuff) -> Verdict {
         let len = skb.network_len();
         let mut buf = [0u8; MAX_HEADERS];
-        let n = (len as usize).min(MAX_HEADERS);
-        let Some(h) = buf.get_mut(..n) else {
+        let Some(h) = copy_headers(skb, &mut buf) else {
             return Verdict::Accept;
         };
-        if skb.copy_network(0, h).is_err() {
-            return Verdict::Accept;
-        }
         let Ok(pkt) = packet::parse_headers(h, len as usize) else {
             // Not ours to judge unless it comes from a real server; the kernel forwards or
             // drops it as usual.
             return Verdict::Accept;
         };
+        if let Some(q) = icmp_quote(&pkt) {
+            return self.icmp_outbound(skb, &pkt, q);
+        }
         let Some((key, tcp)) = flow(&pkt) else {
             return Verdict::Accept;
         };
@@ -426,7 +546,11 @@ impl DataPath {
             let mut shard = self.table.shard(key.daddr, key.dport).lock();
             match shard.lookup_out(&key, self.table.hash(&key)) {
                 Some(i) => {
-                    track(&mut shard, i, Direction::Output, tcp, len, now, engaged);
+                    if let Some(client) =
+                        track(&mut shard, i, Direction::Output, tcp, len, now, engaged)
+                    {
+                        self.defense.remember_client(client);
+                    }
                     shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
                         r.svc.outbound(len);
                         r.dest.stats.outbound(len);

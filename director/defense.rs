@@ -9,10 +9,18 @@
 //! switches. The packet path only reads atomics: whether defense is engaged, and the
 //! current SYN drop rate, whose drops a shared counter spreads evenly over every CPU.
 
-use super::sysctls::{AMEMTHRESH, DEFENSE_LEVEL, SYN_DROP_RATE};
-use crate::logic::defense::{syn_drop_rate, Cause, Defense, DropCounter, Level};
+use super::sysctls::{AMEMTHRESH, DEFENSE_LEVEL, KNOWN_CLIENT_TTL, SYN_DROP_RATE};
+use crate::logic::{
+    defense::{syn_drop_rate, Cause, Defense, DropCounter, Level},
+    known::KnownClients,
+};
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-use kernel::{delayed_work, meminfo::MemInfo, new_spinlock_bh, prelude::*, sync::SpinLockBh};
+use kernel::{
+    delayed_work, jiffies, meminfo::MemInfo, new_spinlock_bh, prelude::*, random, sync::SpinLockBh,
+};
+
+/// Slots of the known-clients table (8 bytes each: 512 KiB).
+const KNOWN_SLOTS: usize = 1 << 16;
 
 /// The controller's state.
 #[pin_data]
@@ -27,17 +35,63 @@ pub(crate) struct Controller {
     switches: AtomicU64,
     /// The SYN drop spreader (`DropCounter` bits), shared by every CPU.
     syn_counter: AtomicU64,
+    /// The known-clients table's slots and hash key.
+    known: KVVec<AtomicU64>,
+    known_key: u64,
+    /// SYNs of known clients that skipped the rate drop.
+    known_passes: AtomicU64,
 }
 
 impl Controller {
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
+    /// Allocates the known-clients table; pin-initialises the rest.
+    pub(crate) fn new() -> Result<impl PinInit<Self>> {
+        let mut known = KVVec::with_capacity(KNOWN_SLOTS, GFP_KERNEL)?;
+        for _ in 0..KNOWN_SLOTS {
+            known.push(AtomicU64::new(0), GFP_KERNEL)?;
+        }
+        Ok(pin_init!(Self {
             defense <- new_spinlock_bh!(Defense::new(), "ipvs_defense_controller"),
             last_level: AtomicI32::new(0),
             available: AtomicU64::new(MemInfo::read().available_pages()),
             switches: AtomicU64::new(0),
             syn_counter: AtomicU64::new(0),
-        })
+            known,
+            known_key: random::u64(),
+            known_passes: AtomicU64::new(0),
+        }))
+    }
+
+    fn known_clients(&self) -> KnownClients<'_> {
+        KnownClients::new(&self.known, self.known_key)
+    }
+
+    fn now_secs() -> u32 {
+        (jiffies::now() / jiffies::HZ) as u32
+    }
+
+    /// Remembers a client (network-order bytes as a host-order `u32`) that completed a
+    /// real handshake, for `known_client_ttl` seconds.
+    pub(crate) fn remember_client(&self, addr: u32) {
+        let ttl = KNOWN_CLIENT_TTL.get().max(0) as u32;
+        self.known_clients().remember(addr, Self::now_secs(), ttl);
+    }
+
+    /// Whether a new-connection SYN from `addr` is to be dropped by the rate: never for a
+    /// known client (counted in `known_client_passes`).
+    pub(crate) fn drop_new_syn(&self, addr: u32) -> bool {
+        if self.drop_rate().is_none() {
+            return false;
+        }
+        if KNOWN_CLIENT_TTL.get() > 0 && self.known_clients().contains(addr, Self::now_secs()) {
+            self.known_passes.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        self.should_drop_syn()
+    }
+
+    /// SYNs of known clients that skipped the rate drop.
+    pub(crate) fn known_passes(&self) -> u64 {
+        self.known_passes.load(Ordering::Relaxed)
     }
 
     /// Whether defense is engaged (level 1 or 2): secure table, defense timeouts, SYN drops,
@@ -70,7 +124,7 @@ impl Controller {
 
     /// Counts one new-connection SYN and says whether to drop it: exactly one in N over
     /// all CPUs (compare-and-swap on the shared counter).
-    pub(crate) fn should_drop_syn(&self) -> bool {
+    fn should_drop_syn(&self) -> bool {
         let rate = self.drop_rate();
         if rate.is_none() {
             return false;

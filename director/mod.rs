@@ -56,7 +56,7 @@ impl Director {
         // Sysctls first, so that the hooks and the family never run without their tunables.
         let sysctls = sysctls::register(&stats)?;
         let sweeper = delayed_work::Periodic::start(Sweeper(Arc::clone(&table)), SWEEP_MS)?;
-        let controller = Arc::pin_init(defense::Controller::new(), GFP_KERNEL)?;
+        let controller = Arc::pin_init(defense::Controller::new()?, GFP_KERNEL)?;
         let ticker = delayed_work::Periodic::start(defense::Ticker(Arc::clone(&controller)), 1000)?;
         let control = genetlink::Registration::new(
             control::Control {

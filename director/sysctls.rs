@@ -86,6 +86,10 @@ pub(crate) static AMEMTHRESH: RangedInt = RangedInt::new(2560, 0, i32::MAX);
 /// `syn_drop_rate`: 0 automatic, N drops one new-connection SYN in N while engaged.
 pub(crate) static SYN_DROP_RATE: RangedInt = RangedInt::new(0, 0, i32::MAX);
 
+/// `known_client_ttl`: seconds a client that completed a real handshake is remembered, so
+/// that its SYNs skip the rate drop (0 disables).
+pub(crate) static KNOWN_CLIENT_TTL: RangedInt = RangedInt::new(300, 0, MAX_SECS as i32);
+
 /// `conn_max`: the connection table's bound. Its upper limit is the capacity allocated at
 /// load (sized from RAM), set by [`size_conn_max`].
 pub(crate) static CONN_MAX: RangedInt = RangedInt::new(1, 1, 1);
@@ -168,6 +172,7 @@ pub(crate) fn register(stats: &Arc<HookStats>) -> Result<Registration> {
         (c_str!("amemthresh"), &AMEMTHRESH),
         (c_str!("syn_drop_rate"), &SYN_DROP_RATE),
         (c_str!("conn_max"), &CONN_MAX),
+        (c_str!("known_client_ttl"), &KNOWN_CLIENT_TTL),
     ] {
         e.push(Entry::read_write(name, value), GFP_KERNEL)?;
     }

@@ -162,34 +162,22 @@ impl Shard {
             let e = self.entries.get(i as usize)?;
             (e.next_in, e.next_out)
         };
-        // Unlink from the inbound chain.
-        if self.in_heads.get(bin).copied() == Some(i) {
-            *self.in_heads.get_mut(bin)? = next_in;
-        } else {
-            let mut p = self.in_heads.get(bin).copied().unwrap_or(NIL);
-            while p != NIL {
-                let e = self.entries.get_mut(p as usize)?;
-                if e.next_in == i {
-                    e.next_in = next_in;
-                    break;
-                }
-                p = e.next_in;
-            }
-        }
-        // Unlink from the outbound chain.
-        if self.out_heads.get(bout).copied() == Some(i) {
-            *self.out_heads.get_mut(bout)? = next_out;
-        } else {
-            let mut p = self.out_heads.get(bout).copied().unwrap_or(NIL);
-            while p != NIL {
-                let e = self.entries.get_mut(p as usize)?;
-                if e.next_out == i {
-                    e.next_out = next_out;
-                    break;
-                }
-                p = e.next_out;
-            }
-        }
+        unlink(
+            &mut self.in_heads,
+            &mut self.entries,
+            bin,
+            i,
+            next_in,
+            |e| &mut e.next_in,
+        )?;
+        unlink(
+            &mut self.out_heads,
+            &mut self.entries,
+            bout,
+            i,
+            next_out,
+            |e| &mut e.next_out,
+        )?;
         let _ = self.wheel.disarm(&mut self.entries, i);
         let e = self.entries.get_mut(i as usize)?;
         *e = Entry::default();
@@ -197,6 +185,33 @@ impl Shard {
         self.free = i;
         self.refs.get_mut(i as usize)?.take()
     }
+}
+
+/// Unlinks entry `i` (whose successor is `next`) from the chain of bucket `b` in `heads`,
+/// the chain being linked through the field `link` returns.
+fn unlink(
+    heads: &mut KVVec<u32>,
+    entries: &mut KVVec<Entry>,
+    b: usize,
+    i: u32,
+    next: u32,
+    link: impl Fn(&mut Entry) -> &mut u32,
+) -> Option<()> {
+    let head = heads.get_mut(b)?;
+    if *head == i {
+        *head = next;
+        return Some(());
+    }
+    let mut p = *head;
+    while p != NIL {
+        let l = link(entries.get_mut(p as usize)?);
+        if *l == i {
+            *l = next;
+            break;
+        }
+        p = *l;
+    }
+    Some(())
 }
 
 /// The table: the shards, the hash key, the bound.

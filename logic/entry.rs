@@ -100,6 +100,8 @@ impl EntryFlags {
     pub const RESURRECTED: u16 = 1 << 3;
     /// The entry is linked into the table's hash chains.
     pub const HASHED: u16 = 1 << 4;
+    /// The client was recorded as known (it completed a real handshake).
+    pub const CLIENT_KNOWN: u16 = 1 << 5;
 
     /// Whether every bit of `mask` is set.
     pub const fn has(self, mask: u16) -> bool {

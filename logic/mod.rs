@@ -21,6 +21,7 @@ pub mod checksum;
 pub mod defense;
 pub mod entry;
 pub mod hash;
+pub mod known;
 pub mod packet;
 pub mod proto;
 pub mod sched;

@@ -92,6 +92,23 @@ sleep 1
 d=$(drops syn_rate_drops)
 [ "$d" -ge 24 ] && [ "$d" -le 26 ] || fail "syn_drop_rate 4: $d drops for $sent SYNs (25 ± 1 expected)"
 diag "syn_drop_rate 4: $d of $sent new SYNs dropped"
+
+# 3b. Known clients: with every new SYN dropped (rate 1), cl1, which just completed a real
+#     handshake, still gets in; cl2, never seen, does not; spoofed sources never do.
+setup_svc
+sc_write known_client_ttl 3600
+sc_write syn_drop_rate 0
+case "$(tcp_req cl1 80)" in "rs"[12]" $CL1") ;; *) fail "cl1 could not connect before the test";; esac
+sc_write syn_drop_rate 1
+sent=$(in_ns cl1 $FLOOD "$VIP" 80 30)
+ans=$(tcp_req cl1 80)
+case "$ans" in "rs"[12]" $CL1") ;; *) fail "a known client was dropped: '$ans'";; esac
+ans=$(tcp_req cl2 80) && case "$ans" in "rs"*) fail "an unknown client got in at rate 1: '$ans'";; esac
+kp=$("$IPVSDADM" --defense --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["known_client_passes"])')
+[ "$kp" -ge 1 ] || fail "known_client_passes is $kp"
+d=$(drops syn_rate_drops)
+[ "$d" -ge "$sent" ] || fail "only $d of $sent spoofed SYNs dropped at rate 1"
+diag "rate 1: $d SYNs dropped (all $sent spoofed ones, and cl2's); known client cl1 passed ($kp passes)"
 sc_write syn_drop_rate 0
 
 # 4. Eviction with a full table.

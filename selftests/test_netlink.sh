@@ -34,6 +34,18 @@ EOT
 [ "$got" = "$want" ] || { diag "got:"; echo "$got" | sed 's/^/#   /'; fail "-L -n listing differs"; }
 diag "ipvsdadm -A/-a and -L -n: ipvsadm's layout"
 
+# The same configuration in the in-kernel IPVS: ipvsadm -L -n prints the same lines (but
+# the header's name/version line).
+ipvsadm -C
+ipvsadm -A -t "$VIP:80" -s rr
+ipvsadm -a -t "$VIP:80" -r "$RS1:8080" -m -w 1
+ipvsadm -a -t "$VIP:80" -r "$RS2:8080" -m -w 2
+ipvsadm -A -u "$VIP:53" -s wrr
+theirs=$(ipvsadm -L -n | tail -n +2 | sed 's/ *$//')
+ipvsadm -C
+[ "$got" = "$theirs" ] || { diag "ipvsadm:"; echo "$theirs" | sed 's/^/#   /'; fail "ipvsdadm -L -n differs from ipvsadm -L -n"; }
+diag "ipvsdadm -L -n prints what the in-kernel ipvsadm -L -n prints for the same configuration"
+
 "$IPVSDADM" -e -t "$VIP:80" -r "$RS2:8080" -m -w 5 || fail "ipvsdadm -e failed"
 "$IPVSDADM" -E -t "$VIP:80" -s mh || fail "ipvsdadm -E failed"
 "$IPVSDADM" -L -n | grep -q "TCP  $VIP:80 mh" || fail "scheduler not changed to mh"
@@ -95,6 +107,9 @@ out=$(nonroot $GENL $FLUSH | head -1)
 out=$(nonroot "$IPVSDADM" -C 2>&1) && fail "unprivileged ipvsdadm -C succeeded"
 case "$out" in *ermission*|*CAP_NET_ADMIN*) ;; *) fail "unprivileged -C: unclear '$out'";; esac
 nonroot "$IPVSDADM" -L -n >/dev/null || fail "unprivileged listing refused"
+out=$(nonroot $GENL 9 --dump | head -1)
+[ "$out" = "error EPERM: " ] || fail "unprivileged connection dump: expected EPERM, got '$out'"
+out=$(nonroot "$IPVSDADM" -L -n -c 2>&1) && fail "unprivileged ipvsdadm -L -c succeeded"
 "$IPVSDADM" -L -n | grep -q "$RS1:8080" || fail "an unprivileged request changed the configuration"
 diag "without CAP_NET_ADMIN: changes refused with EPERM ('$out'), listing allowed"
 
@@ -131,3 +146,29 @@ expect_eq "$(sc defense_level)" 2 "defense_level after --set-defense 2"
 "$IPVSDADM" --defense | sed 's/^/# /'
 "$IPVSDADM" --set-defense 0
 diag "-C flushes; --set-defense sets defense_level"
+
+# 1,000 services added and deleted: nothing leaks (kmemleak), lockdep stays silent.
+leak=/sys/kernel/debug/kmemleak
+[ -w "$leak" ] && echo clear > "$leak"
+for i in $(seq 1 1000); do echo "$NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((3000 + i)) 4=str:wrr"; done > /tmp/add.req
+for i in $(seq 1 1000); do echo "$DEL_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((3000 + i))"; done > /tmp/del.req
+$GENL --batch < /tmp/add.req | grep -vc '^ok' | grep -qx 0 || fail "adding 1,000 services failed"
+expect_eq "$("$IPVSDADM" -L -n | grep -c '^TCP')" 1000 "services after adding 1,000"
+$GENL --batch < /tmp/del.req | grep -vc '^ok' | grep -qx 0 || fail "deleting 1,000 services failed"
+expect_eq "$("$IPVSDADM" -L -n | grep -c '^TCP')" 0 "services after deleting them"
+if [ -w "$leak" ]; then
+  echo scan > "$leak"; sleep 1; echo scan > "$leak"
+  grep -q ipvs_defense "$leak" && { grep -A20 ipvs_defense "$leak" | head -40 | sed 's/^/#   /'; fail "kmemleak: leak after 1,000 services"; }
+fi
+diag "1,000 services added and deleted: no leak"
+
+# rmmod while dumps run: it waits or says busy, never crashes.
+for i in $(seq 1 300); do echo "$NEW_SERVICE 1=u8:17 2=ip:$VIP 3=u16:$((5000 + i)) 4=str:rr"; done | $GENL --batch >/dev/null
+for i in $(seq 1 100); do echo "$GET_SERVICE --dump"; done > /tmp/dumps.req
+$GENL --batch < /tmp/dumps.req > /tmp/dumps.out 2>&1 &
+dumper=$!
+sleep 1
+for _ in $(seq 1 100); do rmmod ipvs_defense 2>/dev/null && break; sleep 0.2; done
+mod_loaded && fail "could not unload during dumps"
+wait $dumper
+diag "rmmod during dumps: unloaded; the dumper saw $(grep -c '^ok' /tmp/dumps.out) complete dumps, then '$(grep -v '^ok' /tmp/dumps.out | head -1)'"

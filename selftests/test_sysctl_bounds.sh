@@ -4,6 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 mod_unload; mod_load
 trap mod_unload EXIT
+# No automatic switching during this test: level 1 would otherwise return to 0 by itself
+# within a second, as designed, while memory is plentiful.
+sc_write amemthresh 0 || fail "amemthresh=0 refused"
 
 for v in 0 1 2 1; do
   sc_write defense_level "$v" >/dev/null || fail "writing $v was refused"

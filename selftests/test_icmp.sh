@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# ICMP errors about tracked connections are translated both ways: a real server's "port
+# unreachable" about a client's datagram reaches the client as coming from VIP:port (its
+# connected socket sees ECONNREFUSED), and a client's "port unreachable" about a reply
+# reaches the real server with the quoted reply translated back.
+. "$(dirname "$0")/lib.sh"
+mod_unload; topo_setup; mod_load
+trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
+rs_start
+"$IPVSDADM" -A -u "$VIP:54" -s rr
+"$IPVSDADM" -a -u "$VIP:54" -r "$RS1:5454" -m   # nothing listens on rs1:5454
+"$IPVSDADM" -A -u "$VIP:53" -s rr
+"$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
+
+# Server side: rs1 answers port unreachable; the client must see it as from the VIP.
+out=$(echo hi | in_ns cl1 timeout 10 socat -T 4 - UDP:"$VIP:54" 2>&1)
+case "$out" in *"Connection refused"*) ;; *) fail "the client did not see the real server's port unreachable: '$out'";; esac
+diag "rs1's port unreachable reached the client as from $VIP:54: '${out##*E }'"
+
+# Client side: after an exchange, rs1 sends one more datagram to the client's (now closed)
+# port; the client's port unreachable goes to the VIP and must reach rs1, translated.
+udp_req cl1 53 >/dev/null
+cport=$("$IPVSDADM" -L -n -c --json | python3 -c '
+import json, sys
+print([c["client_port"] for c in json.load(sys.stdin)["connections"] if c["virtual_port"] == 53][0])')
+in_ns rs1 timeout 60 tcpdump -nli eth0 -U -w /tmp/icmp.pcap icmp 2>/dev/null &
+cap=$!
+sleep 2
+echo late | in_ns rs1 timeout 5 socat -u - UDP:"$CL1:$cport",sourceport=5353,reuseaddr
+sleep 2; kill -INT $cap; wait $cap 2>/dev/null
+seen=$(tcpdump -nr /tmp/icmp.pcap 2>/dev/null)
+echo "$seen" | sed 's/^/#   /'
+echo "$seen" | grep -q "$CL1 > $RS1: ICMP $CL1 udp port $cport unreachable" ||
+  fail "rs1 did not get the client's port unreachable, translated"
+diag "the client's port unreachable reached rs1 translated (quote: $RS1:5353 -> $CL1:$cport)"
