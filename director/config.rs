@@ -135,8 +135,11 @@ impl Service {
     /// Picks the real server for a new connection from `client` (network order) and
     /// `client_port`. `None` when every server is quiesced or there is none.
     pub(crate) fn schedule(&self, client: [u8; 4], client_port: u16) -> Option<usize> {
+        // Maglev hashes the client's address only (as IPVS's `mh` does without its port
+        // flag), so every connection of a client goes to the same server, on every director.
+        let _ = client_port;
         let hash = if self.sched_kind == SchedKind::Mh {
-            mh::source_hash(u32::from_be_bytes(client), client_port)
+            mh::source_hash(u32::from_be_bytes(client), 0)
         } else {
             0
         };

@@ -104,12 +104,20 @@ rs_start() {
     in_ns $rs socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
     in_ns $rs socat UDP-LISTEN:5353,fork,reuseaddr SYSTEM:"echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
   done
-  sleep 0.5
+  # Emulation is slow: wait until both servers really listen.
+  local _
+  for _ in $(seq 1 100); do
+    [ -n "$(in_ns rs1 ss -Htln 'sport = :8080')" ] && [ -n "$(in_ns rs2 ss -Htln 'sport = :8080')" ] &&
+      [ -n "$(in_ns rs1 ss -Huln 'sport = :5353')" ] && [ -n "$(in_ns rs2 ss -Huln 'sport = :5353')" ] &&
+      return 0
+    sleep 0.2
+  done
+  fail "the real servers did not start listening"
 }
 
 # One TCP request from a client namespace to VIP:port; prints the answer.
 tcp_req() { # ns port
-  in_ns "$1" timeout 10 socat -T 5 - TCP:"$VIP:$2",connect-timeout=5 </dev/null 2>&1
+  in_ns "$1" timeout 20 socat -T 10 - TCP:"$VIP:$2",connect-timeout=10 </dev/null 2>&1
 }
 
 # One UDP request; prints the answer.

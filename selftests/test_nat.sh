@@ -29,13 +29,32 @@ diag "10 TCP connections through $VIP:80: 5 to rs1, 5 to rs2, client address see
 ans=$(tcp_req cl2 80)
 case "$ans" in "rs"[12]" $CL2") ;; *) fail "second client: '$ans'";; esac
 
+# wrr 3:1 gives exactly 3:1; mh sends a given client to the same server every time.
+"$IPVSDADM" -A -t "$VIP:8000" -s wrr
+"$IPVSDADM" -a -t "$VIP:8000" -r "$RS1:8080" -m -w 3
+"$IPVSDADM" -a -t "$VIP:8000" -r "$RS2:8080" -m -w 1
+seq=""
+for i in 1 2 3 4 5 6 7 8; do seq="$seq$(tcp_req cl1 8000 | cut -c3)"; done
+expect_eq "$seq" "11121112" "wrr 3:1 sequence of servers"
+"$IPVSDADM" -A -t "$VIP:8001" -s mh
+"$IPVSDADM" -a -t "$VIP:8001" -r "$RS1:8080" -m
+"$IPVSDADM" -a -t "$VIP:8001" -r "$RS2:8080" -m
+first=$(in_ns cl2 timeout 10 socat -T 5 - TCP:"$VIP:8001",sourceport=40001,reuseaddr </dev/null | cut -c1-3)
+for i in 1 2 3; do
+  sleep 0.2
+  got=$(in_ns cl2 timeout 10 socat -T 5 - TCP:"$VIP:8001",sourceport=$((40001 + i)),reuseaddr </dev/null | cut -c1-3)
+  [ -n "$got" ] || fail "mh: no answer"
+  expect_eq "$got" "$first" "mh: server of connection $((i + 1)) from the same client"
+done
+diag "wrr 3:1 gave $seq; mh answered from $first"
+
 u1=$(udp_req cl1 53); u2=$(udp_req cl1 53)
 case "$u1$u2" in *rs1*rs2*|*rs2*rs1*) ;; *) fail "UDP answers '$u1' '$u2' not from both servers";; esac
 diag "UDP through $VIP:53: '$u1', '$u2'"
 
 conns=$("$IPVSDADM" -L -n -c)
 echo "$conns" | sed 's/^/#   /'
-echo "$conns" | grep -qE "^TCP .* (TIME_WAIT|CLOSE|FIN_WAIT|CLOSE_WAIT|LAST_ACK|ESTABLISHED) +$CL1:[0-9]+ +$VIP:80 +198.51.100.[23]:8080" ||
+echo "$conns" | grep -qE "^TCP .* (TIME_WAIT|CLOSE|FIN_WAIT|CLOSE_WAIT|LAST_ACK|ESTABLISHED) +192.0.2.[23]:[0-9]+ +$VIP:[0-9]+ +198.51.100.[23]:8080" ||
   fail "no TCP entry in the connection listing"
 echo "$conns" | grep -qE "^UDP .*$CL1:[0-9]+ +$VIP:53 +198.51.100.[23]:5353" ||
   fail "no UDP entry in the connection listing"

@@ -16,14 +16,19 @@ rs_start
 # Zombies: rs1:7070 (a real server, nothing listening there) opens a connection to the
 # client, as a server that kept a connection the director forgot would answer it.
 in_ns cl1 socat -u TCP-LISTEN:9999,reuseaddr OPEN:/dev/null &
-sleep 0.3
+in_ns rs1 timeout 60 tcpdump -nli eth0 -U -w /tmp/zrst.pcap "tcp[tcpflags] & tcp-rst != 0 and src $CL1" 2>/dev/null &
+cap=$!
+sleep 2
 z0=$(drops zombie_replies)
 in_ns rs1 timeout 4 socat -u - TCP:"$CL1:9999",sourceport=7070,connect-timeout=2 </dev/null 2>/dev/null &&
   fail "a zombie from rs1:7070 reached the client"
 [ "$(drops zombie_replies)" -gt "$z0" ] || fail "zombie_replies did not grow"
+sleep 1; kill -INT $cap; wait $cap 2>/dev/null
+rsts=$(tcpdump -nr /tmp/zrst.pcap 2>/dev/null | grep -c "$CL1.9999 > $RS1.7070")
+[ "$rsts" -ge 1 ] || fail "rs1 got no reset for its zombie connection"
 in_ns rs1 timeout 4 socat -u - TCP:"$CL1:9999",sourceport=9000,connect-timeout=2 </dev/null ||
   fail "traffic from rs1:9000 (not a real server port) was blocked"
-diag "zombie from rs1:7070 dropped (zombie_replies $z0 -> $(drops zombie_replies)); rs1:9000 passes"
+diag "zombie from rs1:7070 dropped (zombie_replies $z0 -> $(drops zombie_replies)), rs1 got $rsts reset(s); rs1:9000 passes"
 
 # Timeout sysctls.
 for bad in 0 2147484 -5 x; do
