@@ -13,7 +13,9 @@ SHELL := /bin/bash
 IPVSD_CACHE ?= /var/cache/ipvs-defense
 KFLAVOUR ?= test
 export IPVSD_CACHE
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+# rustup/cargo and pyenv (virtme-ng) live under $HOME on this machine kind; do not depend
+# on the caller's PATH having them.
+export PATH := $(HOME)/.cargo/bin:$(HOME)/.pyenv/shims:$(HOME)/.local/bin:$(PATH)
 
 .PHONY: setup kernel module host-test test run clean distclean
 
