@@ -10,7 +10,7 @@
 //!   of our `rust/` overlay (netfilter hooks, sysctl tables, bh-safe locks);
 //! - this file: the module's entry points.
 //!
-//! This module contains no `unsafe`: everything unsafe lives in the `rust/` abstractions.
+//! Every raw-pointer operation lives in the `rust/` abstractions; this crate is safe Rust.
 
 use kernel::prelude::*;
 

@@ -75,9 +75,8 @@ impl<T: Handler> Periodic<T> {
     ///
     /// Called by the workqueue core for a work item initialised by [`Periodic::start`].
     unsafe extern "C" fn run(work: *mut bindings::work_struct) {
-        // SAFETY: `work` is the `work` field of a `delayed_work`, which is the `work` field
-        // (the first, `repr(C)`) of a live `Inner<T>`: `drop` waits for this call to return
-        // before freeing it.
+        // SAFETY: `work` is in the `delayed_work` that starts (`repr(C)`) a live `Inner<T>`:
+        // `drop` waits for this call to return before freeing it.
         let inner = unsafe {
             let dw = container_of!(work, bindings::delayed_work, work);
             &*container_of!(dw.cast::<Opaque<bindings::delayed_work>>(), Inner<T>, work)
@@ -93,9 +92,8 @@ impl<T: Handler> Periodic<T> {
 impl<T: Handler> Drop for Periodic<T> {
     fn drop(&mut self) {
         self.inner.stopping.store(true, Ordering::Release);
-        // SAFETY: The work item is initialised (type invariant). `cancel_delayed_work_sync`
-        // cancels it, waits for a run in progress and prevents it from queueing itself again,
-        // so nothing uses `inner` once it returns.
+        // SAFETY: The work is initialised (type invariant); this cancels it, waits for a run
+        // in progress and stops it requeueing itself, so nothing uses `inner` afterwards.
         unsafe { bindings::cancel_delayed_work_sync(self.inner.work.get()) };
     }
 }

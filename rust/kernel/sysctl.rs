@@ -88,9 +88,8 @@ impl Entry {
 impl Drop for Entry {
     fn drop(&mut self) {
         if let Some(release) = self.release {
-            // SAFETY: By the type invariant `data` holds one reference taken by
-            // `Arc::into_raw` for the `T` that `release` expects, and this is the only place
-            // that gives it back.
+            // SAFETY: `data` holds one `Arc::into_raw` reference of the `T` that `release`
+            // expects (type invariant), given back only here.
             unsafe { release(self.data) };
         }
     }
@@ -144,9 +143,8 @@ impl Registration {
                 GFP_KERNEL,
             )?;
         }
-        // SAFETY: `init_net` lives forever; `path` and every `procname` are `'static` C
-        // strings; `table` holds `table.len()` initialised entries and is kept (unmoved, its
-        // heap buffer unchanged) in the returned registration until it unregisters.
+        // SAFETY: `init_net`, `path` and every `procname` are `'static`; `table` (initialised)
+        // stays, unchanged, in the returned registration until it unregisters.
         let header = unsafe {
             bindings::register_net_sysctl_sz(
                 core::ptr::addr_of_mut!(bindings::init_net),

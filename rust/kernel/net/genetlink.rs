@@ -472,9 +472,8 @@ impl<T: Family> Registration<T> {
             GFP_KERNEL,
         )?;
         let f = inner.family.get();
-        // SAFETY: `f` points to memory we own that nobody else sees yet; an all-zero
-        // `genl_family` is valid, and we then fill in what the core reads. The name fits
-        // (checked above) and stays NUL-terminated.
+        // SAFETY: `f` is ours and unpublished; an all-zero `genl_family` is valid, then we fill
+        // in what the core reads. The name fits (checked above) and stays NUL-terminated.
         unsafe {
             core::ptr::write_bytes(f, 0, 1);
             for (i, &c) in name.iter().enumerate() {
@@ -508,9 +507,8 @@ impl<T: Family> Registration<T> {
 
 impl<T: Family> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant the family is registered. Unregistering takes the
-        // core's locks, so no handler of ours runs afterwards; dumps in progress hold a
-        // reference on the module, so the module cannot be going away under them.
+        // SAFETY: The family is registered (type invariant); unregistering takes the core's
+        // locks, so no handler runs afterwards (dumps in progress pin the module).
         unsafe { bindings::genl_unregister_family(self.inner.family.get()) };
     }
 }

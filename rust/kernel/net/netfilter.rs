@@ -39,9 +39,8 @@ unsafe fn apply(verdict: Verdict, skb: *mut bindings::sk_buff, net: *mut binding
         Verdict::Accept => bindings::NF_ACCEPT,
         Verdict::Drop => bindings::NF_DROP,
         Verdict::Transmit(route) => {
-            // SAFETY: `skb` is valid; we replace its route with ours (whose reference
-            // `skb_dst_set` takes over) and hand it to `ip_local_out`, which consumes it in
-            // every case. Returning `NF_STOLEN` tells the core we did.
+            // SAFETY: `skb` is valid; `skb_dst_set` takes over our route's reference and
+            // `ip_local_out` consumes the packet in every case (hence `NF_STOLEN`).
             unsafe {
                 bindings::skb_dst_drop(skb);
                 bindings::skb_dst_set(skb, route.into_dst());
@@ -151,9 +150,8 @@ impl<T: Handler> Registration<T> {
             GFP_KERNEL,
         )?;
         let ops = inner.ops.get();
-        // SAFETY: `ops` points to memory we own and nobody else sees yet; an all-zero
-        // `nf_hook_ops` is valid (null pointers, `None` callback, zero bitfields), and we then
-        // fill in the fields the core needs.
+        // SAFETY: `ops` is ours and unpublished; an all-zero `nf_hook_ops` is valid (nulls,
+        // `None` callback, zero bitfields), then we fill in the fields the core needs.
         unsafe {
             core::ptr::write_bytes(ops, 0, 1);
             (*ops).hook = Some(Adapter::<T>::hook);
@@ -181,9 +179,8 @@ impl<T: Handler> Registration<T> {
 
 impl<T: Handler> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant `ops` is registered in `init_net`.
-        // `nf_unregister_net_hook` waits (synchronize_net) until no CPU runs the hook any
-        // more, so the handler can be freed right after.
+        // SAFETY: `ops` is registered in `init_net` (type invariant); unregistering waits
+        // until no CPU runs the hook, so the handler can be freed right after.
         unsafe {
             bindings::nf_unregister_net_hook(
                 core::ptr::addr_of_mut!(bindings::init_net),

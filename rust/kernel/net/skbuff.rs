@@ -96,16 +96,13 @@ impl SkBuff {
         }
         let off = u32::try_from(self.network_offset()).map_err(|_| EINVAL)?;
         let write_len = off.checked_add(len).ok_or(EINVAL)?;
-        // SAFETY: By the type invariant the `sk_buff` is valid and we have exclusive access;
-        // `skb_ensure_writable` may reallocate the head, which is why we only compute the
-        // header pointer afterwards.
+        // SAFETY: The `sk_buff` is valid and ours (type invariant); this may reallocate the
+        // head, which is why the header pointer is computed only afterwards.
         to_result(unsafe { bindings::skb_ensure_writable(self.0.get(), write_len) })?;
         // SAFETY: The `sk_buff` is valid (type invariant).
         let hdr = unsafe { bindings::skb_network_header(self.0.get()) };
-        // SAFETY: `skb_ensure_writable` succeeded, so the first `off + len` bytes from
-        // `skb->data`, which include `len` bytes from the network header, are linear and
-        // writable by us alone; the slice borrows `self` mutably, so it cannot outlive the
-        // packet nor overlap another call that could reallocate the head.
+        // SAFETY: `len` bytes from the network header are now linear and ours to write; the
+        // slice borrows `self` mutably, so no call can reallocate the head while it lives.
         Ok(unsafe { core::slice::from_raw_parts_mut(hdr, len as usize) })
     }
 
