@@ -433,6 +433,33 @@ impl DataPath {
         self.table.reserve(limit)
     }
 
+    /// The entry an ICMP error's quote belongs to, and where its translation points: for an
+    /// error from the client (`Input`, quoting a reply VIP:vport → client) the real server,
+    /// for one from the real server (`Output`, quoting a request client → server) the VIP.
+    /// Either way the quoted packet's reverse is the flow's key in that direction.
+    fn quote_target(&self, q: &Quote, dir: Direction) -> Option<(u32, u16)> {
+        let key = FlowKey {
+            saddr: q.dst,
+            daddr: q.src,
+            sport: q.dst_port,
+            dport: q.src_port,
+            protocol: Protocol::from_number(q.protocol)?,
+        };
+        let h = self.table.hash(&key);
+        match dir {
+            Direction::Input => {
+                let shard = self.table.shard(key.saddr, key.sport).lock();
+                let e = shard.entry(shard.lookup_in(&key, h)?)?;
+                Some((e.rs_addr, e.rs_port))
+            }
+            Direction::Output => {
+                let shard = self.table.shard(key.daddr, key.dport).lock();
+                let e = shard.entry(shard.lookup_out(&key, h)?)?;
+                Some((e.vaddr, e.vport))
+            }
+        }
+    }
+
     /// An ICMP error from a client about a reply it got from VIP:vport (so, sent to the
     /// VIP), at `LOCAL_IN`: passed on to the real server, quote and all translated.
     fn icmp_inbound(&self, skb: &mut SkBuff, h: &[u8], len: u32) -> Verdict {
@@ -442,25 +469,7 @@ impl DataPath {
         let Some(q) = icmp_quote(&pkt) else {
             return Verdict::Accept;
         };
-        let Some(protocol) = Protocol::from_number(q.protocol) else {
-            return Verdict::Accept;
-        };
-        // The quoted reply went VIP:vport → client: its flow's inbound key is the reverse.
-        let key = FlowKey {
-            saddr: q.dst,
-            daddr: q.src,
-            sport: q.dst_port,
-            dport: q.src_port,
-            protocol,
-        };
-        let found = {
-            let shard = self.table.shard(key.saddr, key.sport).lock();
-            shard
-                .lookup_in(&key, self.table.hash(&key))
-                .and_then(|i| shard.entry(i))
-                .map(|e| (e.rs_addr, e.rs_port))
-        };
-        let Some((addr, port)) = found else {
+        let Some((addr, port)) = self.quote_target(&q, Direction::Input) else {
             return Verdict::Accept;
         };
         let Some(route) = route_to(addr.to_be_bytes()) else {
@@ -476,25 +485,7 @@ impl DataPath {
     /// An ICMP error from a real server about a request it got from a client, at
     /// `FORWARD`: made to come from VIP:vport.
     fn icmp_outbound(&self, skb: &mut SkBuff, pkt: &Packet, q: Quote) -> Verdict {
-        let Some(protocol) = Protocol::from_number(q.protocol) else {
-            return Verdict::Accept;
-        };
-        // The quoted request went client → server: the reply key is the reverse.
-        let key = FlowKey {
-            saddr: q.dst,
-            daddr: q.src,
-            sport: q.dst_port,
-            dport: q.src_port,
-            protocol,
-        };
-        let found = {
-            let shard = self.table.shard(key.daddr, key.dport).lock();
-            shard
-                .lookup_out(&key, self.table.hash(&key))
-                .and_then(|i| shard.entry(i))
-                .map(|e| (e.vaddr, e.vport))
-        };
-        let Some((vaddr, vport)) = found else {
+        let Some((vaddr, vport)) = self.quote_target(&q, Direction::Output) else {
             return Verdict::Accept;
         };
         match rewrite_icmp(skb, pkt, &q, Side::Source, vaddr, vport) {
