@@ -5,7 +5,10 @@
 #   make module   build ipvs_defense.ko against that kernel
 #   make host-test  cargo fmt/clippy/test of the host crates
 #   make test     host tests, then the guest tests in QEMU; ends with "N passed, N failed"
+#   make test-long  the same with the long guest tests too (TESTS="test_x ..." picks tests)
 #   make run      boot the guest, load the module, show it working
+#   make bench    the benchmark on the bench kernel (bench/README.md); QUICK=1: one short
+#                 round on the test kernel that checks every workload still produces numbers
 #   make clean    remove build output from the clone (the kernel cache stays)
 #   make distclean  also remove the kernel cache ($(IPVSD_CACHE))
 
@@ -17,7 +20,7 @@ export IPVSD_CACHE
 # on the caller's PATH having them.
 export PATH := $(HOME)/.cargo/bin:$(HOME)/.pyenv/shims:$(HOME)/.local/bin:$(PATH)
 
-.PHONY: setup kernel module host-test test run clean distclean
+.PHONY: setup kernel module host-test test test-long run bench clean distclean
 
 setup:
 	@bash scripts/setup.sh
@@ -34,8 +37,14 @@ host-test: setup
 test: setup
 	@bash scripts/test.sh
 
+test-long: setup
+	@LONG=1 bash scripts/test.sh
+
 run: setup
 	@bash scripts/run.sh
+
+bench: setup
+	@QUICK=$(QUICK) bash bench/run.sh
 
 clean:
 	rm -rf target out

@@ -171,6 +171,27 @@ impl Config {
             .is_ok()
     }
 
+    /// The one `proto` service that has the real server `addr`:`port`, and the server's
+    /// index in it; `None` when no service or more than one has it.
+    pub(crate) fn sole_service_of(
+        &self,
+        proto: u8,
+        addr: [u8; 4],
+        port: u16,
+    ) -> Option<(&Arc<Service>, usize)> {
+        let key = DestKey { addr, port };
+        let mut found = None;
+        for s in self.services.iter().filter(|s| s.key.proto == proto) {
+            if let Some(i) = s.dest_index(&key) {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some((s, i));
+            }
+        }
+        found
+    }
+
     fn index(&self, key: &ServiceKey) -> core::result::Result<usize, usize> {
         self.services.binary_search_by_key(key, |s| s.key)
     }

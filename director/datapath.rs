@@ -16,9 +16,9 @@
 //! Nothing here allocates or sleeps: hooks run in softirq context.
 
 use super::{
-    config::{ServiceKey, Store},
+    config::{Service, ServiceKey, Store},
     defense::Controller,
-    stats::{DropReason as Why, Stats},
+    stats::{self, DropReason as Why, Stats},
     sysctls,
     table::{self, Insert, Refs, Table},
 };
@@ -34,7 +34,7 @@ use core::sync::atomic::Ordering;
 use kernel::{
     jiffies,
     net::netfilter::Verdict,
-    net::route::{net_ratelimit, Route, RTN_UNICAST},
+    net::route::{net_ratelimit, Route, RTN_LOCAL, RTN_UNICAST},
     net::skbuff::{ChecksumState, NewPacket, SkBuff},
     prelude::*,
     sync::{rcu, Arc},
@@ -65,17 +65,58 @@ fn reset_real_server(rst: &Reset) {
     }
 }
 
-/// Protocol, destination address and port of a packet, read without full parsing, to
-/// decide quickly whether it is for a service at all.
-fn quick_key(h: &[u8]) -> Option<ServiceKey> {
+/// Protocol, address and port of one side of a TCP or UDP packet, read without full
+/// parsing, to decide quickly whether it is ours at all: the destination for a service, the
+/// source for a real server.
+fn quick_key(h: &[u8], side: Side) -> Option<ServiceKey> {
     let proto = *h.get(9)?;
     if proto != ipproto::TCP && proto != ipproto::UDP {
         return None;
     }
     let ihl = usize::from(*h.first()? & 0x0f) * 4;
-    let addr: [u8; 4] = h.get(16..20)?.try_into().ok()?;
-    let port = u16::from_be_bytes(h.get(ihl + 2..ihl + 4)?.try_into().ok()?);
+    let (a, p) = match side {
+        Side::Source => (12, ihl),
+        Side::Destination => (16, ihl + 2),
+    };
+    let addr: [u8; 4] = h.get(a..a + 4)?.try_into().ok()?;
+    let port = u16::from_be_bytes(h.get(p..p + 2)?.try_into().ok()?);
     Some(ServiceKey { proto, addr, port })
+}
+
+/// Where a packet for a real server goes after DNAT.
+enum Next {
+    /// Out through this route of ours.
+    Out(Route),
+    /// On into local delivery: the real server is one of the director's own addresses.
+    Local,
+}
+
+/// The next hop to a real server: a route as [`route_to`] wants it, or local delivery.
+fn next_hop(addr: [u8; 4]) -> Option<Next> {
+    let r = Route::output(addr).ok()?;
+    match r.rt_type() {
+        RTN_LOCAL => Some(Next::Local),
+        RTN_UNICAST if r.device_up() && !r.uses_gateway() => Some(Next::Out(r)),
+        _ => None,
+    }
+}
+
+/// A new flow's first packet, for [`DataPath::open`].
+struct Opening<'a> {
+    /// The flow's inbound key (client → VIP:vport) and its hash.
+    key: &'a FlowKey,
+    hin: u64,
+    /// The service and the index of the real server scheduled.
+    svc: &'a Service,
+    di: usize,
+    /// `EntryFlags` to set.
+    flags: u16,
+    /// The packet: its direction, TCP fields and length.
+    dir: Direction,
+    tcp: Option<TcpInfo>,
+    len: u32,
+    now: u64,
+    engaged: bool,
 }
 
 /// What the data path needs of a TCP header.
@@ -282,7 +323,7 @@ impl DataPath {
         if h.get(9) == Some(&packet::IPPROTO_ICMP) {
             return self.icmp_inbound(skb, h, len);
         }
-        let Some(skey) = quick_key(h) else {
+        let Some(skey) = quick_key(h, Side::Destination) else {
             return Verdict::Accept;
         };
         let guard = rcu::read_lock();
@@ -292,9 +333,13 @@ impl DataPath {
         };
         let pkt = match packet::parse_headers(h, len as usize) {
             Ok(p) => p,
-            Err(_) => {
+            Err(why) => {
                 svc.stats.count_drop(Why::Malformed);
                 self.global.count_drop(Why::Malformed);
+                stats::count_malformed(why);
+                if net_ratelimit() {
+                    pr_info!("malformed packet for a service dropped: {}\n", why.name());
+                }
                 return Verdict::Drop;
             }
         };
@@ -335,9 +380,9 @@ impl DataPath {
                 None => None,
             }
         };
-        let (rs_addr, rs_port, route) = match existing {
-            Some((addr, port)) => match route_to(addr.to_be_bytes()) {
-                Some(r) => (addr, port, r),
+        let (rs_addr, rs_port, next) = match existing {
+            Some((addr, port)) => match next_hop(addr.to_be_bytes()) {
+                Some(n) => (addr, port, n),
                 None => return self.route_error(skb, &svc.stats, addr, port),
             },
             None => {
@@ -361,56 +406,116 @@ impl DataPath {
                     return Verdict::Drop;
                 };
                 let (addr, port) = (u32::from_be_bytes(dest.key.addr), dest.key.port);
-                let Some(route) = route_to(dest.key.addr) else {
+                let Some(next) = next_hop(dest.key.addr) else {
                     dest.counters.stats.count_drop(Why::Route);
                     return self.route_error(skb, &svc.stats, addr, port);
                 };
-                let limit = sysctls::CONN_MAX.get() as u32;
-                if !self.table.reserve(limit) && !(engaged && self.evict(&key, limit)) {
-                    svc.stats.count_drop(Why::TableFull);
-                    self.global.count_drop(Why::TableFull);
-                    return Verdict::Drop;
-                }
-                let target = Target {
-                    rs_addr: addr,
-                    rs_port: port,
-                    rs_index: di as u32,
-                    service: 0,
+                let opening = Opening {
+                    key: &key,
+                    hin,
+                    svc,
+                    di,
+                    flags: if matches!(next, Next::Local) {
+                        EntryFlags::LOCAL
+                    } else {
+                        0
+                    },
+                    dir: Direction::Input,
+                    tcp,
+                    len,
+                    now,
+                    engaged,
                 };
-                let e = table::new_entry(&key, &target, now);
-                let hout = self.table.hash(&e.out_key());
-                let refs = Refs {
-                    svc: Arc::clone(&svc.stats),
-                    dest: Arc::clone(&dest.counters),
-                };
-                let mut shard = shard_lock.lock();
-                match shard.insert(e, refs, hin, hout, now) {
-                    Insert::Done(i) => {
-                        dest.counters.inactive.fetch_add(1, Ordering::Relaxed);
-                        let _ = track(&mut shard, i, Direction::Input, tcp, len, now, engaged);
-                    }
-                    Insert::Full => {
-                        drop(shard);
-                        self.table.unreserve();
-                        svc.stats.count_drop(Why::TableFull);
-                        self.global.count_drop(Why::TableFull);
-                        return Verdict::Drop;
-                    }
+                match self.open(&opening) {
+                    // Another CPU may have opened the flow meanwhile: follow its entry.
+                    Some((a, p)) if (a, p) != (addr, port) => match next_hop(a.to_be_bytes()) {
+                        Some(n) => (a, p, n),
+                        None => return self.route_error(skb, &svc.stats, a, p),
+                    },
+                    Some(_) => (addr, port, next),
+                    None => return Verdict::Drop,
                 }
-                svc.stats.conn();
-                dest.counters.stats.conn();
-                self.global.conn();
-                svc.stats.inbound(len);
-                dest.counters.stats.inbound(len);
-                (addr, port, route)
             }
         };
         drop(guard);
+        // A don't-fragment packet larger than the route's MTU: the client is told, as the
+        // forwarding path would tell it, from the packet as received (its stack must
+        // recognise the quote). GSO packets are segmented on output, so they fit.
+        if let Next::Out(route) = &next {
+            let mtu = route.mtu();
+            if pkt.ip.dont_fragment && len > mtu && !skb.is_gso() {
+                skb.send_icmp_frag_needed(mtu);
+                return Verdict::Drop;
+            }
+        }
         self.global.inbound(len);
         match rewrite(skb, &pkt, Side::Destination, rs_addr, rs_port) {
-            Ok(()) => Verdict::Transmit(route),
+            // A real server that is the director itself: on into local delivery, to the
+            // rewritten address and port.
+            Ok(()) => match next {
+                Next::Out(route) => Verdict::Transmit(route),
+                Next::Local => Verdict::Accept,
+            },
             Err(_) => Verdict::Drop,
         }
+    }
+
+    /// Opens the entry of a new flow (see [`Opening`]), evicting a half-open entry while
+    /// engaged if the table is full, and counts it. Returns the real server the flow's
+    /// packets go to (the one of an entry another CPU opened meanwhile, if any); `None`
+    /// when the table is full (counted as `table_full`).
+    fn open(&self, o: &Opening<'_>) -> Option<(u32, u16)> {
+        let dest = o.svc.dests.get(o.di)?;
+        let limit = sysctls::CONN_MAX.get() as u32;
+        if !(self.table.reserve(limit) || o.engaged && self.evict(o.key, limit)) {
+            o.svc.stats.count_drop(Why::TableFull);
+            self.global.count_drop(Why::TableFull);
+            return None;
+        }
+        let target = Target {
+            rs_addr: u32::from_be_bytes(dest.key.addr),
+            rs_port: dest.key.port,
+            rs_index: o.di as u32,
+            service: 0,
+        };
+        let mut e = table::new_entry(o.key, &target, o.now);
+        e.flags.set(o.flags);
+        let hout = self.table.hash(&e.out_key());
+        let mut shard = self.table.shard(o.key.saddr, o.key.sport).lock();
+        if let Some(i) = shard.lookup_in(o.key, o.hin) {
+            let to = shard.entry(i).map(|e| (e.rs_addr, e.rs_port));
+            drop(shard);
+            self.table.unreserve();
+            return to;
+        }
+        let refs = Refs {
+            svc: Arc::clone(&o.svc.stats),
+            dest: Arc::clone(&dest.counters),
+        };
+        match shard.insert(e, refs, o.hin, hout, o.now) {
+            Insert::Done(i) => {
+                dest.counters.inactive.fetch_add(1, Ordering::Relaxed);
+                let _ = track(&mut shard, i, o.dir, o.tcp, o.len, o.now, o.engaged);
+            }
+            Insert::Full => {
+                drop(shard);
+                self.table.unreserve();
+                o.svc.stats.count_drop(Why::TableFull);
+                self.global.count_drop(Why::TableFull);
+                return None;
+            }
+        }
+        drop(shard);
+        for s in [&*o.svc.stats, &dest.counters.stats, &*self.global] {
+            s.conn();
+        }
+        for s in [&*o.svc.stats, &dest.counters.stats] {
+            match o.dir {
+                Direction::Input => s.inbound(o.len),
+                Direction::Output => s.outbound(o.len),
+            }
+        }
+        Some((target.rs_addr, target.rs_port))
     }
 
     /// While engaged and the table is full: evicts a half-open entry (see
@@ -519,6 +624,36 @@ impl DataPath {
         let Some(h) = copy_headers(skb, &mut buf) else {
             return Verdict::Accept;
         };
+        self.reply(skb, h, len)
+    }
+
+    /// A packet the director sends itself, at `LOCAL_OUT`: ours only when it comes from a
+    /// real server that is one of the director's own addresses (one lookup in the sorted
+    /// real-server list for every other packet).
+    pub(crate) fn local_out(&self, skb: &mut SkBuff) -> Verdict {
+        let len = skb.network_len();
+        let mut buf = [0u8; MAX_HEADERS];
+        let Some(h) = copy_headers(skb, &mut buf) else {
+            return Verdict::Accept;
+        };
+        let Some(k) = quick_key(h, Side::Source) else {
+            return Verdict::Accept;
+        };
+        let from_real_server = {
+            let guard = rcu::read_lock();
+            self.store
+                .read(&guard)
+                .is_real_server(k.proto, k.addr, k.port)
+        };
+        if !from_real_server {
+            return Verdict::Accept;
+        }
+        self.reply(skb, h, len)
+    }
+
+    /// A packet from a real server (or, for ICMP errors, about a request it got) to a
+    /// client: SNAT back to VIP:vport through its entry.
+    fn reply(&self, skb: &mut SkBuff, h: &[u8], len: u32) -> Verdict {
         let Ok(pkt) = packet::parse_headers(h, len as usize) else {
             // Not ours to judge unless it comes from a real server; the kernel forwards or
             // drops it as usual.
@@ -551,34 +686,78 @@ impl DataPath {
                 None => None,
             }
         };
-        match found {
-            Some((vaddr, vport)) => {
+        let Some((vaddr, vport)) = found else {
+            return self.no_entry(skb, &pkt, &key, tcp, len, now, engaged);
+        };
+        self.global.outbound(len);
+        match rewrite(skb, &pkt, Side::Source, vaddr, vport) {
+            Ok(()) => Verdict::Accept,
+            Err(_) => Verdict::Drop,
+        }
+    }
+
+    /// A reply without an entry. From anyone but a configured real server it is not ours.
+    /// From a real server it is a zombie: with `resurrect = 1`, and that server address:port
+    /// in exactly one service, the entry is re-created from it; otherwise it is dropped and
+    /// counted, never masqueraded, and unless it is a reset itself the server gets one (rate
+    /// limited) so that it frees the connection.
+    #[allow(clippy::too_many_arguments)]
+    fn no_entry(
+        &self,
+        skb: &mut SkBuff,
+        pkt: &Packet,
+        key: &FlowKey,
+        tcp: Option<TcpInfo>,
+        len: u32,
+        now: u64,
+        engaged: bool,
+    ) -> Verdict {
+        let guard = rcu::read_lock();
+        let cfg = self.store.read(&guard);
+        let (proto, rs) = (key.protocol.number(), key.saddr.to_be_bytes());
+        if !cfg.is_real_server(proto, rs, key.sport) {
+            return Verdict::Accept;
+        }
+        let rst = tcp.is_some_and(|t| t.flags.has(TcpFlags::RST));
+        if sysctls::RESURRECT.get() == 1 && !rst {
+            if let Some((svc, di)) = cfg.sole_service_of(proto, rs, key.sport) {
+                let (vaddr, vport) = (u32::from_be_bytes(svc.key.addr), svc.key.port);
+                let in_key = FlowKey {
+                    saddr: key.daddr,
+                    daddr: vaddr,
+                    sport: key.dport,
+                    dport: vport,
+                    protocol: key.protocol,
+                };
+                let opening = Opening {
+                    key: &in_key,
+                    hin: self.table.hash(&in_key),
+                    svc,
+                    di,
+                    flags: EntryFlags::RESURRECTED,
+                    dir: Direction::Output,
+                    tcp,
+                    len,
+                    now,
+                    engaged,
+                };
+                if self.open(&opening).is_none() {
+                    return Verdict::Drop;
+                }
+                drop(guard);
                 self.global.outbound(len);
-                match rewrite(skb, &pkt, Side::Source, vaddr, vport) {
+                return match rewrite(skb, pkt, Side::Source, vaddr, vport) {
                     Ok(()) => Verdict::Accept,
                     Err(_) => Verdict::Drop,
-                }
-            }
-            None => {
-                let guard = rcu::read_lock();
-                if self.store.read(&guard).is_real_server(
-                    key.protocol.number(),
-                    key.saddr.to_be_bytes(),
-                    key.sport,
-                ) {
-                    // A zombie: the director must not masquerade it. Unless it is a reset
-                    // itself, tell the server (rate limited) so it frees the connection.
-                    self.global.count_drop(Why::Zombie);
-                    if let Some(t) = tcp {
-                        if !t.flags.has(TcpFlags::RST) && net_ratelimit() {
-                            reset_real_server(&zombie_reset(&key, t));
-                        }
-                    }
-                    Verdict::Drop
-                } else {
-                    Verdict::Accept
-                }
+                };
             }
         }
+        self.global.count_drop(Why::Zombie);
+        if let Some(t) = tcp {
+            if !rst && net_ratelimit() {
+                reset_real_server(&zombie_reset(key, t));
+            }
+        }
+        Verdict::Drop
     }
 }

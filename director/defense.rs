@@ -4,9 +4,9 @@
 //!
 //! `defense_level` (the sysctl) always holds the level in force: the operator writes it,
 //! and the controller, once a second in process context, compares available memory (free
-//! + buffer pages) with `amemthresh` and moves it 0 → 1 below the threshold and 1 → 0 above
-//! it (never from 2), through the logic's `Defense` state machine, which also counts the
-//! switches. The packet path only reads atomics: whether defense is engaged, and the
+//! and buffer pages) with `amemthresh` and moves it 0 → 1 below the threshold and 1 → 0
+//! above it (never from 2), through the logic's `Defense` state machine, which also counts
+//! the switches. The packet path only reads atomics: whether defense is engaged, and the
 //! current SYN drop rate, whose drops a shared counter spreads evenly over every CPU.
 
 use super::sysctls::{AMEMTHRESH, DEFENSE_LEVEL, KNOWN_CLIENT_TTL, SYN_DROP_RATE};

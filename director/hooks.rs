@@ -3,18 +3,21 @@
 //! The netfilter hooks and what they have seen.
 
 use super::datapath::DataPath;
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     net::netfilter::{Handler, Hook, HookState, Registration, Verdict},
     net::skbuff::SkBuff,
-    new_spinlock_bh,
     prelude::*,
-    sync::{Arc, SpinLockBh},
+    sync::Arc,
 };
 
 /// Netfilter's `NF_IP_PRI_NAT_SRC`-like slot would be too late; LVS runs its LOCAL_IN hook
-/// at `NF_IP_PRI_NAT_SRC - 2` (98) and its FORWARD hook at 99/100. We take the same places.
+/// at `NF_IP_PRI_NAT_SRC - 2` (98) and its FORWARD hook at 99/100. We take the same places,
+/// and LVS's `NF_IP_PRI_NAT_DST + 1` (-99) at LOCAL_OUT, where the replies of real servers
+/// that are the director itself pass.
 const PRI_LOCAL_IN: i32 = 98;
 const PRI_FORWARD: i32 = 99;
+const PRI_LOCAL_OUT: i32 = -99;
 
 /// Packets and bytes one hook saw.
 #[derive(Clone, Copy, Default)]
@@ -28,47 +31,47 @@ pub(crate) struct Counts {
 pub(crate) enum Which {
     LocalIn,
     Forward,
+    LocalOut,
 }
 
 #[derive(Default)]
 struct PerHook {
-    local_in: Counts,
-    forward: Counts,
+    packets: AtomicU64,
+    bytes: AtomicU64,
 }
 
-/// The hooks' counters. Updated from the hooks (softirq) and read from sysctl handlers
-/// (process context), so they sit under a bh-safe spinlock: packets and bytes always agree.
-#[pin_data]
+/// The hooks' counters: plain atomics, no lock on the packet path (a reader may see the
+/// packets of one more packet than its bytes; they are statistics).
+#[derive(Default)]
 pub(crate) struct HookStats {
-    #[pin]
-    counts: SpinLockBh<PerHook>,
+    hooks: [PerHook; 3],
 }
 
 impl HookStats {
     pub(crate) fn new() -> Result<Arc<Self>> {
-        Arc::pin_init(
-            pin_init!(Self {
-                counts <- new_spinlock_bh!(PerHook::default(), "ipvs_defense_hook_stats"),
-            }),
-            GFP_KERNEL,
-        )
+        Ok(Arc::new(Self::default(), GFP_KERNEL)?)
+    }
+
+    fn of(&self, which: Which) -> &PerHook {
+        let i = match which {
+            Which::LocalIn => 0,
+            Which::Forward => 1,
+            Which::LocalOut => 2,
+        };
+        &self.hooks[i]
     }
 
     fn add(&self, which: Which, bytes: u32) {
-        let mut c = self.counts.lock();
-        let c = match which {
-            Which::LocalIn => &mut c.local_in,
-            Which::Forward => &mut c.forward,
-        };
-        c.packets = c.packets.wrapping_add(1);
-        c.bytes = c.bytes.wrapping_add(u64::from(bytes));
+        let c = self.of(which);
+        c.packets.fetch_add(1, Ordering::Relaxed);
+        c.bytes.fetch_add(u64::from(bytes), Ordering::Relaxed);
     }
 
     pub(crate) fn get(&self, which: Which) -> Counts {
-        let c = self.counts.lock();
-        match which {
-            Which::LocalIn => c.local_in,
-            Which::Forward => c.forward,
+        let c = self.of(which);
+        Counts {
+            packets: c.packets.load(Ordering::Relaxed),
+            bytes: c.bytes.load(Ordering::Relaxed),
         }
     }
 }
@@ -86,6 +89,7 @@ impl Handler for Counter {
         match self.which {
             Which::LocalIn => self.dp.inbound(skb),
             Which::Forward => self.dp.outbound(skb),
+            Which::LocalOut => self.dp.local_out(skb),
         }
     }
 }
@@ -94,31 +98,26 @@ impl Handler for Counter {
 pub(crate) struct Hooks {
     _local_in: Registration<Counter>,
     _forward: Registration<Counter>,
+    _local_out: Registration<Counter>,
 }
 
 impl Hooks {
     pub(crate) fn register(stats: Arc<HookStats>, dp: Arc<DataPath>) -> Result<Self> {
-        let local_in = Registration::new(
-            Hook::LocalIn,
-            PRI_LOCAL_IN,
-            Counter {
-                which: Which::LocalIn,
-                stats: Arc::clone(&stats),
-                dp: Arc::clone(&dp),
-            },
-        )?;
-        let forward = Registration::new(
-            Hook::Forward,
-            PRI_FORWARD,
-            Counter {
-                which: Which::Forward,
-                stats,
-                dp,
-            },
-        )?;
+        let hook = |hook, priority, which| {
+            Registration::new(
+                hook,
+                priority,
+                Counter {
+                    which,
+                    stats: Arc::clone(&stats),
+                    dp: Arc::clone(&dp),
+                },
+            )
+        };
         Ok(Self {
-            _local_in: local_in,
-            _forward: forward,
+            _local_in: hook(Hook::LocalIn, PRI_LOCAL_IN, Which::LocalIn)?,
+            _forward: hook(Hook::Forward, PRI_FORWARD, Which::Forward)?,
+            _local_out: hook(Hook::LocalOut, PRI_LOCAL_OUT, Which::LocalOut)?,
         })
     }
 }

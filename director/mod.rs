@@ -53,10 +53,10 @@ impl Director {
         let global = Arc::new(stats::Stats::default(), GFP_KERNEL)?;
         let capacity = sysctls::size_conn_max(MemInfo::read().total_pages);
         let table = table::Table::new(capacity)?;
-        // Sysctls first, so that the hooks and the family never run without their tunables.
-        let sysctls = sysctls::register(&stats)?;
-        let sweeper = delayed_work::Periodic::start(Sweeper(Arc::clone(&table)), SWEEP_MS)?;
         let controller = Arc::pin_init(defense::Controller::new()?, GFP_KERNEL)?;
+        // Sysctls first, so that the hooks and the family never run without their tunables.
+        let sysctls = sysctls::register(&stats, &global, &controller)?;
+        let sweeper = delayed_work::Periodic::start(Sweeper(Arc::clone(&table)), SWEEP_MS)?;
         let ticker = delayed_work::Periodic::start(defense::Ticker(Arc::clone(&controller)), 1000)?;
         let control = genetlink::Registration::new(
             control::Control {

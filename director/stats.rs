@@ -2,7 +2,7 @@
 
 //! Traffic counters and drop counters, global, per service and per real server.
 
-use crate::logic::proto::attr;
+use crate::logic::{packet::ParseError, proto::attr};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{net::genetlink::Msg, prelude::*};
 
@@ -105,5 +105,29 @@ impl Stats {
             msg.put_u64(*a, c.load(Ordering::Relaxed))?;
         }
         Ok(())
+    }
+}
+
+/// A counter of its own (not part of a [`Stats`]).
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    /// The count.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Malformed packets for a service, by reason (`ParseError::ALL` order): the director-wide
+/// breakdown of the `malformed` drop counter, shown as `malformed_<reason>` sysctls.
+pub(crate) static MALFORMED: [Counter; ParseError::ALL.len()] =
+    [const { Counter(AtomicU64::new(0)) }; ParseError::ALL.len()];
+
+/// Counts a malformed packet under its reason.
+pub(crate) fn count_malformed(why: ParseError) {
+    if let Some(i) = ParseError::ALL.iter().position(|e| *e == why) {
+        if let Some(c) = MALFORMED.get(i) {
+            c.0.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }

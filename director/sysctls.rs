@@ -2,8 +2,13 @@
 
 //! `/proc/sys/net/ipvs_defense/`: the tunables and read-only counters.
 
-use super::hooks::{HookStats, Which};
+use super::{
+    defense::Controller,
+    hooks::{HookStats, Which},
+    stats::{Counter, DropReason, Stats, MALFORMED},
+};
 use crate::logic::{
+    packet::ParseError,
     sysctl::{format_value, parse_write, IntRange},
     timeouts::{TimeoutRow, Timeouts, MAX_SECS, MIN_SECS, ROW_COUNT},
 };
@@ -90,6 +95,10 @@ pub(crate) static SYN_DROP_RATE: RangedInt = RangedInt::new(0, 0, i32::MAX);
 /// that its SYNs skip the rate drop (0 disables).
 pub(crate) static KNOWN_CLIENT_TTL: RangedInt = RangedInt::new(300, 0, MAX_SECS as i32);
 
+/// `resurrect`: 1 re-creates the entry of a real server's packet that has none (a zombie)
+/// when that server address:port belongs to exactly one service, instead of dropping it.
+pub(crate) static RESURRECT: RangedInt = RangedInt::new(0, 0, 1);
+
 /// `conn_max`: the connection table's bound. Its upper limit is the capacity allocated at
 /// load (sized from RAM), set by [`size_conn_max`].
 pub(crate) static CONN_MAX: RangedInt = RangedInt::new(1, 1, 1);
@@ -127,25 +136,44 @@ pub(crate) fn timeout(row: TimeoutRow, engaged: bool) -> i32 {
     set.get(row.index()).map_or(60, |v| v.get())
 }
 
+/// Shows a count in a read-only file.
+fn show_count(v: u64, out: &mut [u8]) -> usize {
+    format_value(i64::try_from(v).unwrap_or(i64::MAX), out).unwrap_or(usize::MAX)
+}
+
 /// What a read-only counter file shows.
 #[derive(Clone, Copy)]
 enum Field {
     Packets(Which),
     Bytes(Which),
+    Drops(DropReason),
+    DefenseSwitches,
+    KnownClientPasses,
 }
 
-struct HookCounter {
-    stats: Arc<HookStats>,
+/// The counters read-only files show: the hooks', the director's drops, the defense's.
+struct Counters {
+    hooks: Arc<HookStats>,
+    global: Arc<Stats>,
+    defense: Arc<Controller>,
+}
+
+struct CounterFile {
+    from: Arc<Counters>,
     field: Field,
 }
 
-impl Value for HookCounter {
+impl Value for CounterFile {
     fn show(&self, out: &mut [u8]) -> usize {
+        let c = &self.from;
         let v = match self.field {
-            Field::Packets(w) => self.stats.get(w).packets,
-            Field::Bytes(w) => self.stats.get(w).bytes,
+            Field::Packets(w) => c.hooks.get(w).packets,
+            Field::Bytes(w) => c.hooks.get(w).bytes,
+            Field::Drops(why) => c.global.drops(why),
+            Field::DefenseSwitches => c.defense.switches(),
+            Field::KnownClientPasses => c.defense.known_passes(),
         };
-        format_value(i64::try_from(v).unwrap_or(i64::MAX), out).unwrap_or(usize::MAX)
+        show_count(v, out)
     }
 
     fn store(&self, _input: &[u8]) -> Result {
@@ -153,19 +181,40 @@ impl Value for HookCounter {
     }
 }
 
-fn counter(name: &'static CStr, stats: &Arc<HookStats>, field: Field) -> Result<Entry> {
-    let v = Arc::new(
-        HookCounter {
-            stats: Arc::clone(stats),
-            field,
-        },
-        GFP_KERNEL,
-    )?;
-    Ok(Entry::read_only_shared(name, v))
+impl Value for Counter {
+    fn show(&self, out: &mut [u8]) -> usize {
+        show_count(self.get(), out)
+    }
+
+    fn store(&self, _input: &[u8]) -> Result {
+        Err(EPERM)
+    }
 }
 
+/// `malformed_<reason>`, in `ParseError::ALL` order.
+const MALFORMED_NAMES: [&CStr; ParseError::ALL.len()] = [
+    c_str!("malformed_ipv4_truncated"),
+    c_str!("malformed_not_ipv4"),
+    c_str!("malformed_bad_ihl"),
+    c_str!("malformed_header_beyond_buffer"),
+    c_str!("malformed_total_length_below_header"),
+    c_str!("malformed_total_length_beyond_buffer"),
+    c_str!("malformed_fragment"),
+    c_str!("malformed_tcp_truncated"),
+    c_str!("malformed_tcp_bad_data_offset"),
+    c_str!("malformed_tcp_header_beyond_segment"),
+    c_str!("malformed_udp_truncated"),
+    c_str!("malformed_udp_bad_length"),
+    c_str!("malformed_icmp_truncated"),
+    c_str!("malformed_icmp_bad_quote"),
+];
+
 /// Registers the table.
-pub(crate) fn register(stats: &Arc<HookStats>) -> Result<Registration> {
+pub(crate) fn register(
+    hooks: &Arc<HookStats>,
+    global: &Arc<Stats>,
+    defense: &Arc<Controller>,
+) -> Result<Registration> {
     let mut e = KVec::new();
     for (name, value) in [
         (c_str!("defense_level"), &DEFENSE_LEVEL),
@@ -173,6 +222,7 @@ pub(crate) fn register(stats: &Arc<HookStats>) -> Result<Registration> {
         (c_str!("syn_drop_rate"), &SYN_DROP_RATE),
         (c_str!("conn_max"), &CONN_MAX),
         (c_str!("known_client_ttl"), &KNOWN_CLIENT_TTL),
+        (c_str!("resurrect"), &RESURRECT),
     ] {
         e.push(Entry::read_write(name, value), GFP_KERNEL)?;
     }
@@ -218,13 +268,45 @@ pub(crate) fn register(stats: &Arc<HookStats>) -> Result<Registration> {
         e.push(Entry::read_write(n, t), GFP_KERNEL)?;
         e.push(Entry::read_write(d, dt), GFP_KERNEL)?;
     }
+    let from = Arc::new(
+        Counters {
+            hooks: Arc::clone(hooks),
+            global: Arc::clone(global),
+            defense: Arc::clone(defense),
+        },
+        GFP_KERNEL,
+    )?;
     for (name, field) in [
         (c_str!("local_in_packets"), Field::Packets(Which::LocalIn)),
         (c_str!("local_in_bytes"), Field::Bytes(Which::LocalIn)),
         (c_str!("forward_packets"), Field::Packets(Which::Forward)),
         (c_str!("forward_bytes"), Field::Bytes(Which::Forward)),
+        (c_str!("local_out_packets"), Field::Packets(Which::LocalOut)),
+        (c_str!("local_out_bytes"), Field::Bytes(Which::LocalOut)),
+        (c_str!("syn_rate_drops"), Field::Drops(DropReason::SynRate)),
+        (
+            c_str!("entry_evictions"),
+            Field::Drops(DropReason::Eviction),
+        ),
+        (c_str!("route_errors"), Field::Drops(DropReason::Route)),
+        (c_str!("zombie_replies"), Field::Drops(DropReason::Zombie)),
+        (c_str!("table_full"), Field::Drops(DropReason::TableFull)),
+        (c_str!("malformed"), Field::Drops(DropReason::Malformed)),
+        (c_str!("blind_acks"), Field::Drops(DropReason::BlindAck)),
+        (c_str!("defense_switches"), Field::DefenseSwitches),
+        (c_str!("known_client_passes"), Field::KnownClientPasses),
     ] {
-        e.push(counter(name, stats, field)?, GFP_KERNEL)?;
+        let file = CounterFile {
+            from: Arc::clone(&from),
+            field,
+        };
+        e.push(
+            Entry::read_only_shared(name, Arc::new(file, GFP_KERNEL)?),
+            GFP_KERNEL,
+        )?;
+    }
+    for (name, c) in MALFORMED_NAMES.iter().zip(MALFORMED.iter()) {
+        e.push(Entry::read_only(name, c), GFP_KERNEL)?;
     }
     Registration::register(c_str!("net/ipvs_defense"), e)
 }

@@ -54,14 +54,19 @@ impl Shard {
         let mut entries = KVVec::with_capacity(capacity, GFP_KERNEL)?;
         let mut refs = KVVec::with_capacity(capacity, GFP_KERNEL)?;
         for i in 0..capacity {
-            let mut e = Entry::default();
             // The free list is linked through `next_in`.
-            e.next_in = if i + 1 < capacity {
+            let next_in = if i + 1 < capacity {
                 (i + 1) as u32
             } else {
                 NIL
             };
-            entries.push(e, GFP_KERNEL)?;
+            entries.push(
+                Entry {
+                    next_in,
+                    ..Entry::default()
+                },
+                GFP_KERNEL,
+            )?;
             refs.push(None, GFP_KERNEL)?;
         }
         Ok(Self {

@@ -63,7 +63,7 @@ pub struct FlowKey {
 
 impl FlowKey {
     /// The key as 13 bytes: addresses, ports (big-endian), protocol number.
-    pub fn to_bytes(&self) -> [u8; 13] {
+    pub fn to_bytes(self) -> [u8; 13] {
         let bytes = self
             .saddr
             .to_be_bytes()

@@ -126,6 +126,8 @@ pub struct Ipv4 {
     pub ttl: u8,
     /// Protocol number.
     pub protocol: u8,
+    /// Don't-fragment flag.
+    pub dont_fragment: bool,
     /// More-fragments flag.
     pub more_fragments: bool,
     /// Fragment offset, in units of 8 bytes.
@@ -340,6 +342,7 @@ fn parse_ipv4_len(buf: &[u8], packet_len: usize) -> Result<Ipv4, ParseError> {
         id: be16_at(buf, 4).ok_or(t)?,
         ttl: *buf.get(8).ok_or(t)?,
         protocol: *buf.get(9).ok_or(t)?,
+        dont_fragment: frag & 0x4000 != 0,
         more_fragments: frag & 0x2000 != 0,
         fragment_offset: frag & 0x1fff,
         checksum: be16_at(buf, 10).ok_or(t)?,

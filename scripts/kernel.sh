@@ -30,6 +30,10 @@ cfghash=$(cat "${frags[@]}" | sha256sum | cut -c1-12)
 dir="$cache/$flavour-$srcver-$cfghash"
 tree="$dir/linux"
 mkdir -p "$cache"
+# One build per tree at a time: a second caller (a test run beside a benchmark, say) waits
+# here for the first to finish, then finds the tree built.
+exec 9>"$dir.lock"
+flock 9
 
 # 1. Extract and configure (once per key).
 if [ ! -f "$dir/.configured" ]; then

@@ -36,11 +36,18 @@ else
   echo "vm: no KVM here: software emulation (single-threaded TCG)" >&2; echo tcg > "$out/accel"
 fi
 
+# vng mounts the host's root over 9p without a cache: every exec in the guest then fetches
+# the binary and its libraries again (measured under TCG+KASAN: python3 20 s, ip 3 s, awk
+# 1.8 s). The same mount with cache=loose (the kernel takes the last rootflags=) brought
+# them to 9.5 s, 2.3 s and 1.1 s. The host's files do not change under a test run; the
+# shared output directory (--rwdir) is a mount of its own and stays uncached.
+rootflags=rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose
+
 for attempt in 1 2 3; do
   rm -f "$out/guest.started" "$out/guest.status" "$out/boot_splat.txt"
   echo $((3 - attempt)) > "$out/boots_left"
   setsid timeout --kill-after=10 "$timeout_s" vng --run "$tree" "${accel[@]}" --verbose \
-    --cpus "$cpus" --memory "$mem" --rwdir "$out" --append no5lvl \
+    --cpus "$cpus" --memory "$mem" --rwdir "$out" --append "no5lvl $rootflags" \
     --exec "echo started > $out/guest.started; $cmd" < /dev/null > "$out/console.log" 2>&1
   if [ "$(cat "$out/guest.status" 2>/dev/null)" = reboot ]; then
     echo "vm: the kernel reported a problem while booting, before any test (attempt $attempt):" >&2

@@ -30,7 +30,7 @@ echo "\$ ipvsdadm -L -n --stats"
 echo "\$ ipvsdadm --defense"
 "$IPVSDADM" --defense
 echo "== /proc/sys/net/ipvs_defense/"
-for f in "$SYSCTL"/*; do printf "%-32s %s\\n" "$(basename "$f")" "$(cat "$f")"; done
+for f in "$SYSCTL"/*; do read -r v < "$f"; printf "%-36s %s\\n" "${f##*/}" "$v"; done
 echo "== echo 2 > defense_level; echo 7 > defense_level (refused)"
 echo 2 > "$SYSCTL/defense_level"
 echo 7 > "$SYSCTL/defense_level" 2>&1 || true

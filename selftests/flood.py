@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """A bounded spoofed SYN (or SYN-then-blind-ACK) flood, for the guest tests only.
 
-    flood.py DST_IP DST_PORT COUNT [--ack] [--seconds S]
+    flood.py DST_IP DST_PORT COUNT [--ack] [--seconds S] [--seed N]
 
 Sends COUNT SYNs to DST_IP:DST_PORT from random sources in 198.18.0.0/15 (the benchmark
 range, never routed outside the guest) and random ports; with --ack, each SYN is followed
 by a blind ACK from the same source, acknowledging a guessed sequence number, as a
 "SYN then ACK" flood does. Stops after COUNT packets or S seconds (default 30), whichever
-comes first, and prints how many it sent.
+comes first, and prints how many it sent. With --seed, the sources, ports and sequence
+numbers are the same at every run with that seed (to send the same SYNs again).
 """
 import random
 import socket
@@ -39,6 +40,8 @@ def main():
     dst, dport, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     with_ack = "--ack" in sys.argv
     seconds = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 30
+    if "--seed" in sys.argv:
+        random.seed(int(sys.argv[sys.argv.index("--seed") + 1]))
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     end = time.monotonic() + seconds
     sent = 0
@@ -49,7 +52,7 @@ def main():
         seq = random.getrandbits(32)
         s.sendto(segment(src, dst, sport, dport, seq, 0, 0x02), (dst, 0))
         if with_ack:
-            s.sendto(segment(src, dst, sport, dport, seq + 1, random.getrandbits(32), 0x10), (dst, 0))
+            s.sendto(segment(src, dst, sport, dport, (seq + 1) & 0xFFFFFFFF, random.getrandbits(32), 0x10), (dst, 0))
         sent += 1
     print(sent)
 

@@ -34,57 +34,70 @@ skip() { echo "# SKIP: $*"; exit 4; }
 # Runs a command in a namespace.
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-_ns_link() { # ns bridge addr/len gateway
-  local ns=$1 br=$2 addr=$3 gw=$4
-  ip netns add "$ns"
-  ip link add "v-$ns" type veth peer name eth0 netns "$ns"
-  ip link set "v-$ns" master "$br" up
-  in_ns "$ns" ip link set lo up
-  in_ns "$ns" ip addr add "$addr" dev eth0
-  in_ns "$ns" ip link set eth0 up
-  in_ns "$ns" ip route add default via "$gw"
+# The topology is built and torn down by a few `ip -batch` runs: under emulation every exec
+# of `ip` costs seconds, so one per command made each test spend ~100 s on set-up alone.
+_ns_conf() { # ns addr/len gateway|-
+  local ns=$1 addr=$2 gw=$3
+  { echo "link set lo up"; echo "addr add $addr dev eth0"; echo "link set eth0 up"
+    [ "$gw" = - ] || echo "route add default via $gw"; } | ip -n "$ns" -batch -
 }
 
 topo_setup() {
   topo_cleanup
-  ip link set lo up
   sysctl -qw net.ipv4.ip_forward=1
-  ip link add br-cl type bridge; ip link set br-cl up
-  ip link add br-rs type bridge; ip link set br-rs up
-  ip addr add "$DIR_CL/24" dev br-cl
-  ip addr add "$VIP/32" dev br-cl
-  ip addr add "$DIR_RS/24" dev br-rs
-  _ns_link cl1 br-cl "$CL1/24" "$DIR_CL"
-  _ns_link cl2 br-cl "$CL2/24" "$DIR_CL"
-  _ns_link rs1 br-rs "$RS1/24" "$DIR_RS"
-  _ns_link rs2 br-rs "$RS2/24" "$DIR_RS"
-  ip netns add gw
-  ip link add v-gw type veth peer name eth0 netns gw
-  ip addr add "$DIR_GW/24" dev v-gw; ip link set v-gw up
-  in_ns gw ip link set lo up
-  in_ns gw ip addr add "$GW/24" dev eth0
-  in_ns gw ip link set eth0 up
-  # Let the bridges forward at once (no STP learning delay).
-  for br in br-cl br-rs; do ip link set "$br" type bridge forward_delay 0 stp_state 0; done
+  local ns
+  for ns in cl1 cl2 rs1 rs2 gw; do ip netns add "$ns"; done
+  # Bridges forward at once (no STP learning delay).
+  ip -batch - <<EOF || fail "topology: ip -batch failed"
+link set lo up
+link add br-cl type bridge forward_delay 0 stp_state 0
+link add br-rs type bridge forward_delay 0 stp_state 0
+link set br-cl up
+link set br-rs up
+addr add $DIR_CL/24 dev br-cl
+addr add $VIP/32 dev br-cl
+addr add $DIR_RS/24 dev br-rs
+link add v-cl1 type veth peer name eth0 netns cl1
+link add v-cl2 type veth peer name eth0 netns cl2
+link add v-rs1 type veth peer name eth0 netns rs1
+link add v-rs2 type veth peer name eth0 netns rs2
+link add v-gw type veth peer name eth0 netns gw
+link set v-cl1 master br-cl up
+link set v-cl2 master br-cl up
+link set v-rs1 master br-rs up
+link set v-rs2 master br-rs up
+addr add $DIR_GW/24 dev v-gw
+link set v-gw up
+EOF
+  _ns_conf cl1 "$CL1/24" "$DIR_CL" || fail "topology: cl1"
+  _ns_conf cl2 "$CL2/24" "$DIR_CL" || fail "topology: cl2"
+  _ns_conf rs1 "$RS1/24" "$DIR_RS" || fail "topology: rs1"
+  _ns_conf rs2 "$RS2/24" "$DIR_RS" || fail "topology: rs2"
+  _ns_conf gw "$GW/24" - || fail "topology: gw"
 }
 
 topo_cleanup() {
-  local ns l
+  local ns pids
   for ns in cl1 cl2 rs1 rs2 gw; do
+    [ -e "/run/netns/$ns" ] || continue
     # A process left in a namespace keeps it, and its veth, alive after `ip netns del`.
-    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$ns" 2>/dev/null || true
+    pids=$(ip netns pids "$ns" 2>/dev/null)
+    [ -z "$pids" ] || kill -9 $pids 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
   done
-  for l in v-cl1 v-cl2 v-rs1 v-rs2 v-gw br-cl br-rs; do ip link del "$l" 2>/dev/null || true; done
-  ip route del default 2>/dev/null || true
+  printf '%s\n' "link del v-cl1" "link del v-cl2" "link del v-rs1" "link del v-rs2" \
+    "link del v-gw" "link del br-cl" "link del br-rs" "route del default" |
+    ip -force -batch - >/dev/null 2>&1
+  return 0
 }
 
 mod_load() { insmod "$KO" "$@" || fail "insmod $KO failed"; }
-mod_unload() { if lsmod | grep -q '^ipvs_defense '; then rmmod ipvs_defense || fail "rmmod failed"; fi; }
-mod_loaded() { lsmod | grep -q '^ipvs_defense '; }
+mod_loaded() { [ -d /sys/module/ipvs_defense ]; }
+mod_unload() { if mod_loaded; then rmmod ipvs_defense || fail "rmmod failed"; fi; }
 
-# Reads a sysctl of ours.
-sc() { cat "$SYSCTL/$1"; }
+# Reads a sysctl of ours (with the shell's own read: an exec costs a second or more under
+# emulation).
+sc() { local v; read -r v < "$SYSCTL/$1" && echo "$v"; }
 
 # Writes a sysctl; prints the error text (empty on success) and returns write's status.
 sc_write() { # name value
@@ -98,21 +111,38 @@ expect_ge() { [ "$1" -ge "$2" ] || fail "$3: expected >= $2, got $1"; }
 
 # Real servers: rs1 and rs2 answer each TCP connection on 8080 and each UDP datagram on 5353
 # with "<name> <client address>", so tests see which server answered and that the client's
-# address reached it unchanged (NAT, not masquerading).
+# address reached it unchanged (NAT, not masquerading). TCP: socat -t 10, after the client's
+# end of data, wait for the answer up to 10 s, not socat's default 0.5 s (a shell start
+# takes longer than that under emulation).
 rs_start() {
   for rs in rs1 rs2; do
-    in_ns $rs socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+    in_ns $rs socat -t 10 TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
     in_ns $rs socat UDP-LISTEN:5353,fork,reuseaddr SYSTEM:"echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
   done
   # Emulation is slow: wait until both servers really listen.
-  local _
-  for _ in $(seq 1 100); do
-    [ -n "$(in_ns rs1 ss -Htln 'sport = :8080')" ] && [ -n "$(in_ns rs2 ss -Htln 'sport = :8080')" ] &&
-      [ -n "$(in_ns rs1 ss -Huln 'sport = :5353')" ] && [ -n "$(in_ns rs2 ss -Huln 'sport = :5353')" ] &&
-      return 0
+  wait_listen rs1 8080; wait_listen rs2 8080; wait_listen rs1 5353 u; wait_listen rs2 5353 u
+}
+
+# Waits (up to 60 s: a process start takes seconds under emulation) until something listens
+# on PORT in namespace NS ("-" for the director), TCP or, with "u", UDP.
+wait_listen() { # ns|- port [u]
+  local ns=$1 port=$2 p=${3:-t} i
+  for i in $(seq 1 300); do
+    if [ "$ns" = - ]; then ss -Hln"$p" "sport = :$port"; else in_ns "$ns" ss -Hln"$p" "sport = :$port"; fi |
+      grep -q . && return 0
     sleep 0.2
   done
-  fail "the real servers did not start listening"
+  fail "nothing listens on port $port ($p) in namespace $ns"
+}
+
+# A clean slate for the defense tests: no entries, one service VIP:80 (rr over rs1:8080
+# and rs2:8080), every counter zeroed.
+setup_svc() {
+  "$IPVSDADM" -C
+  "$IPVSDADM" -A -t "$VIP:80" -s rr
+  "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m
+  "$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m
+  "$IPVSDADM" -Z
 }
 
 # One TCP request from a client namespace to VIP:port; prints the answer.
@@ -126,6 +156,57 @@ udp_req() { # ns port
 }
 
 # Global counters from the kernel (ipvsdadm --defense --json).
+# A director-wide drop counter (syn_rate_drops, entry_evictions, route_errors,
+# zombie_replies, table_full, malformed, blind_acks, known_client_passes), from its
+# read-only sysctl; `ipvsdadm -Z` zeroes them. (test_defense checks that `ipvsdadm
+# --defense` shows the same numbers.)
 drops() { # field
-  "$IPVSDADM" --defense --json | python3 -c "import json,sys; print(json.load(sys.stdin)['drops']['$1'])"
+  sc "$1" || fail "no counter $1 in $SYSCTL"
+}
+
+# Packet captures. cap_start starts tcpdump on eth0 of each namespace named (files
+# /tmp/TAG.NS.pcap), bounded by `timeout`, and returns once every one of them listens;
+# cap_stop ends them (SIGTERM through timeout, which passes it on: a background job of a
+# script ignores SIGINT); cap_count counts what they saw, all namespaces together.
+cap_start() { # tag filter ns...
+  local tag=$1 filter=$2 ns i; shift 2
+  eval "CAP_$tag="
+  for ns in "$@"; do
+    rm -f "/tmp/$tag.$ns.pcap" "/tmp/$tag.$ns.err"
+    ip netns exec "$ns" timeout 300 tcpdump -nli eth0 -U -w "/tmp/$tag.$ns.pcap" "$filter" \
+      2>"/tmp/$tag.$ns.err" &
+    eval "CAP_$tag=\"\$CAP_$tag $!\""
+  done
+  for ns in "$@"; do
+    for i in $(seq 1 300); do grep -q listening "/tmp/$tag.$ns.err" && break; sleep 0.2; done
+    grep -q listening "/tmp/$tag.$ns.err" || fail "tcpdump in $ns did not start"
+  done
+}
+cap_stop() { # tag
+  local pids; pids=$(eval echo "\$CAP_$1")
+  sleep 1 # let the last packets land in the files
+  kill -TERM $pids 2>/dev/null; wait $pids 2>/dev/null
+  return 0
+}
+cap_print() { # tag [filter]
+  local f
+  for f in /tmp/"$1".*.pcap; do [ -e "$f" ] && tcpdump -nr "$f" ${2:+"$2"} 2>/dev/null; done
+  return 0
+}
+cap_count() { # tag [filter]
+  cap_print "$@" | wc -l
+}
+
+# kmemleak: leak_begin forgets what was reported so far; leak_check scans (an object is
+# reported once it stayed unreferenced for two scans) and fails on any report naming our
+# module. Both are no-ops, returning 1, without kmemleak.
+LEAK=/sys/kernel/debug/kmemleak
+leak_begin() { [ -w "$LEAK" ] && echo clear > "$LEAK"; }
+leak_check() { # what (for the message)
+  [ -w "$LEAK" ] || return 1
+  echo scan > "$LEAK"; sleep 1; echo scan > "$LEAK"
+  if grep -q ipvs_defense "$LEAK"; then
+    grep -B3 -A20 ipvs_defense "$LEAK" | head -60 | sed 's/^/#   /'
+    fail "kmemleak reports memory leaked by ipvs_defense ($1)"
+  fi
 }

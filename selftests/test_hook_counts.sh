@@ -8,7 +8,7 @@ trap 'mod_unload; topo_cleanup' EXIT
 in_ns cl1 ping -c 1 -W 5 "$DIR_CL" >/dev/null || fail "client cannot reach the director"
 in_ns cl1 ping -c 1 -W 5 "$RS1" >/dev/null || fail "client cannot reach rs1 through the director"
 
-li0=$(sc local_in_packets); lib0=$(sc local_in_bytes)
+li0=$(sc local_in_packets); lib0=$(sc local_in_bytes); lo0=$(sc local_out_packets)
 fw0=$(sc forward_packets); fwb0=$(sc forward_bytes)
 in_ns cl1 ping -q -c 10 -i 0.05 -s 100 "$VIP" >/dev/null || fail "ping to the VIP failed"
 li1=$(sc local_in_packets); lib1=$(sc local_in_bytes)
@@ -16,6 +16,9 @@ expect_ge $((li1 - li0)) 10 "LOCAL_IN packets for 10 echo requests"
 # Each echo request is 20 (IP) + 8 (ICMP) + 100 bytes.
 expect_ge $((lib1 - lib0)) 1280 "LOCAL_IN bytes for 10 echo requests"
 diag "LOCAL_IN: +$((li1 - li0)) packets, +$((lib1 - lib0)) bytes for 10 pings"
+lo1=$(sc local_out_packets)
+expect_ge $((lo1 - lo0)) 10 "LOCAL_OUT packets for 10 echo replies"
+diag "LOCAL_OUT: +$((lo1 - lo0)) packets (the director's echo replies)"
 
 in_ns cl1 ping -q -c 10 -i 0.05 -s 100 "$RS1" >/dev/null || fail "ping to rs1 failed"
 fw1=$(sc forward_packets); fwb1=$(sc forward_bytes)

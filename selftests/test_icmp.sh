@@ -20,15 +20,12 @@ diag "rs1's port unreachable reached the client as from $VIP:54: '${out##*E }'"
 # Client side: after an exchange, rs1 sends one more datagram to the client's (now closed)
 # port; the client's port unreachable goes to the VIP and must reach rs1, translated.
 udp_req cl1 53 >/dev/null
-cport=$("$IPVSDADM" -L -n -c --json | python3 -c '
-import json, sys
-print([c["client_port"] for c in json.load(sys.stdin)["connections"] if c["virtual_port"] == 53][0])')
-in_ns rs1 timeout 60 tcpdump -nli eth0 -U -w /tmp/icmp.pcap icmp 2>/dev/null &
-cap=$!
-sleep 2
+cport=$("$IPVSDADM" -L -n -c | awk -v vip="$VIP:53" '$1 == "UDP" && $5 == vip { n = split($4, a, ":"); print a[n]; exit }')
+[ -n "$cport" ] || fail "no UDP entry for $VIP:53 after a request"
+cap_start icmp icmp rs1
 echo late | in_ns rs1 timeout 5 socat -u - UDP:"$CL1:$cport",sourceport=5353,reuseaddr
-sleep 2; kill -INT $cap; wait $cap 2>/dev/null
-seen=$(tcpdump -nr /tmp/icmp.pcap 2>/dev/null)
+sleep 1; cap_stop icmp
+seen=$(cap_print icmp)
 echo "$seen" | sed 's/^/#   /'
 echo "$seen" | grep -q "$CL1 > $RS1: ICMP $CL1 udp port $cport unreachable" ||
   fail "rs1 did not get the client's port unreachable, translated"

@@ -72,7 +72,7 @@ diag "stats: 11 connections on the TCP service and its servers"
 in_ns rs1 socat -u OPEN:/dev/zero,readbytes=2000000 TCP-LISTEN:8081,reuseaddr >/dev/null 2>&1 &
 "$IPVSDADM" -A -t "$VIP:81" -s rr
 "$IPVSDADM" -a -t "$VIP:81" -r "$RS1:8081" -m
-sleep 0.3
+wait_listen rs1 8081
 got=$(in_ns cl1 timeout 30 socat -u TCP:"$VIP:81" - | wc -c)
 expect_eq "$got" 2000000 "bytes received through the VIP"
 diag "2 MB from a real server through the VIP arrived whole"

@@ -37,6 +37,20 @@ v=$(setpriv --reuid=65534 --regid=65534 --clear-groups cat "$SYSCTL/defense_leve
 expect_eq "$v" 1 "non-root read"
 diag "non-root: read allowed, write refused (EACCES)"
 
-err=$(sc_write local_in_packets 5) && fail "writing a counter succeeded"
-[ -n "$err" ] || fail "writing a counter gave no error"
-diag "counters are read-only"
+for c in local_in_packets forward_packets local_out_packets syn_rate_drops entry_evictions \
+  route_errors zombie_replies table_full malformed blind_acks defense_switches \
+  known_client_passes malformed_tcp_bad_data_offset malformed_udp_bad_length; do
+  v=$(sc "$c") || fail "reading $c failed"
+  case "$v" in ''|*[!0-9]*) fail "$c shows '$v', not a count" ;; esac
+  err=$(sc_write "$c" 5) && fail "writing the counter $c succeeded"
+  [ -n "$err" ] || fail "writing the counter $c gave no error"
+done
+diag "counters (hooks, drops by reason, defense switches, known-client passes) are read-only"
+
+for v in 1 0; do sc_write resurrect "$v" || fail "resurrect=$v refused"; done
+for bad in 2 -1 x; do
+  err=$(sc_write resurrect "$bad") && fail "resurrect accepted '$bad'"
+  case "$err" in *"Invalid argument"*) ;; *) fail "resurrect='$bad': expected EINVAL, got '$err'";; esac
+done
+expect_eq "$(sc resurrect)" 0 "resurrect after refused writes"
+diag "resurrect: 0 and 1 accepted, 2, -1, x refused (EINVAL)"

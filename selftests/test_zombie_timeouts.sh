@@ -16,15 +16,14 @@ rs_start
 # Zombies: rs1:7070 (a real server, nothing listening there) opens a connection to the
 # client, as a server that kept a connection the director forgot would answer it.
 in_ns cl1 socat -u TCP-LISTEN:9999,reuseaddr OPEN:/dev/null &
-in_ns rs1 timeout 60 tcpdump -nli eth0 -U -w /tmp/zrst.pcap "tcp[tcpflags] & tcp-rst != 0 and src $CL1" 2>/dev/null &
-cap=$!
-sleep 2
+wait_listen cl1 9999
+cap_start zrst "tcp[tcpflags] & tcp-rst != 0 and src $CL1" rs1
 z0=$(drops zombie_replies)
 in_ns rs1 timeout 4 socat -u - TCP:"$CL1:9999",sourceport=7070,connect-timeout=2 </dev/null 2>/dev/null &&
   fail "a zombie from rs1:7070 reached the client"
 [ "$(drops zombie_replies)" -gt "$z0" ] || fail "zombie_replies did not grow"
-sleep 1; kill -INT $cap; wait $cap 2>/dev/null
-rsts=$(tcpdump -nr /tmp/zrst.pcap 2>/dev/null | grep -c "$CL1.9999 > $RS1.7070")
+cap_stop zrst
+rsts=$(cap_print zrst | grep -c "$CL1.9999 > $RS1.7070")
 [ "$rsts" -ge 1 ] || fail "rs1 got no reset for its zombie connection"
 in_ns rs1 timeout 4 socat -u - TCP:"$CL1:9999",sourceport=9000,connect-timeout=2 </dev/null ||
   fail "traffic from rs1:9000 (not a real server port) was blocked"
@@ -42,7 +41,9 @@ expect_eq "$(sc timeout_udp)" 300 "timeout_udp after refused writes"
 "$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
 sc_write timeout_udp 40 || fail "timeout_udp=40 refused"
 udp_req cl1 53 >/dev/null
-exp=$("$IPVSDADM" -L -n -c --json | python3 -c 'import json,sys; print(max([c["expires"] for c in json.load(sys.stdin)["connections"] if c["protocol"] == "UDP"] or [-1]))')
+# The expiry column is mm:ss, as ipvsadm prints it.
+exp=$("$IPVSDADM" -L -n -c | awk '$1 == "UDP" { split($2, t, ":"); s = t[1] * 60 + t[2]; if (s > m) m = s; f = 1 }
+  END { print f ? m : -1 }')
 [ "$exp" -ge 0 ] || fail "no UDP entry after a request"
 [ "$exp" -le 40 ] || fail "the UDP entry expires in $exp s with timeout_udp=40"
 sleep $((exp + 2))
@@ -51,14 +52,21 @@ diag "timeout_udp: 0, 2147484, -5, x refused; with 40 the entry reported $exp s 
 
 # A full table.
 sc_write conn_max 2 || fail "conn_max=2 refused"
-in_ns rs1 socat TCP-LISTEN:8082,fork,reuseaddr SYSTEM:'sleep 20' >/dev/null 2>&1 &
-sleep 0.3
+# The server holds each connection open for 60 s; the two clients connect and wait until
+# both entries exist (a process start takes seconds under emulation), then a third comes.
+in_ns rs1 socat TCP-LISTEN:8082,fork,reuseaddr SYSTEM:'sleep 60' >/dev/null 2>&1 &
+wait_listen rs1 8082
 "$IPVSDADM" -C
 "$IPVSDADM" -A -t "$VIP:82" -s rr
 "$IPVSDADM" -a -t "$VIP:82" -r "$RS1:8082" -m
 f0=$(drops table_full)
-in_ns cl1 timeout 15 socat -u TCP:"$VIP:82" OPEN:/dev/null & in_ns cl2 timeout 15 socat -u TCP:"$VIP:82" OPEN:/dev/null &
-sleep 1
+in_ns cl1 timeout 90 socat -u TCP:"$VIP:82" OPEN:/dev/null & in_ns cl2 timeout 90 socat -u TCP:"$VIP:82" OPEN:/dev/null &
+n=0
+for _ in $(seq 1 150); do
+  n=$("$IPVSDADM" -L -n -c | grep -c "ESTABLISHED.*:82 ")
+  [ "$n" -ge 2 ] && break; sleep 0.2
+done
+expect_eq "$n" 2 "ESTABLISHED entries of the two first clients"
 ans=$(in_ns cl1 timeout 4 socat -u TCP:"$VIP:82",connect-timeout=2 OPEN:/dev/null 2>&1) && fail "a third connection got through conn_max=2"
 [ "$(drops table_full)" -gt "$f0" ] || fail "table_full did not grow"
 diag "conn_max=2: a third connection refused, table_full $f0 -> $(drops table_full)"

@@ -19,7 +19,7 @@ pub fn pick_lc<D: Dest>(dests: &[D]) -> Option<usize> {
             continue;
         }
         let oh = overhead(d);
-        if least.is_none_or(|(_, loh)| oh < loh) {
+        if least.map_or(true, |(_, loh)| oh < loh) {
             least = Some((i, oh));
         }
     }

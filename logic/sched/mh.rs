@@ -197,7 +197,7 @@ pub fn is_prime(n: u64) -> bool {
     }
     let mut d = 2u64;
     while d.saturating_mul(d) <= n {
-        if n.is_multiple_of(d) {
+        if n % d == 0 {
             return false;
         }
         d += 1;

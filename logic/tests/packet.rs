@@ -546,6 +546,9 @@ fn every_malformation_has_its_error() {
     frag[6] = 0x20;
     let ip = parse_ipv4(&frag).unwrap();
     assert!(ip.is_fragment() && ip.more_fragments && ip.fragment_offset == 0);
+    assert!(!ip.dont_fragment);
+    let ip = parse_ipv4(&tcp_packet()).unwrap();
+    assert_eq!(ip.dont_fragment, tcp_packet()[6] & 0x40 != 0);
     // A UDP length below the datagram is fine (the rest is ignored), padding too.
     let mut u = udp_packet();
     u.extend_from_slice(&[1, 2, 3]);

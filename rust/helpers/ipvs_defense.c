@@ -38,6 +38,11 @@ unsigned int rust_helper_skb_headlen(const struct sk_buff *skb)
 	return skb_headlen(skb);
 }
 
+bool rust_helper_skb_is_gso(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb);
+}
+
 /* Generic netlink (rust/kernel/net/genetlink.rs). */
 #include <net/genetlink.h>
 #include <net/netlink.h>

@@ -6,8 +6,12 @@
 
 use crate::bindings;
 
-/// Ticks per second.
-pub const HZ: u64 = bindings::HZ as u64;
+/// Ticks per second: `CONFIG_HZ`.
+///
+/// Not `bindings::HZ`: bindgen takes `HZ` from the UAPI header `asm-generic/param.h`, where
+/// it is `USER_HZ` (100), not the kernel's tick rate (1000 here). Timeouts computed with it
+/// ran ten times too fast.
+pub const HZ: u64 = bindings::CONFIG_HZ as u64;
 
 /// The current tick count (`get_jiffies_64()`), which never wraps in practice.
 pub fn now() -> u64 {

@@ -129,15 +129,28 @@ impl SkBuff {
     /// Sends the packet's source an ICMP "destination unreachable" with `code` (rate
     /// limited by the kernel). The packet must be as received (not yet rewritten).
     pub fn send_icmp_unreachable(&self, code: u8) {
+        self.send_unreachable(code.into(), 0);
+    }
+
+    /// Sends the packet's source an ICMP "fragmentation needed" announcing `mtu`, as the
+    /// forwarding path does for a DF packet larger than the route's MTU (rate limited by the
+    /// kernel). The packet must be as received (not yet rewritten).
+    pub fn send_icmp_frag_needed(&self, mtu: u32) {
+        self.send_unreachable(bindings::ICMP_FRAG_NEEDED as i32, mtu.to_be());
+    }
+
+    fn send_unreachable(&self, code: i32, info: u32) {
         // SAFETY: By the type invariant the `sk_buff` is valid; `icmp_send` only reads it.
         unsafe {
-            bindings::icmp_send(
-                self.0.get(),
-                bindings::ICMP_DEST_UNREACH as i32,
-                code.into(),
-                0,
-            )
+            bindings::icmp_send(self.0.get(), bindings::ICMP_DEST_UNREACH as i32, code, info)
         };
+    }
+
+    /// Whether the packet is a GSO packet (`skb_is_gso`): segmented on output, so its
+    /// length is not the length of a packet on the wire.
+    pub fn is_gso(&self) -> bool {
+        // SAFETY: By the type invariant the `sk_buff` is valid.
+        unsafe { bindings::skb_is_gso(self.0.get()) }
     }
 }
 

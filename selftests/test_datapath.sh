@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The data path, section by section (issue 5's "must show"):
+# - conn_max=100 and 150 new connections: 100 entries, table_full 50;
+# - lc sends new connections to the idle real server;
+# - a connection walks SYN_RECV -> ESTABLISHED -> FIN_WAIT/CLOSE_WAIT -> TIME_WAIT/CLOSE in
+#   the connection dump, and its TIME_WAIT entry expires on time_wait's timeout;
+# - each malformation of a packet for a service is dropped and counted under its reason,
+#   and traffic to ports that are not services passes untouched;
+# - a real server that is the director itself serves requests through the VIP;
+# - a server's packet for an expired entry is a zombie (resurrect=0), or brings the entry
+#   back (resurrect=1);
+# - a don't-fragment datagram larger than the route's MTU gets ICMP fragmentation-needed,
+#   which the client's stack takes (its route to the VIP learns the MTU).
+. "$(dirname "$0")/lib.sh"
+FLOOD="python3 $IPVSD_TOP/selftests/flood.py"
+CRAFT="python3 $IPVSD_TOP/selftests/craft.py"
+mod_unload; topo_setup; mod_load
+trap 'exec 3>&- 2>/dev/null; kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
+rs_start
+entries() { "$IPVSDADM" --defense | awk '$1 == "connection" && $2 == "entries" { print $3 }'; }
+# The state of the (single) entry of virtual port $1 in the connection dump.
+state_of() { "$IPVSDADM" -L -n -c | awk -v v="$VIP:$1" '$5 == v { print $3; exit }'; }
+wait_state() { # vport regex seconds
+  local s i
+  for i in $(seq 1 $(($3 * 2))); do
+    s=$(state_of "$1")
+    echo "$s" | grep -qxE "$2" && { echo "$s"; return 0; }
+    sleep 0.5
+  done
+  echo "${s:-none}"; return 1
+}
+
+# 1. A bounded table. Spoofed SYNs (replies go to cl2, which drops them) at defense level 0.
+sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
+ip route add 198.18.0.0/15 via "$CL2"
+max0=$(sc conn_max)
+"$IPVSDADM" -A -t "$VIP:85" -s rr
+"$IPVSDADM" -a -t "$VIP:85" -r "$RS1:8080" -m
+"$IPVSDADM" -a -t "$VIP:85" -r "$RS2:8080" -m
+sc_write conn_max 100 || fail "conn_max=100 refused"
+sent=$(in_ns cl1 $FLOOD "$VIP" 85 150 --seconds 120)
+expect_eq "$sent" 150 "SYNs sent"
+sleep 1
+expect_eq "$(entries)" 100 "entries with conn_max=100 after 150 new connections"
+expect_eq "$(drops table_full)" 50 "table_full after 150 new connections into 100"
+expect_eq "$(sc table_full)" 50 "the table_full sysctl"
+diag "conn_max=100: 150 new connections gave $(entries) entries and table_full $(drops table_full)"
+"$IPVSDADM" -C
+sc_write conn_max "$max0" || fail "conn_max=$max0 refused"
+expect_eq "$(entries)" 0 "entries after ipvsdadm -C"
+
+# 2. lc: a connection held open at one server makes the other the least connected.
+for rs in rs1 rs2; do
+  in_ns $rs socat -t 10 TCP-LISTEN:8083,fork,reuseaddr SYSTEM:"read l; echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+done
+wait_listen rs1 8083; wait_listen rs2 8083
+"$IPVSDADM" -A -t "$VIP:83" -s lc
+"$IPVSDADM" -a -t "$VIP:83" -r "$RS1:8083" -m
+"$IPVSDADM" -a -t "$VIP:83" -r "$RS2:8083" -m
+sleep 60 | in_ns cl2 timeout 60 socat - TCP:"$VIP:83",connect-timeout=20 >/dev/null 2>&1 &
+held=""
+for _ in $(seq 1 60); do
+  held=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:83" '$5 == v && $3 == "ESTABLISHED" { print $6; exit }')
+  [ -n "$held" ] && break; sleep 0.5
+done
+[ -n "$held" ] || fail "lc: the held connection did not get ESTABLISHED"
+idle=$RS2; [ "${held%:*}" = "$RS2" ] && idle=$RS1
+seq=""
+for i in 1 2 3 4; do
+  ans=$(echo hi | in_ns cl1 timeout 20 socat -T 10 - TCP:"$VIP:83",connect-timeout=10 2>&1)
+  case "$ans" in "rs"[12]" $CL1") seq="$seq${ans:2:1}" ;; *) fail "lc: request $i: '$ans'" ;; esac
+done
+want=${idle##*.}; want=$((want - 1)); want="$want$want$want$want"
+expect_eq "$seq" "$want" "lc: servers of 4 requests while ${held%:*} holds a connection"
+diag "lc: with a connection held at ${held%:*}, 4 requests went to $idle ($seq)"
+
+# 3. States: SYN_RECV while rs1 cannot answer, ESTABLISHED once it can, FIN_WAIT or
+#    CLOSE_WAIT after the client's FIN, TIME_WAIT or CLOSE after the server's, then gone on
+#    time_wait's timeout.
+# The server closes 15 s after accepting (socat -t: not 0.5 s after the client's FIN).
+in_ns rs1 socat -t 15 TCP-LISTEN:8084,fork,reuseaddr SYSTEM:'sleep 15' >/dev/null 2>&1 &
+wait_listen rs1 8084
+"$IPVSDADM" -A -t "$VIP:84" -s rr
+"$IPVSDADM" -a -t "$VIP:84" -r "$RS1:8084" -m
+sc_write timeout_time_wait 5 || fail "timeout_time_wait=5 refused"
+in_ns rs1 ip route add blackhole "$CL1/32"
+rm -f /tmp/walk.fifo; mkfifo /tmp/walk.fifo
+in_ns cl1 timeout 120 socat -T 100 - TCP:"$VIP:84",connect-timeout=60 </tmp/walk.fifo >/dev/null 2>&1 &
+exec 3>/tmp/walk.fifo
+walk=$(wait_state 84 SYN_RECV 30) || fail "states: '$walk' instead of SYN_RECV while rs1 cannot answer"
+in_ns rs1 ip route del blackhole "$CL1/32"
+s=$(wait_state 84 ESTABLISHED 40) || fail "states: '$s' instead of ESTABLISHED"
+walk="$walk $s"
+exec 3>&-
+s=$(wait_state 84 'FIN_WAIT|CLOSE_WAIT' 20) || fail "states: '$s' instead of FIN_WAIT or CLOSE_WAIT after the client's FIN"
+walk="$walk $s"
+s=$(wait_state 84 'TIME_WAIT|CLOSE' 40) || fail "states: '$s' instead of TIME_WAIT or CLOSE after the server's FIN"
+walk="$walk $s"
+left=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:84" '$5 == v { split($2, t, ":"); print t[1] * 60 + t[2]; exit }')
+[ "$s" != TIME_WAIT ] || [ "${left:-99}" -le 5 ] || fail "states: TIME_WAIT entry expires in $left s with timeout_time_wait=5"
+gone=""
+for i in $(seq 1 40); do [ -z "$(state_of 84)" ] && { gone=$i; break; }; sleep 0.5; done
+[ -n "$gone" ] || fail "states: the $s entry did not expire"
+sc_write timeout_time_wait 120
+diag "states: $walk, then gone (expiry shown $left s; timeout_time_wait=5)"
+
+# 4. Malformed packets for a service, one of each kind the kernel lets reach LOCAL_IN (it
+#    drops bad IPv4 headers, and reassembles fragments, before): each counted by reason.
+"$IPVSDADM" -A -t "$VIP:86" -s rr
+"$IPVSDADM" -a -t "$VIP:86" -r "$RS1:8080" -m
+"$IPVSDADM" -A -u "$VIP:86" -s rr
+"$IPVSDADM" -a -u "$VIP:86" -r "$RS1:5353" -m
+m0=$(drops malformed)
+kinds="tcp_truncated tcp_bad_data_offset tcp_header_beyond_segment udp_truncated udp_bad_length"
+sent=$(in_ns cl1 $CRAFT "$VIP" 86 $kinds)
+expect_eq "$sent" 5 "malformed packets sent"
+sleep 1
+for k in $kinds; do expect_eq "$(sc malformed_$k)" 1 "malformed_$k"; done
+expect_eq "$(drops malformed)" $((m0 + 5)) "malformed drops"
+dmesg | grep -q "malformed packet for a service dropped: tcp_bad_data_offset" || fail "no log line naming the reason"
+# Not ours: the director's own port 7777 on the VIP address, and cl1 -> rs1 directly.
+socat -t 10 TCP-LISTEN:7777,fork,reuseaddr SYSTEM:'echo director' >/dev/null 2>&1 &
+wait_listen - 7777
+fw0=$(drops route_errors)
+ans=$(in_ns cl1 timeout 20 socat -T 10 - TCP:"$VIP:7777",connect-timeout=10 </dev/null 2>&1)
+expect_eq "$ans" director "answer of the director's own port 7777 on the VIP address"
+ans=$(in_ns cl1 timeout 20 socat -T 10 - TCP:"$RS1:8080",connect-timeout=10 </dev/null 2>&1)
+expect_eq "$ans" "rs1 $CL1" "a direct connection to rs1 (not through the VIP)"
+expect_eq "$(drops malformed)" $((m0 + 5)) "malformed drops after normal traffic"
+diag "malformed: $kinds each counted once; port 7777 and cl1 -> rs1 untouched"
+
+# 5. A real server that is the director itself (198.51.100.1:9090).
+socat -t 10 TCP-LISTEN:9090,bind="$DIR_RS",fork,reuseaddr SYSTEM:'echo local $SOCAT_PEERADDR' >/dev/null 2>&1 &
+wait_listen - 9090
+"$IPVSDADM" -A -t "$VIP:90" -s rr
+"$IPVSDADM" -a -t "$VIP:90" -r "$DIR_RS:9090" -m
+lo0=$(sc local_out_packets)
+for i in 1 2 3; do
+  ans=$(tcp_req cl1 90)
+  expect_eq "$ans" "local $CL1" "request $i to a local real server"
+done
+"$IPVSDADM" -L -n -c | grep -qE "^TCP .*$CL1:[0-9]+ +$VIP:90 +$DIR_RS:9090" || fail "no entry for the local real server"
+[ "$(sc local_out_packets)" -gt "$lo0" ] || fail "local_out_packets did not grow"
+diag "local real server $DIR_RS:9090 served 3 requests through $VIP:90, its replies rewritten at LOCAL_OUT"
+
+# 6. Resurrect. The server sends "a", waits 8 s, sends "b"; the entry expires in between
+#    (timeout_established=2). resurrect=0: "b" is a zombie, dropped; resurrect=1: it brings
+#    the entry back and reaches the client.
+in_ns rs1 socat TCP-LISTEN:8087,fork,reuseaddr SYSTEM:'echo a; sleep 8; echo b' >/dev/null 2>&1 &
+wait_listen rs1 8087
+"$IPVSDADM" -A -t "$VIP:87" -s rr
+"$IPVSDADM" -a -t "$VIP:87" -r "$RS1:8087" -m
+sc_write timeout_established 2 || fail "timeout_established=2 refused"
+for r in 0 1; do
+  sc_write resurrect $r || fail "resurrect=$r refused"
+  z0=$(drops zombie_replies)
+  got=$(sleep 25 | in_ns cl1 timeout 25 socat -T 20 - TCP:"$VIP:87",connect-timeout=10 2>/dev/null | tr '\n' ' ')
+  case "$r:$got" in
+    "0:a ") [ "$(drops zombie_replies)" -gt "$z0" ] || fail "resurrect=0: zombie_replies did not grow" ;;
+    "1:a b ") ;;
+    *) fail "resurrect=$r: the client got '$got'" ;;
+  esac
+  diag "resurrect=$r: the client got '$got'(zombie_replies $z0 -> $(drops zombie_replies))"
+done
+sc_write resurrect 2 >/dev/null && fail "resurrect=2 accepted"
+sc_write resurrect 0; sc_write timeout_established 900
+
+# 7. Path MTU: the real servers' link at MTU 1000, a 1200-byte UDP datagram (DF set: Linux
+#    sockets discover the path MTU by default).
+"$IPVSDADM" -A -u "$VIP:53" -s rr
+"$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
+ip link set br-rs mtu 1000
+cap_start frag icmp cl1
+head -c 1200 /dev/zero | in_ns cl1 timeout 5 socat -u - UDP:"$VIP:53"
+cap_stop frag
+ip link set br-rs mtu 1500
+seen=$(cap_print frag)
+echo "$seen" | sed 's/^/#   /'
+echo "$seen" | grep -q "$VIP > $CL1: ICMP $VIP unreachable - need to frag (mtu 1000)" ||
+  fail "no fragmentation-needed from the VIP for a 1200-byte DF datagram"
+in_ns cl1 ip route get "$VIP" | grep -q "mtu 1000" || fail "the client's route to the VIP did not learn MTU 1000"
+diag "a 1200-byte DF datagram to $VIP:53 over a 1000-byte path: fragmentation-needed (mtu 1000) reached the client, whose route learnt it"
