@@ -135,6 +135,9 @@ wait_listen() { # ns|- port [u]
   fail "nothing listens on port $port ($p) in namespace $ns"
 }
 
+# Connection entries in use (ipvsdadm --defense: "connection entries N of M").
+entries() { "$IPVSDADM" --defense | awk '$1 == "connection" && $2 == "entries" { print $3 }'; }
+
 # A clean slate for the defense tests: no entries, one service VIP:80 (rr over rs1:8080
 # and rs2:8080), every counter zeroed.
 setup_svc() {
@@ -145,14 +148,16 @@ setup_svc() {
   "$IPVSDADM" -Z
 }
 
-# One TCP request from a client namespace to VIP:port; prints the answer.
+# One TCP request from a client namespace to VIP:port; prints the answer. socat -t 10: after
+# its own end of data (at once, from /dev/null) it waits for the answer up to 10 s, not
+# socat's default 0.5 s, which a server's shell start outlasts under emulation.
 tcp_req() { # ns port
-  in_ns "$1" timeout 20 socat -T 10 - TCP:"$VIP:$2",connect-timeout=10 </dev/null 2>&1
+  in_ns "$1" timeout 20 socat -t 10 -T 10 - TCP:"$VIP:$2",connect-timeout=10 </dev/null 2>&1
 }
 
-# One UDP request; prints the answer.
+# One UDP request; prints the answer (waiting up to 3 s of silence for it).
 udp_req() { # ns port
-  echo hi | in_ns "$1" timeout 10 socat -T 3 - UDP:"$VIP:$2" 2>&1
+  echo hi | in_ns "$1" timeout 10 socat -t 5 -T 3 - UDP:"$VIP:$2" 2>&1
 }
 
 # Global counters from the kernel (ipvsdadm --defense --json).

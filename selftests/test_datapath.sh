@@ -17,14 +17,15 @@ CRAFT="python3 $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
 trap 'exec 3>&- 2>/dev/null; kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
 rs_start
-entries() { "$IPVSDADM" --defense | awk '$1 == "connection" && $2 == "entries" { print $3 }'; }
-# The state of the (single) entry of virtual port $1 in the connection dump.
-state_of() { "$IPVSDADM" -L -n -c | awk -v v="$VIP:$1" '$5 == v { print $3; exit }'; }
-wait_state() { # vport regex seconds
+# The state and the seconds left of the (single) entry of virtual port $1 in the dump.
+state_of() {
+  "$IPVSDADM" -L -n -c | awk -v v="$VIP:$1" '!f && $5 == v { split($2, t, ":"); print $3, t[1] * 60 + t[2]; f = 1 }'
+}
+wait_state() { # vport regex seconds: prints "STATE SECONDS_LEFT"
   local s i
   for i in $(seq 1 $(($3 * 2))); do
     s=$(state_of "$1")
-    echo "$s" | grep -qxE "$2" && { echo "$s"; return 0; }
+    echo "${s% *}" | grep -qxE "$2" && { echo "$s"; return 0; }
     sleep 0.5
   done
   echo "${s:-none}"; return 1
@@ -60,14 +61,14 @@ wait_listen rs1 8083; wait_listen rs2 8083
 sleep 60 | in_ns cl2 timeout 60 socat - TCP:"$VIP:83",connect-timeout=20 >/dev/null 2>&1 &
 held=""
 for _ in $(seq 1 60); do
-  held=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:83" '$5 == v && $3 == "ESTABLISHED" { print $6; exit }')
+  held=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:83" '!f && $5 == v && $3 == "ESTABLISHED" { print $6; f = 1 }')
   [ -n "$held" ] && break; sleep 0.5
 done
 [ -n "$held" ] || fail "lc: the held connection did not get ESTABLISHED"
 idle=$RS2; [ "${held%:*}" = "$RS2" ] && idle=$RS1
 seq=""
 for i in 1 2 3 4; do
-  ans=$(echo hi | in_ns cl1 timeout 20 socat -T 10 - TCP:"$VIP:83",connect-timeout=10 2>&1)
+  ans=$(echo hi | in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$VIP:83",connect-timeout=10 2>&1)
   case "$ans" in "rs"[12]" $CL1") seq="$seq${ans:2:1}" ;; *) fail "lc: request $i: '$ans'" ;; esac
 done
 want=${idle##*.}; want=$((want - 1)); want="$want$want$want$want"
@@ -87,20 +88,21 @@ in_ns rs1 ip route add blackhole "$CL1/32"
 rm -f /tmp/walk.fifo; mkfifo /tmp/walk.fifo
 in_ns cl1 timeout 120 socat -T 100 - TCP:"$VIP:84",connect-timeout=60 </tmp/walk.fifo >/dev/null 2>&1 &
 exec 3>/tmp/walk.fifo
-walk=$(wait_state 84 SYN_RECV 30) || fail "states: '$walk' instead of SYN_RECV while rs1 cannot answer"
+s=$(wait_state 84 SYN_RECV 30) || fail "states: '$s' instead of SYN_RECV while rs1 cannot answer"
+walk=${s% *}
 in_ns rs1 ip route del blackhole "$CL1/32"
 s=$(wait_state 84 ESTABLISHED 40) || fail "states: '$s' instead of ESTABLISHED"
-walk="$walk $s"
+walk="$walk ${s% *}"
 exec 3>&-
 s=$(wait_state 84 'FIN_WAIT|CLOSE_WAIT' 20) || fail "states: '$s' instead of FIN_WAIT or CLOSE_WAIT after the client's FIN"
-walk="$walk $s"
+walk="$walk ${s% *}"
 s=$(wait_state 84 'TIME_WAIT|CLOSE' 40) || fail "states: '$s' instead of TIME_WAIT or CLOSE after the server's FIN"
-walk="$walk $s"
-left=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:84" '$5 == v { split($2, t, ":"); print t[1] * 60 + t[2]; exit }')
-[ "$s" != TIME_WAIT ] || [ "${left:-99}" -le 5 ] || fail "states: TIME_WAIT entry expires in $left s with timeout_time_wait=5"
+walk="$walk ${s% *}"
+left=${s#* }
+[ "${s% *}" != TIME_WAIT ] || [ "$left" -le 5 ] || fail "states: TIME_WAIT entry expires in $left s with timeout_time_wait=5"
 gone=""
 for i in $(seq 1 40); do [ -z "$(state_of 84)" ] && { gone=$i; break; }; sleep 0.5; done
-[ -n "$gone" ] || fail "states: the $s entry did not expire"
+[ -n "$gone" ] || fail "states: the ${s% *} entry did not expire"
 sc_write timeout_time_wait 120
 diag "states: $walk, then gone (expiry shown $left s; timeout_time_wait=5)"
 
@@ -118,16 +120,19 @@ sleep 1
 for k in $kinds; do expect_eq "$(sc malformed_$k)" 1 "malformed_$k"; done
 expect_eq "$(drops malformed)" $((m0 + 5)) "malformed drops"
 dmesg | grep -q "malformed packet for a service dropped: tcp_bad_data_offset" || fail "no log line naming the reason"
-# Not ours: the director's own port 7777 on the VIP address, and cl1 -> rs1 directly.
+# Not ours: the director's own port 7777 on the VIP address, and cl1 -> rs1:9001 directly
+# (a port of no real server: a reply from a real server's port without an entry would be a
+# zombie).
 socat -t 10 TCP-LISTEN:7777,fork,reuseaddr SYSTEM:'echo director' >/dev/null 2>&1 &
-wait_listen - 7777
+in_ns rs1 socat -t 10 TCP-LISTEN:9001,fork,reuseaddr SYSTEM:'echo rs1 $SOCAT_PEERADDR' >/dev/null 2>&1 &
+wait_listen - 7777; wait_listen rs1 9001
 fw0=$(drops route_errors)
-ans=$(in_ns cl1 timeout 20 socat -T 10 - TCP:"$VIP:7777",connect-timeout=10 </dev/null 2>&1)
+ans=$(in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$VIP:7777",connect-timeout=10 </dev/null 2>&1)
 expect_eq "$ans" director "answer of the director's own port 7777 on the VIP address"
-ans=$(in_ns cl1 timeout 20 socat -T 10 - TCP:"$RS1:8080",connect-timeout=10 </dev/null 2>&1)
-expect_eq "$ans" "rs1 $CL1" "a direct connection to rs1 (not through the VIP)"
+ans=$(in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$RS1:9001",connect-timeout=10 </dev/null 2>&1)
+expect_eq "$ans" "rs1 $CL1" "a direct connection to rs1:9001 (not through the VIP)"
 expect_eq "$(drops malformed)" $((m0 + 5)) "malformed drops after normal traffic"
-diag "malformed: $kinds each counted once; port 7777 and cl1 -> rs1 untouched"
+diag "malformed: $kinds each counted once; port 7777 and cl1 -> rs1:9001 untouched"
 
 # 5. A real server that is the director itself (198.51.100.1:9090).
 socat -t 10 TCP-LISTEN:9090,bind="$DIR_RS",fork,reuseaddr SYSTEM:'echo local $SOCAT_PEERADDR' >/dev/null 2>&1 &

@@ -13,14 +13,14 @@ rs_start
 "$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
 
 # Server side: rs1 answers port unreachable; the client must see it as from the VIP.
-out=$(echo hi | in_ns cl1 timeout 10 socat -T 4 - UDP:"$VIP:54" 2>&1)
+out=$(echo hi | in_ns cl1 timeout 10 socat -t 4 -T 4 - UDP:"$VIP:54" 2>&1)
 case "$out" in *"Connection refused"*) ;; *) fail "the client did not see the real server's port unreachable: '$out'";; esac
 diag "rs1's port unreachable reached the client as from $VIP:54: '${out##*E }'"
 
 # Client side: after an exchange, rs1 sends one more datagram to the client's (now closed)
 # port; the client's port unreachable goes to the VIP and must reach rs1, translated.
 udp_req cl1 53 >/dev/null
-cport=$("$IPVSDADM" -L -n -c | awk -v vip="$VIP:53" '$1 == "UDP" && $5 == vip { n = split($4, a, ":"); print a[n]; exit }')
+cport=$("$IPVSDADM" -L -n -c | awk -v vip="$VIP:53" '!f && $1 == "UDP" && $5 == vip { n = split($4, a, ":"); print a[n]; f = 1 }')
 [ -n "$cport" ] || fail "no UDP entry for $VIP:53 after a request"
 cap_start icmp icmp rs1
 echo late | in_ns rs1 timeout 5 socat -u - UDP:"$CL1:$cport",sourceport=5353,reuseaddr
