@@ -12,7 +12,8 @@ t0=$(date +%s)
 # every process start in the guest costs seconds; the split keeps `make test`, which CI
 # runs, within CI's 90 minutes (measured times: README, "Test time").
 CORE_TESTS="test_sysctl_bounds test_load_unload test_hook_counts test_icmp test_route_failure
-  test_zombie_timeouts test_nat test_datapath test_netlink test_unload_under_traffic"
+  test_zombie_timeouts test_nat test_datapath test_netlink test_unload_under_traffic
+  test_conntrack"
 LONG_TESTS="test_defense test_defense_floods"
 if [ -n "${TESTS:-}" ]; then
   guest_tests=$TESTS
