@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Sends malformed TCP and UDP packets to a service, one of each kind named, for the guest
-tests only.
+"""Sends crafted TCP and UDP packets, one of each kind named, for the guest tests only.
 
-    craft.py DST_IP DST_PORT KIND...
+    craft.py DST_IP DST_PORT [--sport N] KIND...
 
 KIND is one of tcp_truncated (10 bytes of TCP header), tcp_bad_data_offset (data offset 4),
 tcp_header_beyond_segment (data offset 15 in a 20-byte segment), udp_truncated (4 bytes of
-UDP header), udp_bad_length (a UDP length of 100 in a 12-byte datagram). The IPv4 header is
-well formed (the kernel's ip_rcv drops bad IPv4 headers before any netfilter hook): the
+UDP header), udp_bad_length (a UDP length of 100 in a 12-byte datagram): malformed; and
+tcp_synack, tcp_ack: well-formed segments (checksummed), as a real server that lost its
+director's entry would send them. Source ports are 40000, 40001, ... or --sport. The IPv4
+header is well formed (the kernel's ip_rcv drops bad IPv4 headers before any netfilter hook): the
 kernel fills in its total length and checksum. The source is the address this namespace
 uses toward DST_IP. Prints how many packets it sent.
 """
@@ -22,7 +23,26 @@ def source_for(dst):
     return s.getsockname()[0]
 
 
-def l4(kind, sport, dport):
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def segment(src, dst, sport, dport, flags):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 5 << 4, flags, 64240, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
+    return tcp[:16] + struct.pack("!H", csum(pseudo + tcp)) + tcp[18:]
+
+
+def l4(kind, src, dst, sport, dport):
+    if kind == "tcp_synack":
+        return socket.IPPROTO_TCP, segment(src, dst, sport, dport, 0x12)
+    if kind == "tcp_ack":
+        return socket.IPPROTO_TCP, segment(src, dst, sport, dport, 0x10)
     if kind == "tcp_truncated":
         return socket.IPPROTO_TCP, struct.pack("!HHIH", sport, dport, 1, 0)
     if kind == "tcp_bad_data_offset":
@@ -38,11 +58,14 @@ def l4(kind, sport, dport):
 
 def main():
     dst, dport, kinds = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    sport = None
+    if kinds[:1] == ["--sport"]:
+        sport, kinds = int(kinds[1]), kinds[2:]
     src = source_for(dst)
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     sent = 0
     for n, kind in enumerate(kinds):
-        proto, payload = l4(kind, 40000 + n, dport)
+        proto, payload = l4(kind, src, dst, sport or 40000 + n, dport)
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 0, 0, 0x4000, 64, proto, 0,
                          socket.inet_aton(src), socket.inet_aton(dst))
         s.sendto(ip + payload, (dst, 0))

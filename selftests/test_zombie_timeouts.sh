@@ -29,6 +29,21 @@ in_ns rs1 timeout 4 socat -u - TCP:"$CL1:9999",sourceport=9000,connect-timeout=2
   fail "traffic from rs1:9000 (not a real server port) was blocked"
 diag "zombie from rs1:7070 dropped (zombie_replies $z0 -> $(drops zombie_replies)), rs1 got $rsts reset(s); rs1:9000 passes"
 
+# A SYN+ACK and an ACK crafted from rs1:8080 (a real server) to cl1:5555, which has no
+# entry: both dropped and counted, none reaches the client, rs1 gets resets.
+cap_start zcl "tcp and src port 8080" cl1
+cap_start zrs "tcp[tcpflags] & tcp-rst != 0 and src $CL1 and src port 5555" rs1
+z0=$(drops zombie_replies)
+sent=$(in_ns rs1 python3 "$IPVSD_TOP/selftests/craft.py" "$CL1" 5555 --sport 8080 tcp_synack tcp_ack)
+expect_eq "$sent" 2 "crafted segments sent"
+sleep 1
+cap_stop zcl; cap_stop zrs
+expect_eq "$(drops zombie_replies)" $((z0 + 2)) "zombie_replies after a crafted SYN+ACK and ACK"
+expect_eq "$(cap_count zcl)" 0 "crafted zombie segments seen at the client"
+rsts=$(cap_count zrs)
+[ "$rsts" -ge 1 ] || fail "rs1 got no reset for the crafted zombies"
+diag "crafted SYN+ACK and ACK from rs1:8080: dropped (zombie_replies $z0 -> $((z0 + 2))), 0 at the client, $rsts reset(s) at rs1"
+
 # Timeout sysctls.
 for bad in 0 2147484 -5 x; do
   sc_write timeout_udp "$bad" >/dev/null && fail "timeout_udp accepted '$bad'"
