@@ -18,7 +18,7 @@ set -uo pipefail
 tree=$1 out=$2 cmd=$3
 mem=${VM_MEMORY:-2G}
 cpus=${VM_CPUS:-2}
-timeout_s=${VM_TIMEOUT:-2400}
+timeout_s=${VM_TIMEOUT:-4800}
 
 kvm_works() {
   [ -w /dev/kvm ] && grep -qE 'vmx|svm' /proc/cpuinfo || return 1

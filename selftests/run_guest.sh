@@ -57,7 +57,7 @@ for t in "${tests[@]}"; do
   name=$(basename "$t" .sh); name=${name#test_}
   emit "# selftests: ipvs_defense: $name"
   start=$(date +%s)
-  timeout --kill-after=10 "${TEST_TIMEOUT:-900}" bash "$t" > "$out/$name.log" 2>&1
+  timeout --kill-after=10 "${TEST_TIMEOUT:-1500}" bash "$t" > "$out/$name.log" 2>&1
   rc=$?
   while IFS= read -r l; do
     case "$l" in "#"*) emit "$l" ;; *) emit "# $l" ;; esac
