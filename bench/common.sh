@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# Shared by the benchmark's guest scripts (bench/guest.sh and every bench/wl_*.sh): the
+# contestants, the servers, the client-port plan and the result records.
+#
+# Runs inside the guest, as root. The topology is selftests/lib.sh's (sourced read-only):
+# clients cl1 192.0.2.2 and cl2 192.0.2.3, the director (root namespace, VIP 192.0.2.100),
+# real servers rs1 198.51.100.2 and rs2 198.51.100.3.
+#
+# Contestants:
+#   ipvs    the in-kernel IPVS, NAT (-m), scheduler rr, configured with ipvsadm
+#   ours    ipvs_defense.ko, NAT, rr, configured with ipvsdadm
+#   route   plain routing: the clients address the real servers directly (the ceiling)
+#
+# Settings (environment, with defaults; bench/run.sh passes them in):
+#   BENCH_SECONDS   length of each throughput/connection run (10)
+#   FLOOD_SECONDS   length of each flood run's measured window (10)
+#   FLOOD_MAX       upper bound of SYNs per flood run (2000000)
+#   SYNACK_COUNT    SYN+ACK pairs per SYN-then-ACK flood run (5000)
+#   MEM_FLOOD       SYNs of the memory workload's flood (100000)
+#   MEM_FLOOD_SECONDS  time bound of that flood (60)
+#   CONN_PARALLEL   threads per client namespace in the connection workload (8)
+#   BENCH_RESULTS   file the JSON records are appended to (/tmp/bench-results.jsonl)
+#   BENCH_ROUND     round number recorded with each result (0)
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../selftests/lib.sh
+. "$BENCH_DIR/../selftests/lib.sh"
+export PATH=/usr/sbin:/sbin:/usr/bin:/bin:$PATH
+
+LOADGEN=${LOADGEN:-$IPVSD_TOP/target/release/loadgen}
+BENCH_SECONDS=${BENCH_SECONDS:-10}
+FLOOD_SECONDS=${FLOOD_SECONDS:-10}
+FLOOD_MAX=${FLOOD_MAX:-2000000}
+SYNACK_COUNT=${SYNACK_COUNT:-5000}
+MEM_FLOOD=${MEM_FLOOD:-100000}
+MEM_FLOOD_SECONDS=${MEM_FLOOD_SECONDS:-60}
+CONN_PARALLEL=${CONN_PARALLEL:-8}
+BENCH_RESULTS=${BENCH_RESULTS:-/tmp/bench-results.jsonl}
+BENCH_ROUND=${BENCH_ROUND:-0}
+IPVS_SYSCTL=/proc/sys/net/ipv4/vs
+
+# Ports: TCP VIP:80 -> rs:8080 (short connections, floods), TCP VIP:5201 -> rs1:5201
+# (iperf3: its control and data connections must reach the same server, so one server),
+# UDP VIP:9000 -> rs:9000 (small packets).
+HTTP_PORT=80 RS_HTTP=8080 IPERF_PORT=5201 UDP_PORT=9000
+
+# Writes "msg" to stderr and stops the workload with an error: a workload that cannot
+# produce its number must fail loudly.
+die() { echo "bench: FAILED: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+# --- topology and long-running servers -------------------------------------------------
+
+# Sets everything up unless guest.sh already did (BENCH_TOPO_UP=1); a workload script run
+# alone sets it up itself and tears it down at exit.
+bench_init() {
+  [ "${BENCH_TOPO_UP:-0}" = 1 ] && return 0
+  [ -x "$LOADGEN" ] || die "no $LOADGEN (cargo build --release -p loadgen)"
+  mod_unload
+  ipvsadm -C 2>/dev/null
+  rm -f /tmp/bench-rst-off /tmp/bench-portwin /tmp/bench-block
+  topo_setup
+  # Flood replies (to 198.18.0.0/15) go to cl2, which drops them: nothing leaves the
+  # guest. Reverse-path filtering would drop the spoofed SYNs on br-cl.
+  sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+    net.ipv4.conf.br-cl.rp_filter=0
+  ip route add 198.18.0.0/15 via "$CL2" || die "route 198.18.0.0/15"
+  # Let the UDP sinks have a 4 MiB receive buffer (the sink must not be what drops).
+  sysctl -qw net.core.rmem_max=8388608
+  local rs
+  for rs in rs1 rs2; do
+    # The servers' accept backlog: a long SYN flood would otherwise only measure it.
+    in_ns $rs sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=4096
+    in_ns $rs "$LOADGEN" serve --port "$RS_HTTP" --seconds 3600 --reply "$rs" >/dev/null 2>&1 &
+  done
+  in_ns rs1 iperf3 -s -p "$IPERF_PORT" >/dev/null 2>&1 &
+  wait_listen rs1 "$RS_HTTP"; wait_listen rs2 "$RS_HTTP"; wait_listen rs1 "$IPERF_PORT"
+  BENCH_TOPO_UP=1
+  BENCH_OWN_TOPO=1
+  trap bench_fini EXIT
+}
+
+bench_fini() {
+  [ "${BENCH_OWN_TOPO:-0}" = 1 ] || return 0
+  contestant_off
+  topo_cleanup
+}
+
+# --- contestants -----------------------------------------------------------------------
+
+ipvs_reset_sysctls() {
+  echo 0 > $IPVS_SYSCTL/secure_tcp; echo 0 > $IPVS_SYSCTL/drop_packet
+  echo 0 > $IPVS_SYSCTL/drop_entry
+}
+
+# Leaves the director as plain routing: our module unloaded, no IPVS service (IPVS
+# unregisters its hooks with its last service), IPVS's defense sysctls back to 0.
+contestant_off() {
+  rs_resets on
+  mod_unload
+  # /proc/net/ip_vs lists the services after two header lines: read it with builtins
+  # (an ipvsadm start costs seconds under emulation) and clear only when needed.
+  local l has=0
+  while read -r l; do case "$l" in TCP*|UDP*) has=1 ;; esac; done < /proc/net/ip_vs
+  if [ $has = 1 ]; then ipvsadm -C || die "ipvsadm -C"; fi
+  ipvs_reset_sysctls
+}
+
+# Brings one contestant up with the services a workload needs:
+#   contestant_on CONTESTANT SERVICE...   SERVICE = tcp|udp:VPORT:RPORT:rs1[,rs2]
+# Prints nothing; the destination to address is $(target CONTESTANT proto port).
+contestant_on() {
+  local c=$1 svc proto vport rport servers rs; shift
+  contestant_off
+  case "$c" in
+    route) return 0 ;;
+    ipvs)
+      for svc in "$@"; do
+        IFS=: read -r proto vport rport servers <<< "$svc"
+        local f=-t; [ "$proto" = udp ] && f=-u
+        echo "-A $f $VIP:$vport -s rr"
+        for rs in ${servers//,/ }; do echo "-a $f $VIP:$vport -r $(rs_addr "$rs"):$rport -m"; done
+      done | ipvsadm -R || die "ipvsadm -R"
+      ;;
+    ours)
+      mod_load
+      for svc in "$@"; do
+        IFS=: read -r proto vport rport servers <<< "$svc"
+        local f=-t; [ "$proto" = udp ] && f=-u
+        "$IPVSDADM" -A $f "$VIP:$vport" -s rr || die "ipvsdadm -A"
+        for rs in ${servers//,/ }; do
+          "$IPVSDADM" -a $f "$VIP:$vport" -r "$(rs_addr "$rs"):$rport" -m || die "ipvsdadm -a"
+        done
+      done
+      ;;
+    *) die "unknown contestant '$c' (ipvs | ours | route)" ;;
+  esac
+}
+
+rs_addr() { case "$1" in rs1) echo "$RS1" ;; rs2) echo "$RS2" ;; *) die "no server $1" ;; esac; }
+
+# Flood variants: the defense settings of each contestant.
+#   ours:  l0 (defense_level 0) | l2 (defense_level 2, forced)
+#   ipvs:  st0 (secure_tcp 0, no drops) | st3 (secure_tcp 3, drop_packet 3, drop_entry 3)
+#   route: -
+variant_on() { # contestant variant
+  case "$1:$2" in
+    ours:l0) "$IPVSDADM" --set-defense 0 || die "--set-defense 0" ;;
+    ours:l2) "$IPVSDADM" --set-defense 2 || die "--set-defense 2" ;;
+    ipvs:st0) ipvs_reset_sysctls ;;
+    ipvs:st3)
+      echo 3 > $IPVS_SYSCTL/secure_tcp; echo 3 > $IPVS_SYSCTL/drop_packet
+      echo 3 > $IPVS_SYSCTL/drop_entry ;;
+    route:-) ;;
+    *) die "unknown variant '$2' for $1" ;;
+  esac
+}
+
+# Lets the real servers send TCP resets (on), or drops them on their way out (off), with
+# an nftables table "bench" in rs1 and rs2. A marker file remembers "off", so that
+# contestant_off puts the resets back after a workload that died midway.
+rs_resets() { # on|off
+  local rs
+  if [ "$1" = off ]; then
+    : > /tmp/bench-rst-off
+    for rs in rs1 rs2; do
+      in_ns $rs nft -f - <<'EOF' || die "nft in $rs"
+table ip bench {
+  chain out {
+    type filter hook output priority 0;
+    tcp flags & rst == rst drop
+  }
+}
+EOF
+    done
+  elif [ -e /tmp/bench-rst-off ]; then
+    # A table that is not there (the "off" above failed halfway) is no error here.
+    for rs in rs1 rs2; do in_ns $rs nft delete table ip bench 2>/dev/null; done
+    rm -f /tmp/bench-rst-off
+  fi
+}
+
+# --- measurements ----------------------------------------------------------------------
+
+# Client ports: each connection run gets a fresh window of PORT_WINDOW ports per client
+# namespace, rotating through 10000-63999, so that no client port is used again while a
+# server may still hold it in TIME_WAIT (60 s) or a director its TIME_WAIT entry
+# (IPVS: 120 s): a reused port shows up as 1 s SYN retransmission stalls. The counter
+# lives in a file so that separate workload scripts continue the rotation.
+PORT_WINDOW=${PORT_WINDOW:-4000}
+port_window() {
+  local f=/tmp/bench-portwin n=0 slots=$(( (64000 - 10000) / PORT_WINDOW ))
+  [ -f $f ] && read -r n < $f
+  echo $(( (n + 1) % slots )) > $f
+  local lo=$(( 10000 + (n % slots) * PORT_WINDOW ))
+  echo "$lo-$(( lo + PORT_WINDOW - 1 ))"
+}
+
+# Reads key=value tokens (loadgen's output) into variables named PREFIX_key.
+kv() { # prefix line
+  local t
+  for t in $2; do
+    case "$t" in *=*) printf -v "$1_${t%%=*}" '%s' "${t#*=}" ;; esac
+  done
+}
+
+# Sum of the dropped-packet column of /proc/net/softnet_stat over all CPUs (packets the
+# input backlog could not take).
+softnet_drops() {
+  local total=0 a b rest
+  while read -r a b rest; do total=$(( total + 16#$b )); done < /proc/net/softnet_stat
+  echo $total
+}
+
+# A field of /proc/meminfo in bytes.
+meminfo() {
+  local k v u
+  while read -r k v u; do [ "$k" = "$1:" ] && { echo $(( v * 1024 )); return; }; done < /proc/meminfo
+  die "no $1 in /proc/meminfo"
+}
+
+# Entries in the contestant's connection table whose client is in the last flood's
+# source block (FLOOD_BLOCK), all of them or only those in STATE. With STATE "+STATE",
+# prints both from one snapshot: "<in STATE> <all>" (a listing of a large IPVS table takes
+# seconds, and entries change meanwhile: two listings do not agree).
+table_entries() { # contestant [STATE|+STATE]
+  local list
+  case "$1" in
+    ours) list=$("$IPVSDADM" -L -n -c) || die "ipvsdadm -L -n -c" ;;
+    ipvs) list=$(ipvsadm -L -n -c) || die "ipvsadm -L -n -c" ;;
+  esac
+  # Both print ipvsadm's layout: two header lines, then "TCP mm:ss STATE client vip dest";
+  # block b of 198.18.0.0/15 holds the addresses whose (second octet - 18) * 256 + third
+  # octet, divided by 8, is b.
+  awk -v b="$FLOOD_BLOCK" -v st="${2:-}" '
+    BEGIN { both = sub(/^\+/, "", st) }
+    $1 == "TCP" || $1 == "UDP" {
+      split($4, a, /[.:]/)
+      if (a[1] == 198 && (a[2] == 18 || a[2] == 19) && int(((a[2] - 18) * 256 + a[3]) / 8) == b) {
+        all++
+        if ($3 == st) n++
+      }
+    }
+    END { if (both) print n + 0, all + 0; else print (st == "" ? all : n) + 0 }' <<< "$list"
+}
+
+# Appends one JSON record and prints it readably:
+#   emit WORKLOAD CONTESTANT VARIANT key=number ...
+emit() {
+  local w=$1 c=$2 v=$3 kvp m="" sep=""; shift 3
+  for kvp in "$@"; do
+    [[ "${kvp#*=}" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || die "$w/$c/$v: '${kvp}' is not a number"
+    m+="$sep\"${kvp%%=*}\": ${kvp#*=}"; sep=", "
+  done
+  printf '{"workload": "%s", "contestant": "%s", "variant": "%s", "round": %d, "metrics": {%s}}\n' \
+    "$w" "$c" "$v" "$BENCH_ROUND" "$m" >> "$BENCH_RESULTS"
+  echo "bench: round $BENCH_ROUND $w $c${v:+ $v}: $*"
+}
+
+# Divides with three decimals (bash has integers only; awk costs a process start).
+div() { # a b  ->  a/b (b > 0; 0 when b is 0)
+  local a=$1 b=$2 sign=""
+  [ "$b" -gt 0 ] || { echo 0; return; }
+  [ "$a" -lt 0 ] && { sign=-; a=$(( -a )); }
+  local q=$(( a * 1000 / b ))
+  printf '%s%d.%03d\n' "$sign" $(( q / 1000 )) $(( q % 1000 ))
+}
+
+# Entries in a contestant's table, read cheaply (no listing): ours from ipvsdadm
+# --defense ("connection entries N of M"), IPVS from /proc/net/ip_vs (ActiveConn +
+# InActConn of every real server; with NAT and no persistence that is every entry).
+entries_count() { # ours|ipvs
+  local a b c d e f n=0
+  case "$1" in
+    ours)
+      while read -r a b c d; do
+        [ "$a $b" = "connection entries" ] && { echo "$c"; return; }
+      done < <("$IPVSDADM" --defense)
+      die "no 'connection entries' in ipvsdadm --defense" ;;
+    ipvs)
+      while read -r a b c d e f; do
+        [ "$a" = "->" ] && [[ "$e" =~ ^[0-9]+$ ]] && n=$(( n + e + f ))
+      done < /proc/net/ip_vs
+      echo $n ;;
+  esac
+}
+
+# Runs a spoofed flood from cl1 (loadgen syn ARGS...) in the background and returns once
+# it really sends (a process start takes seconds here); FLOOD_PID is its pid, its output
+# goes to /tmp/bench-flood.out.
+# Each flood draws its sources from its own /21 block of 198.18.0.0/15 (FLOOD_BLOCK,
+# 0..63, rotating through a counter file), so that its entries can be counted apart from
+# those earlier runs left in IPVS's table (which cannot be flushed: they expire by
+# themselves, some after 15 minutes). 64 blocks last about six rounds.
+flood_start() {
+  local n=0
+  [ -f /tmp/bench-block ] && read -r n < /tmp/bench-block
+  FLOOD_BLOCK=$(( n % 64 )); echo $(( n + 1 )) > /tmp/bench-block
+  rm -f /tmp/bench-flood.ready
+  in_ns cl1 timeout 600 "$LOADGEN" syn "$@" --src-block "$FLOOD_BLOCK" \
+    --ready /tmp/bench-flood.ready > /tmp/bench-flood.out 2>&1 &
+  FLOOD_PID=$!
+  local i
+  for i in $(seq 1 300); do
+    [ -e /tmp/bench-flood.ready ] && return 0
+    kill -0 $FLOOD_PID 2>/dev/null || break
+    sleep 0.2
+  done
+  die "the flooder did not start: $(cat /tmp/bench-flood.out)"
+}
+# Waits for the flood and reads loadgen's result into FLOOD_LINE (not through $(...): a
+# subshell cannot wait for its parent's child).
+flood_wait() {
+  wait "$FLOOD_PID" || die "the flooder failed: $(cat /tmp/bench-flood.out)"
+  FLOOD_LINE=$(cat /tmp/bench-flood.out)
+}

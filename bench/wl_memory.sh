@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Workload "memory": bytes per connection entry, and the table's memory after a flood of
+# MEM_FLOOD (100,000) spoofed SYNs, each of which creates an entry.
+#
+#   bench/wl_memory.sh ours|ipvs              (in the guest, as root)
+#
+# ours: the table is preallocated at load (conn_max entries, sized from RAM: about 1/256
+#   of it, plus a quarter of slack per shard), each a 120-byte entry plus 16 bytes of
+#   references, plus two 4-byte hash heads per two entries (director/table.rs): that
+#   layout's figures are layout_bytes_per_entry and layout_table_bytes. What the table
+#   really takes is measured: table_bytes is the drop of MemFree + Buffers + Cached across
+#   insmod and configuration (page cache counts as unused: the binaries that configure the
+#   module fill it), bytes_per_entry that over conn_max. It includes the module's code and
+#   its other tables (an upper bound), and the allocator's rounding of the per-shard
+#   arrays (kmalloc rounds a large array up to a power of two of pages). The flood does
+#   not change the table's memory, only how much of it is used.
+# ipvs: each entry is one object of the ip_vs_conn slab (its slab_size, from
+#   /sys/kernel/slab/ip_vs_conn, as /proc/slabinfo hides merged caches), allocated per
+#   connection, plus the fixed hash table (conn_tab_size heads of 8 bytes). Measured as
+#   a cross-check: the growth of Slab in /proc/meminfo over the flood, per entry created.
+# Records bytes_per_entry, table_bytes (after the flood), entries (after the flood) and
+# the measured cross-check.
+. "$(dirname "$0")/common.sh"
+c=${1:?usage: wl_memory.sh ours|ipvs}
+bench_init
+svc="tcp:$HTTP_PORT:$RS_HTTP:rs1,rs2"
+unused_bytes() { echo $(( $(meminfo MemFree) + $(meminfo Buffers) + $(meminfo Cached) )); }
+flood() {
+  flood_start --dst "$VIP:$HTTP_PORT" --count "$MEM_FLOOD" --seconds "$MEM_FLOOD_SECONDS"
+  flood_wait; kv f "$FLOOD_LINE"
+  [ "${f_sent:-0}" -gt 0 ] || die "memory/$c: nothing sent"
+}
+case "$c" in
+  ours)
+    contestant_off; sleep 2
+    free0=$(unused_bytes)
+    contestant_on ours "$svc"
+    sleep 2
+    free1=$(unused_bytes)
+    cmax=$(sc conn_max)
+    [ "$cmax" -gt 0 ] || die "memory/ours: conn_max is $cmax"
+    loaded=$((free0 - free1))
+    [ "$loaded" -gt 0 ] || die "memory/ours: MemFree did not drop at insmod ($free0 -> $free1)"
+    # The layout's own figure (director/table.rs, Table::new and Shard::new): 64 shards of
+    # ceil(conn_max/64) entries plus a quarter and 8 of slack, each entry 120 + 16 bytes,
+    # and two u32 hash heads per bucket, buckets = (shard capacity / 2) rounded up to a
+    # power of two (at least 16). bytes_per_entry is that total per entry of conn_max.
+    per=$(( (cmax + 63) / 64 )); per=$(( per + per / 4 + 8 )); b=16
+    while [ $b -lt $((per / 2)) ]; do b=$((b * 2)); done
+    design=$(( 64 * (per * 136 + 2 * 4 * b) ))
+    flood
+    n=$(table_entries ours)
+    [ "$n" -gt 0 ] || die "memory/ours: the flood created no entry"
+    emit memory ours "" bytes_per_entry="$(div "$loaded" "$cmax")" table_bytes="$loaded" \
+      layout_bytes_per_entry="$(div "$design" "$cmax")" layout_table_bytes="$design" \
+      entries="$n" conn_max="$cmax" sent="$f_sent"
+    ;;
+  ipvs)
+    contestant_on ipvs "$svc"
+    obj=$(cat /sys/kernel/slab/ip_vs_conn/slab_size 2>/dev/null ||
+      cat /sys/kernel/slab/ip_vs_conn/object_size) || die "memory/ipvs: no ip_vs_conn slab"
+    read -r _ _ _ _ _ size < /proc/net/ip_vs     # "IP Virtual Server version 1.2.1 (size=4096)"
+    size=${size#(size=}; size=${size%)}
+    [[ "$size" =~ ^[0-9]+$ ]] || die "memory/ipvs: no table size in /proc/net/ip_vs"
+    slab0=$(meminfo Slab) n0=$(entries_count ipvs)
+    flood
+    slab1=$(meminfo Slab) n=$(entries_count ipvs)
+    # Entries left by earlier runs (IPVS cannot flush its table; they expire by
+    # themselves) are not the flood's: entries and table_bytes count only the flood's own
+    # (its source block). The Slab cross-check sees the table's net change, old entries
+    # that expired meanwhile included.
+    fl=$(table_entries ipvs)
+    [ "$fl" -gt 0 ] || die "memory/ipvs: the flood created no entry"
+    emit memory ipvs "" bytes_per_entry="$obj" table_bytes=$(( fl * obj + size * 8 )) \
+      measured_bytes_per_entry="$(div $((slab1 - slab0)) $((n - n0)))" \
+      entries="$fl" conn_tab_size="$size" sent="$f_sent"
+    ;;
+  *) die "memory: no connection table for '$c'" ;;
+esac
+contestant_off
