@@ -16,16 +16,22 @@ for _ in 1 2 3; do case "$(tcp_req cl1 80)" in "rs1 "*) ok=1; break ;; esac; sle
 
 gw_rx() { in_ns gw cat /sys/class/net/eth0/statistics/rx_packets; }
 try_fail() { # what
-  local before errs0 ans
+  local before errs0 ans seen
+  # tcpdump on the gateway and on both real servers: not one packet for a real server's
+  # port may appear on any of them.
+  cap_start rf "tcp port 8080" gw rs1 rs2
   before=$(gw_rx); errs0=$(drops route_errors)
   ans=$(tcp_req cl1 80)
+  cap_stop rf
+  seen=$(cap_count rf)
+  [ "$seen" -eq 0 ] || { cap_print rf | sed 's/^/#   /'; fail "$1: $seen packets for port 8080 captured"; }
   case "$ans" in "rs1 "*) fail "$1: the connection succeeded";; esac
   [ "$(drops route_errors)" -gt "$errs0" ] || fail "$1: route_errors did not grow"
   # A few packets may be ARP or IPv4 from elsewhere; a leaked SYN and its retries would be
   # several: there must be no TCP at all toward the gateway.
   [ "$(gw_rx)" -eq "$before" ] || fail "$1: $(( $(gw_rx) - before )) packets reached the gateway"
   case "$ans" in *"No route to host"*|*"unreachable"*|*"refused"*) ;; *) diag "$1: client saw '$ans'";; esac
-  diag "$1: dropped, route_errors $errs0 -> $(drops route_errors), nothing to the gateway, client: ${ans:0:60}"
+  diag "$1: dropped, route_errors $errs0 -> $(drops route_errors), 0 packets captured at the gateway and the servers, client: ${ans:0:60}"
 }
 
 for kind in prohibit unreachable blackhole; do
