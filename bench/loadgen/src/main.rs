@@ -332,12 +332,7 @@ fn udp_send(o: &Opts) -> Result<(), String> {
             break 'outer;
         }
     }
-    let el = start.elapsed().as_secs_f64();
-    println!(
-        "sent={sent} errors={errors} elapsed_ms={} rate={:.1}",
-        (el * 1000.0) as u64,
-        sent as f64 / el
-    );
+    print_sent(sent, errors, start);
     Ok(())
 }
 
@@ -478,13 +473,18 @@ fn syn_flood(o: &Opts) -> Result<(), String> {
             }
         }
     }
+    print_sent(sent, errors, start);
+    Ok(())
+}
+
+/// The result line of a sender: packets sent, send errors, time taken and rate.
+fn print_sent(sent: u64, errors: u64, start: Instant) {
     let el = start.elapsed().as_secs_f64();
     println!(
         "sent={sent} errors={errors} elapsed_ms={} rate={:.1}",
         (el * 1000.0) as u64,
         sent as f64 / el
     );
-    Ok(())
 }
 
 #[cfg(test)]
