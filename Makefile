@@ -9,6 +9,8 @@
 #   make run      boot the guest, load the module, show it working
 #   make bench    the benchmark on the bench kernel (bench/README.md); QUICK=1: one short
 #                 round on the test kernel that checks every workload still produces numbers
+#   make bench-profile WORKLOAD=udp   that workload under perf, per contestant, on the
+#                 bench kernel; the profile is kept in bench/results/
 #   make clean    remove build output from the clone (the kernel cache stays)
 #   make distclean  also remove the kernel cache ($(IPVSD_CACHE))
 
@@ -20,7 +22,7 @@ export IPVSD_CACHE
 # on the caller's PATH having them.
 export PATH := $(HOME)/.cargo/bin:$(HOME)/.pyenv/shims:$(HOME)/.local/bin:$(PATH)
 
-.PHONY: setup kernel module host-test test test-long run bench clean distclean
+.PHONY: setup kernel module host-test test test-long run bench bench-profile clean distclean
 
 setup:
 	@bash scripts/setup.sh
@@ -45,6 +47,9 @@ run: setup
 
 bench: setup
 	@QUICK=$(QUICK) bash bench/run.sh
+
+bench-profile: setup
+	@PROFILE=$(or $(WORKLOAD),udp) ROUNDS=1 bash bench/run.sh
 
 clean:
 	rm -rf target out

@@ -15,14 +15,12 @@ export PATH=$HOME/.cargo/bin:$PATH
 QUICK=${QUICK:-0}
 [ "$QUICK" = 0 ] || QUICK=1
 
+. bench/params.sh
+bench_params "$QUICK"
 if [ "$QUICK" = 1 ]; then
   flavour=test out=$top/out/bench-quick
-  : "${ROUNDS:=1}" "${BENCH_SECONDS:=3}" "${FLOOD_SECONDS:=3}" "${FLOOD_MAX:=200000}"
-  : "${SYNACK_COUNT:=150}" "${MEM_FLOOD:=500}" "${MEM_FLOOD_SECONDS:=30}" "${CONN_PARALLEL:=4}"
 else
   flavour=bench out=$top/out/bench
-  : "${ROUNDS:=5}" "${BENCH_SECONDS:=10}" "${FLOOD_SECONDS:=10}" "${FLOOD_MAX:=2000000}"
-  : "${SYNACK_COUNT:=5000}" "${MEM_FLOOD:=100000}" "${MEM_FLOOD_SECONDS:=60}" "${CONN_PARALLEL:=8}"
 fi
 t0=$(date +%s)
 rm -rf "$out"; mkdir -p "$out"
@@ -39,21 +37,28 @@ test -f "$out/module/ipvs_defense.ko"
 cargo build -q -p ipvsdadm
 cargo build -q --release -p loadgen
 
-cat > "$out/params.env" <<EOF
-export ROUNDS=$ROUNDS BENCH_SECONDS=$BENCH_SECONDS FLOOD_SECONDS=$FLOOD_SECONDS
-export FLOOD_MAX=$FLOOD_MAX SYNACK_COUNT=$SYNACK_COUNT MEM_FLOOD=$MEM_FLOOD MEM_FLOOD_SECONDS=$MEM_FLOOD_SECONDS
-export CONN_PARALLEL=$CONN_PARALLEL WORKLOADS="${WORKLOADS:-}"
-export KO=$out/module/ipvs_defense.ko IPVSD_TOP=$top
-EOF
+IPVSD_TOP=$top bench_write_params "$out" "$out/module/ipvs_defense.ko"
 
 echo "== bench: guest (QEMU; the progress follows) =="
 : > "$out/bench.log"
 tail -n +1 -F "$out/bench.log" 2>/dev/null & tailpid=$!
 set +e
-VM_MEMORY=${VM_MEMORY:-4G} bash scripts/vm.sh "$tree" "$out" "bash $top/bench/guest.sh $out"
+guest_cmd="bash $top/bench/guest.sh $out"
+[ -n "${PROFILE:-}" ] && guest_cmd="bash $top/bench/profile.sh $out $PROFILE"
+VM_MEMORY=${VM_MEMORY:-4G} bash scripts/vm.sh "$tree" "$out" "$guest_cmd"
 vm_rc=$?
 set -e
 sleep 1; kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null || true
+
+# A profile (PROFILE=WORKLOAD) is kept next to the results, named like them.
+if [ -n "${PROFILE:-}" ]; then
+  echo "# bench: accelerator $(cat "$out/accel" 2>/dev/null), took $(( $(date +%s) - t0 )) s"
+  [ $vm_rc -eq 0 ] && [ -s "$out/profile-$PROFILE.txt" ] || { echo "bench: profile FAILED"; exit 1; }
+  kept=bench/results/$(date -u +%Y%m%d-%H%M%S)-$flavour-profile-$PROFILE.txt
+  cp "$out/profile-$PROFILE.txt" "$kept"
+  cat "$kept"; echo "bench: profile kept in $kept"
+  exit 0
+fi
 
 # What the host knows: date, CPU, accelerator; the guest wrote its own side.
 {

@@ -1,0 +1,23 @@
+# The benchmark's settings, sourced by bench/run.sh (`make bench`) and by the guest test
+# selftests/test_bench_quick.sh (`make test`): bench_params 1 sets the QUICK ones (every
+# workload once, a few seconds each: proves that each still produces its numbers), 0 the
+# full ones. A setting already in the environment wins.
+bench_params() { # quick (0|1)
+  if [ "$1" = 1 ]; then
+    : "${ROUNDS:=1}" "${BENCH_SECONDS:=3}" "${FLOOD_SECONDS:=3}" "${FLOOD_MAX:=200000}"
+    : "${SYNACK_COUNT:=150}" "${MEM_FLOOD:=500}" "${MEM_FLOOD_SECONDS:=30}" "${CONN_PARALLEL:=4}"
+  else
+    : "${ROUNDS:=5}" "${BENCH_SECONDS:=10}" "${FLOOD_SECONDS:=10}" "${FLOOD_MAX:=2000000}"
+    : "${SYNACK_COUNT:=5000}" "${MEM_FLOOD:=100000}" "${MEM_FLOOD_SECONDS:=60}" "${CONN_PARALLEL:=8}"
+  fi
+}
+
+# Writes OUTDIR/params.env, which bench/guest.sh reads.
+bench_write_params() { # outdir ko
+  cat > "$1/params.env" <<EOT
+export ROUNDS=$ROUNDS BENCH_SECONDS=$BENCH_SECONDS FLOOD_SECONDS=$FLOOD_SECONDS
+export FLOOD_MAX=$FLOOD_MAX SYNACK_COUNT=$SYNACK_COUNT MEM_FLOOD=$MEM_FLOOD MEM_FLOOD_SECONDS=$MEM_FLOOD_SECONDS
+export CONN_PARALLEL=$CONN_PARALLEL WORKLOADS="${WORKLOADS:-}"
+export KO=$2 IPVSD_TOP=$IPVSD_TOP
+EOT
+}

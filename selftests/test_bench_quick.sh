@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make bench QUICK=1` inside the test run, so that the benchmark never rots (issue 7): every
+# workload of bench/ runs once, a few seconds, for each contestant (the in-kernel IPVS,
+# ipvs_defense, plain routing), on this debug kernel; the test asserts that each produced
+# its numbers (bench/report.py --quick), never how fast they are. The runner checks dmesg.
+. "$(dirname "$0")/lib.sh"
+mod_unload
+. "$IPVSD_TOP/bench/params.sh"
+bench_params 1
+out=/tmp/bench-quick; rm -rf "$out"; mkdir -p "$out"
+[ -x "$IPVSD_TOP/target/release/loadgen" ] || fail "no loadgen (cargo build --release -p loadgen)"
+bench_write_params "$out" "$KO"
+BENCH_DMESG=runner timeout 1200 bash "$IPVSD_TOP/bench/guest.sh" "$out" > "$out/guest.out" 2>&1
+rc=$?
+grep -E 'FAILED|failure' "$out/bench.log" | sed 's/^/# /'
+[ $rc -eq 0 ] || fail "bench/guest.sh exit $rc"
+expect_eq "$(cat "$out/guest.status" 2>/dev/null)" 0 "bench guest status"
+runs=$(wc -l < "$out/results.jsonl")
+diag "$runs workload runs recorded"
+{ echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "flavour=test"; echo "quick=1"
+  echo "ROUNDS=$ROUNDS"; cat "$out/guest-meta.txt"; } > "$out/meta.txt"
+/usr/bin/python3 "$IPVSD_TOP/bench/report.py" --raw "$out/results.jsonl" --meta "$out/meta.txt" \
+  --outdir "$out/report" --quick > "$out/report.txt" 2>&1
+rc=$?
+sed 's/^/# /' "$out/report.txt" | tail -40
+[ $rc -eq 0 ] || fail "bench/report.py --quick: a workload produced no numbers (exit $rc)"
+mod_unload
+exit 0
