@@ -49,7 +49,7 @@ bench: setup
 	@QUICK=$(QUICK) bash bench/run.sh
 
 bench-profile: setup
-	@PROFILE=$(or $(WORKLOAD),udp) ROUNDS=1 bash bench/run.sh
+	@PROFILE=$(or $(WORKLOAD),udp) ROUNDS=1 BENCH_SECONDS=$${BENCH_SECONDS:-40} bash bench/run.sh
 
 clean:
 	rm -rf target out

@@ -49,6 +49,15 @@ HTTP_PORT=80 RS_HTTP=8080 IPERF_PORT=5201 UDP_PORT=9000
 die() { echo "bench: FAILED: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
+# The start of a run in the guest (bench/guest.sh, bench/profile.sh): the records go to
+# OUTDIR/results.jsonl (emptied), everything printed to OUTDIR/bench.log too.
+bench_outdir() { # outdir
+  export BENCH_RESULTS=$1/results.jsonl
+  : > "$BENCH_RESULTS"
+  exec > >(tee -a "$1/bench.log") 2>&1
+  ulimit -c 0
+}
+
 # --- topology and long-running servers -------------------------------------------------
 
 # Sets everything up unless guest.sh already did (BENCH_TOPO_UP=1); a workload script run

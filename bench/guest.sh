@@ -12,13 +12,9 @@ out=${1:?usage: guest.sh OUTDIR}
 set -u
 # shellcheck disable=SC1091
 . "$out/params.env"
-export BENCH_RESULTS=$out/results.jsonl
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
-: > "$BENCH_RESULTS"
-log=$out/bench.log
-exec > >(tee -a "$log") 2>&1
-ulimit -c 0
+bench_outdir "$out"
 
 # What the guest is: kernel, CPU, memory (the host adds its own side).
 {

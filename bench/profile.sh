@@ -11,12 +11,9 @@
 out=${1:?usage: profile.sh OUTDIR WORKLOAD} w=${2:?usage: profile.sh OUTDIR WORKLOAD}
 set -u
 . "$out/params.env"
-export BENCH_RESULTS=$out/results.jsonl
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
-: > "$BENCH_RESULTS"
-exec > >(tee -a "$out/bench.log") 2>&1
-ulimit -c 0
+bench_outdir "$out"
 [ -f "$here/wl_$w.sh" ] || die "no workload $w (bench/wl_$w.sh)"
 PERF=$(command -v perf) || die "no perf (package linux-perf)"
 sysctl -qw kernel.kptr_restrict=0 kernel.perf_event_paranoid=-1
@@ -29,40 +26,46 @@ report=$out/profile-$w.txt
   echo "# (software emulation: each sample is a slice of emulated time; shares, not absolute costs)"
 } > "$report"
 rc=0
-# The workload loads and unloads our module itself, and perf resolves kernel symbols from
-# /proc/kallsyms when it reports: a copy taken while the contestant's modules are loaded
-# names their symbols afterwards.
-snap_kallsyms() { # file
-  local i
-  for i in $(seq 1 120); do
-    if grep -qE '^(ipvs_defense|ip_vs) ' /proc/modules; then sleep 1; cat /proc/kallsyms > "$1"; return; fi
-    sleep 0.5
-  done
-  cat /proc/kallsyms > "$1"
-}
+# perf names a module's symbols only when the module was loaded when the recording
+# started and still is when the report is made, and the workload loads and unloads ours
+# itself: so the recording is a window in the middle of the workload (BENCH_SECONDS is 40
+# here), taken once the contestant is up and the workload's client runs (PROFILE_SECONDS,
+# 5 s by default), and reported at once. IPVS is built into this kernel: its share is
+# that of the ip_vs symbols; ours is that of the module.
+busy() { pgrep -f "$LOADGEN (udp|conn|syn)|iperf3 -c" >/dev/null; }
 for c in ipvs ours route; do
-  data=/tmp/perf.$c.data ksyms=/tmp/kallsyms.$c
+  data=/tmp/perf.$c.data
   note "profile: $w $c"
-  snap_kallsyms "$ksyms" & snap=$!
-  "$PERF" record -q -a -e cpu-clock -F 999 -o "$data" -- bash "$here/wl_$w.sh" "$c" || rc=1
-  wait $snap
-  rep() { "$PERF" report -i "$data" --kallsyms="$ksyms" --stdio --no-children --no-demangle "$@" 2>/dev/null; }
-  # Per symbol, self share; the share of the load balancer's own code is the sum over the
-  # symbols of its module (ipvs_defense, or ip_vs and its scheduler modules).
-  rep --sort sym -q | grep -v '^$' > /tmp/prof.$c.syms
+  bash "$here/wl_$w.sh" "$c" & wl=$!
+  up=0
+  for i in $(seq 1 600); do
+    if busy && { [ "$c" != ours ] || mod_loaded; }; then up=1; break; fi
+    kill -0 $wl 2>/dev/null || break
+    sleep 0.2
+  done
+  [ $up = 1 ] || { note "FAILED: $w $c: the workload's client never ran"; rc=1; wait $wl; continue; }
+  sleep 1
+  "$PERF" record -q -a -e cpu-clock -F 999 -o "$data" -- sleep "${PROFILE_SECONDS:-5}" || rc=1
+  busy || { note "FAILED: $w $c: the client ended before the recording did"; rc=1; }
+  rep() { "$PERF" report -i "$data" --stdio --no-children "$@" 2>/dev/null; }
+  rep --sort dso,sym -q | grep -v '^$' > /tmp/prof.$c.syms
   samples=$(rep --sort sym | sed -n 's/^# Samples: *\([0-9.]*[KM]*\) .*/\1/p' | head -1)
-  idle=$(awk '$3 == "pv_native_safe_halt" || $3 == "default_idle_call" { s += $1 } END { printf "%.2f", s }' /tmp/prof.$c.syms)
-  lb=$(awk 'NR == FNR { if ($4 ~ /^\[(ipvs_defense|ip_vs[a-z_]*)\]$/) m[$3] = 1; next }
-    ($3 in m) { s += $1 } END { printf "%.2f", s }' "$ksyms" /tmp/prof.$c.syms)
+  wait $wl || rc=1
+  # Lines: "  12.34%  DSO  [k] SYMBOL".
+  idle=$(awk '$4 == "pv_native_safe_halt" || $4 == "default_idle_call" { s += $1 } END { printf "%.2f", s }' /tmp/prof.$c.syms)
+  # Our Rust symbols carry the crate's name (v0 mangling: "12ipvs_defense"); IPVS's are
+  # ip_vs_*. Samples perf could not name are counted by object ([ipvs_defense]).
+  ours='$4 ~ /12ipvs_defense/ || $4 ~ /^_*ip_vs_/'
+  lb=$(awk "$ours"' { s += $1 } END { printf "%.2f", s }' /tmp/prof.$c.syms)
+  lbdso=$(rep --sort dso -q | awk '$2 == "[ipvs_defense]" { s += $1 } END { printf "%.2f", s }')
   {
     echo
     echo "## $c: $(grep "\"contestant\": *\"$c\"" "$BENCH_RESULTS" | tail -1)"
-    echo "samples $samples; idle (halt) ${idle} %; the load balancer's own code (module symbols) ${lb} %"
+    echo "samples $samples in ${PROFILE_SECONDS:-5} s; idle (halt) ${idle} %; the load balancer's own code: ${lb} % by symbol, ${lbdso} % in object [ipvs_defense]"
     echo "### by object"
     rep --sort dso -q | grep -v '^$' | head -8
     echo "### the load balancer's symbols (self)"
-    awk 'NR == FNR { if ($4 ~ /^\[(ipvs_defense|ip_vs[a-z_]*)\]$/) m[$3] = 1; next } ($3 in m)' \
-      "$ksyms" /tmp/prof.$c.syms | head -15
+    awk "$ours" /tmp/prof.$c.syms | head -15
     echo "### heaviest symbols (self)"
     head -40 /tmp/prof.$c.syms
   } >> "$report"

@@ -629,14 +629,24 @@ impl DataPath {
 
     /// A packet the director sends itself, at `LOCAL_OUT`: ours only when it comes from a
     /// real server that is one of the director's own addresses (one lookup in the sorted
-    /// real-server list for every other packet).
+    /// real-server list for every other packet), or when it is the stack's ICMP error about
+    /// a packet such a server got (port unreachable from a local UDP server, ...), which
+    /// must reach the client as coming from VIP:vport.
     pub(crate) fn local_out(&self, skb: &mut SkBuff) -> Verdict {
+        // A packet that arrived on a device and is being sent on (the client packets we
+        // DNAT and transmit pass here) is no local server's: no copy, no lookup.
+        if skb.arrived() {
+            return Verdict::Accept;
+        }
         let len = skb.network_len();
         let mut buf = [0u8; MAX_HEADERS];
         let Some(h) = copy_headers(skb, &mut buf) else {
             return Verdict::Accept;
         };
         let Some(k) = quick_key(h, Side::Source) else {
+            if h.get(9) == Some(&packet::IPPROTO_ICMP) {
+                return self.local_icmp(skb, h, len);
+            }
             return Verdict::Accept;
         };
         let from_real_server = {
@@ -649,6 +659,27 @@ impl DataPath {
             return Verdict::Accept;
         }
         self.reply(skb, h, len)
+    }
+
+    /// An ICMP packet the director sends: translated when it is an error quoting a packet
+    /// that went to a local real server through an entry (the quote is client → server).
+    fn local_icmp(&self, skb: &mut SkBuff, h: &[u8], len: u32) -> Verdict {
+        let Ok(pkt) = packet::parse_headers(h, len as usize) else {
+            return Verdict::Accept;
+        };
+        let Some(q) = icmp_quote(&pkt) else {
+            return Verdict::Accept;
+        };
+        let from_real_server = {
+            let guard = rcu::read_lock();
+            self.store
+                .read(&guard)
+                .is_real_server(q.protocol, q.dst.to_be_bytes(), q.dst_port)
+        };
+        if !from_real_server {
+            return Verdict::Accept;
+        }
+        self.icmp_outbound(skb, &pkt, q)
     }
 
     /// A packet from a real server (or, for ICMP errors, about a request it got) to a

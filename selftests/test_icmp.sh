@@ -30,3 +30,17 @@ echo "$seen" | sed 's/^/#   /'
 echo "$seen" | grep -q "$CL1 > $RS1: ICMP $CL1 udp port $cport unreachable" ||
   fail "rs1 did not get the client's port unreachable, translated"
 diag "the client's port unreachable reached rs1 translated (quote: $RS1:5353 -> $CL1:$cport)"
+
+# A local real server (one of the director's own addresses): the director's stack sends
+# the port unreachable itself, through LOCAL_OUT; it must reach the client translated too.
+"$IPVSDADM" -A -u "$VIP:55" -s rr
+"$IPVSDADM" -a -u "$VIP:55" -r "$DIR_RS:5455" -m   # nothing listens on the director's 5455
+cap_start licmp icmp cl1
+out=$(echo hi | in_ns cl1 timeout 10 socat -t 4 -T 4 - UDP:"$VIP:55" 2>&1)
+cap_stop licmp
+seen=$(cap_print licmp)
+echo "$seen" | sed 's/^/#   /'
+case "$out" in *"Connection refused"*) ;; *) fail "the client did not see the local real server's port unreachable: '$out'";; esac
+echo "$seen" | grep -q "$VIP > $CL1: ICMP $VIP udp port 55 unreachable" ||
+  fail "the client's capture shows no port unreachable from $VIP about port 55"
+diag "the director's own port unreachable for local real server $DIR_RS:5455 reached the client as from $VIP:55"

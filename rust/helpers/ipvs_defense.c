@@ -43,6 +43,12 @@ bool rust_helper_skb_is_gso(const struct sk_buff *skb)
 	return skb_is_gso(skb);
 }
 
+/* skb->skb_iif sits in an anonymous struct group that bindgen renders as a union field. */
+int rust_helper_ipvsd_skb_iif(const struct sk_buff *skb)
+{
+	return skb->skb_iif;
+}
+
 /* Generic netlink (rust/kernel/net/genetlink.rs). */
 #include <net/genetlink.h>
 #include <net/netlink.h>

@@ -152,6 +152,16 @@ impl SkBuff {
         // SAFETY: By the type invariant the `sk_buff` is valid.
         unsafe { bindings::skb_is_gso(self.0.get()) }
     }
+
+    /// Whether the packet arrived on a network device (`skb->skb_iif` is set when a device
+    /// receives it) rather than being made by this host's stack. At `LOCAL_OUT` a packet
+    /// that arrived is one a hook sends on (ours after DNAT, or another's), never what a
+    /// local socket, the stack's reset or its ICMP error sends: those start with no input
+    /// device.
+    pub fn arrived(&self) -> bool {
+        // SAFETY: By the type invariant the `sk_buff` is valid; the helper only reads it.
+        unsafe { bindings::ipvsd_skb_iif(self.0.get()) != 0 }
+    }
 }
 
 /// The state of a packet's transport checksum (`skb->ip_summed`).
