@@ -13,8 +13,8 @@ t0=$(date +%s)
 # runs, within CI's 90 minutes (measured times: README, "Test time").
 CORE_TESTS="test_sysctl_bounds test_load_unload test_hook_counts test_icmp test_route_failure
   test_zombie_timeouts test_nat test_datapath test_netlink test_unload_under_traffic
-  test_conntrack test_bench_quick"
-LONG_TESTS="test_defense test_defense_floods"
+  test_conntrack test_defense test_bench_quick"
+LONG_TESTS="test_defense_floods"
 if [ -n "${TESTS:-}" ]; then
   guest_tests=$TESTS
 elif [ "${LONG:-0}" = 1 ]; then
@@ -38,7 +38,10 @@ gp=0 gf=0 gs=0
 if tree=$(bash scripts/module.sh test | tail -1) && cargo build -q -p ipvsdadm &&
   cargo build -q --release -p loadgen; then
   echo "== guest tests (QEMU, $(uname -m)) =="
-  bash scripts/vm.sh "$tree" "$out" "bash $top/selftests/run_guest.sh $out $(echo $guest_tests)"
+  # The long tests add over an hour to the guest's run.
+  vm_limit=4800; [ "${LONG:-0}" = 1 ] && vm_limit=9600
+  VM_TIMEOUT=${VM_TIMEOUT:-$vm_limit} \
+    bash scripts/vm.sh "$tree" "$out" "bash $top/selftests/run_guest.sh $out $(echo $guest_tests)"
   vm_rc=$?
   if [ -s "$out/ktap.txt" ]; then
     gp=$(grep -cE '^ok [0-9]+ ' "$out/ktap.txt" | tr -d ' ')
