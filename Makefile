@@ -10,7 +10,8 @@
 #   make bench    the benchmark on the bench kernel (bench/README.md); QUICK=1: one short
 #                 round on the test kernel that checks every workload still produces numbers
 #   make bench-profile WORKLOAD=udp   that workload under perf, per contestant, on the
-#                 bench kernel; the profile is kept in bench/results/
+#                 bench kernel; the profile is kept in bench/results/ (CONTESTANTS=
+#                 "ipvs:st3 ours:l2" for the workloads with variants)
 #   make clean    remove build output from the clone (the kernel cache stays)
 #   make distclean  also remove the kernel cache ($(IPVSD_CACHE))
 
@@ -49,7 +50,8 @@ bench: setup
 	@QUICK=$(QUICK) bash bench/run.sh
 
 bench-profile: setup
-	@PROFILE=$(or $(WORKLOAD),udp) ROUNDS=1 BENCH_SECONDS=$${BENCH_SECONDS:-40} bash bench/run.sh
+	@PROFILE=$(or $(WORKLOAD),udp) ROUNDS=1 BENCH_SECONDS=$${BENCH_SECONDS:-40} \
+	  FLOOD_SECONDS=$${FLOOD_SECONDS:-40} PROFILE_CONTESTANTS="$(CONTESTANTS)" bash bench/run.sh
 
 clean:
 	rm -rf target out

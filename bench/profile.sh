@@ -2,7 +2,7 @@
 # Where the time goes: one workload under `perf record` for each contestant, in the guest
 # (started by bench/run.sh with PROFILE=WORKLOAD, i.e. `make bench-profile WORKLOAD=udp`):
 #
-#   bench/profile.sh OUTDIR WORKLOAD
+#   bench/profile.sh OUTDIR WORKLOAD         (PROFILE_CONTESTANTS from params.env)
 #
 # perf samples every CPU (cpu-clock: software emulation has no hardware counters) while
 # bench/wl_WORKLOAD.sh runs for each contestant; OUTDIR/profile-WORKLOAD.txt gets, per
@@ -33,10 +33,13 @@ rc=0
 # 5 s by default), and reported at once. IPVS is built into this kernel: its share is
 # that of the ip_vs symbols; ours is that of the module.
 busy() { pgrep -f "$LOADGEN (udp|conn|syn)|iperf3 -c" >/dev/null; }
-for c in ipvs ours route; do
+# PROFILE_CONTESTANTS: CONTESTANT[:VARIANT] each (synflood and synack need the variant,
+# e.g. "ipvs:st3 ours:l2 route:-").
+for cv in ${PROFILE_CONTESTANTS:-ipvs ours route}; do
+  c=${cv%%:*} v=; [ "$cv" != "$c" ] && v=${cv#*:}
   data=/tmp/perf.$c.data
-  note "profile: $w $c"
-  bash "$here/wl_$w.sh" "$c" & wl=$!
+  note "profile: $w $c $v"
+  bash "$here/wl_$w.sh" "$c" ${v:+"$v"} & wl=$!
   up=0
   for i in $(seq 1 600); do
     if busy && { [ "$c" != ours ] || mod_loaded; }; then up=1; break; fi
@@ -60,7 +63,7 @@ for c in ipvs ours route; do
   lbdso=$(rep --sort dso -q | awk '$2 == "[ipvs_defense]" { s += $1 } END { printf "%.2f", s }')
   {
     echo
-    echo "## $c: $(grep "\"contestant\": *\"$c\"" "$BENCH_RESULTS" | tail -1)"
+    echo "## $c${v:+ $v}: $(grep "\"contestant\": *\"$c\"" "$BENCH_RESULTS" | tail -1)"
     echo "samples $samples in ${PROFILE_SECONDS:-5} s; idle (halt) ${idle} %; the load balancer's own code: ${lb} % by symbol, ${lbdso} % in object [ipvs_defense]"
     echo "### by object"
     rep --sort dso -q | grep -v '^$' | head -8
