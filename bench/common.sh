@@ -117,7 +117,14 @@ contestant_off() {
 
 # Brings one contestant up with the services a workload needs:
 #   contestant_on CONTESTANT SERVICE...   SERVICE = tcp|udp:VPORT:RPORT:rs1[,rs2]
-# Prints nothing; the destination to address is $(target CONTESTANT proto port).
+# Prints nothing; dst_args says where the clients send.
+# Where a workload's clients send, as loadgen's options, into the array DSTS: VIP:VPORT
+# (the load balancer spreads the flows), or for plain routing rs1:RPORT and rs2:RPORT
+# directly (loadgen alternates).
+dst_args() { # contestant vport rport
+  if [ "$1" = route ]; then DSTS=(--dst "$RS1:$3" --dst "$RS2:$3"); else DSTS=(--dst "$VIP:$2"); fi
+}
+
 contestant_on() {
   local c=$1 svc proto vport rport servers rs; shift
   contestant_off

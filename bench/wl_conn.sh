@@ -14,11 +14,10 @@
 c=${1:?usage: wl_conn.sh ipvs|ours|route}
 bench_init
 contestant_on "$c" "tcp:$HTTP_PORT:$RS_HTTP:rs1,rs2"
-dsts=(--dst "$VIP:$HTTP_PORT")
-[ "$c" = route ] && dsts=(--dst "$RS1:$RS_HTTP" --dst "$RS2:$RS_HTTP")
+dst_args "$c" "$HTTP_PORT" "$RS_HTTP"
 pids=()
 for cl in cl1 cl2; do
-  in_ns $cl timeout $((BENCH_SECONDS + 60)) "$LOADGEN" conn "${dsts[@]}" \
+  in_ns $cl timeout $((BENCH_SECONDS + 60)) "$LOADGEN" conn "${DSTS[@]}" \
     --seconds "$BENCH_SECONDS" --parallel "$CONN_PARALLEL" --ports "$(port_window)" \
     --timeout-ms 3000 > /tmp/bench-conn.$cl 2>&1 &
   pids+=($!)

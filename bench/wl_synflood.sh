@@ -24,12 +24,13 @@ c=${1:?usage: wl_synflood.sh CONTESTANT VARIANT} v=${2:?usage: wl_synflood.sh CO
 bench_init
 contestant_on "$c" "tcp:$HTTP_PORT:$RS_HTTP:rs1,rs2"
 variant_on "$c" "$v"
-fdst=$VIP:$HTTP_PORT legit=(--dst "$VIP:$HTTP_PORT")
-[ "$c" = route ] && fdst=$RS1:$RS_HTTP legit=(--dst "$RS1:$RS_HTTP" --dst "$RS2:$RS_HTTP")
+dst_args "$c" "$HTTP_PORT" "$RS_HTTP"
+# The flood goes to the first destination (route: rs1 alone), the legitimate clients to all.
+fdst=${DSTS[1]}
 d0=$(softnet_drops)
 # The flood outlasts the legitimate clients (whose own start takes seconds).
 flood_start --dst "$fdst" --count "$FLOOD_MAX" --seconds $((FLOOD_SECONDS + 4))
-lline=$(in_ns cl2 timeout $((FLOOD_SECONDS + 60)) "$LOADGEN" conn "${legit[@]}" \
+lline=$(in_ns cl2 timeout $((FLOOD_SECONDS + 60)) "$LOADGEN" conn "${DSTS[@]}" \
   --seconds "$FLOOD_SECONDS" --parallel 2 --ports "$(port_window)" --timeout-ms 3000) ||
   die "synflood/$c/$v: legitimate client failed: $lline"
 flood_wait; fline=$FLOOD_LINE

@@ -11,8 +11,7 @@
 c=${1:?usage: wl_udp.sh ipvs|ours|route}
 bench_init
 contestant_on "$c" "udp:$UDP_PORT:$UDP_PORT:rs1,rs2"
-dsts=(--dst "$VIP:$UDP_PORT")
-[ "$c" = route ] && dsts=(--dst "$RS1:$UDP_PORT" --dst "$RS2:$UDP_PORT")
+dst_args "$c" "$UDP_PORT" "$UDP_PORT"
 pids=()
 for rs in rs1 rs2; do
   # A sink exits 3 s after its last datagram (or at its time bound).
@@ -21,7 +20,7 @@ for rs in rs1 rs2; do
   pids+=($!)
 done
 wait_listen rs1 "$UDP_PORT" u; wait_listen rs2 "$UDP_PORT" u
-line=$(in_ns cl1 timeout $((BENCH_SECONDS + 60)) "$LOADGEN" udp "${dsts[@]}" \
+line=$(in_ns cl1 timeout $((BENCH_SECONDS + 60)) "$LOADGEN" udp "${DSTS[@]}" \
   --seconds "$BENCH_SECONDS" --flows 4 --size 18) || die "udp/$c: sender failed: $line"
 for p in "${pids[@]}"; do
   wait "$p" || die "udp/$c: a sink failed: $(cat /tmp/bench-sink.rs1 /tmp/bench-sink.rs2)"
