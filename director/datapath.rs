@@ -644,8 +644,10 @@ impl DataPath {
             return Verdict::Accept;
         };
         let Some(k) = quick_key(h, Side::Source) else {
+            // An ICMP error is translated, as at FORWARD, when its quote matches an entry;
+            // anything else is not ours.
             if h.get(9) == Some(&packet::IPPROTO_ICMP) {
-                return self.local_icmp(skb, h, len);
+                return self.reply(skb, h, len);
             }
             return Verdict::Accept;
         };
@@ -659,27 +661,6 @@ impl DataPath {
             return Verdict::Accept;
         }
         self.reply(skb, h, len)
-    }
-
-    /// An ICMP packet the director sends: translated when it is an error quoting a packet
-    /// that went to a local real server through an entry (the quote is client → server).
-    fn local_icmp(&self, skb: &mut SkBuff, h: &[u8], len: u32) -> Verdict {
-        let Ok(pkt) = packet::parse_headers(h, len as usize) else {
-            return Verdict::Accept;
-        };
-        let Some(q) = icmp_quote(&pkt) else {
-            return Verdict::Accept;
-        };
-        let from_real_server = {
-            let guard = rcu::read_lock();
-            self.store
-                .read(&guard)
-                .is_real_server(q.protocol, q.dst.to_be_bytes(), q.dst_port)
-        };
-        if !from_real_server {
-            return Verdict::Accept;
-        }
-        self.icmp_outbound(skb, &pkt, q)
     }
 
     /// A packet from a real server (or, for ICMP errors, about a request it got) to a
