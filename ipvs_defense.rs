@@ -35,7 +35,7 @@ struct IpvsDefense {
 impl kernel::Module for IpvsDefense {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let director = director::Director::new(module)?;
-        pr_info!("loaded: hooks at LOCAL_IN and FORWARD, netlink family IPVS_DEFENSE, sysctls in /proc/sys/net/ipvs_defense\n");
+        pr_info!("loaded: hooks at PRE_ROUTING, LOCAL_IN, FORWARD and LOCAL_OUT, netlink family IPVS_DEFENSE, sysctls in /proc/sys/net/ipvs_defense\n");
         Ok(Self {
             _director: director,
         })

@@ -14,7 +14,10 @@
 //! in-kernel IPVS does with `svc->sched_lock`; established flows never take it.
 
 use super::stats::Stats;
-use crate::logic::sched::{self, mh, SchedKind, Scheduler};
+use crate::logic::{
+    proto::ipproto,
+    sched::{self, mh, SchedKind, Scheduler},
+};
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     new_spinlock_bh,
@@ -169,6 +172,17 @@ impl Config {
         self.real_servers
             .binary_search(&(proto, addr, port))
             .is_ok()
+    }
+
+    /// Whether `addr` is the address of a real server of any TCP or UDP service (for
+    /// fragments, which carry no port past the first).
+    pub(crate) fn is_real_server_addr(&self, addr: [u8; 4]) -> bool {
+        [ipproto::TCP, ipproto::UDP].iter().any(|&proto| {
+            let i = self.real_servers.partition_point(|&e| e < (proto, addr, 0));
+            self.real_servers
+                .get(i)
+                .is_some_and(|&(p, a, _)| p == proto && a == addr)
+        })
     }
 
     /// The one `proto` service that has the real server `addr`:`port`, and the server's

@@ -18,6 +18,7 @@ use super::{
     table::Table,
 };
 use crate::logic::{
+    defense::Level,
     entry::Protocol,
     proto::{attr, cmd, ipproto},
     sched::SchedKind,
@@ -91,6 +92,8 @@ const POLICY: [AttrPolicy; attr::MAX as usize] = [
     REPLY_ONLY, // STAT_CONN_MAX
     REPLY_ONLY, // KNOWN_CLIENT_PASSES
     REPLY_ONLY, // PAD
+    REPLY_ONLY, // DEF_FILL_HIGH
+    REPLY_ONLY, // DEF_FILL_LOW
 ];
 
 const fn op(cmd: u8, doit: bool, dump: bool, admin: bool) -> Op {
@@ -427,6 +430,8 @@ impl Control {
         let level = sysctls::DEFENSE_LEVEL.get() as u32;
         let d = Arc::clone(&self.defense);
         let amemthresh = sysctls::AMEMTHRESH.get() as u64;
+        let fill_high = sysctls::TABLE_FILL_HIGH.get() as u32;
+        let fill_low = sysctls::TABLE_FILL_LOW.get() as u32;
         req.reply(cmd::GET_DEFENSE, |m| {
             m.put_u32(attr::DEF_LEVEL, level)?;
             m.put_u32(attr::DEF_EFFECTIVE, level)?;
@@ -435,13 +440,20 @@ impl Control {
             let rate = d.drop_rate().unwrap_or(0).min(u32::MAX.into()) as u32;
             m.put_u32(attr::DEF_DROP_RATE, rate)?;
             m.put_u64(attr::DEF_SWITCHES, d.switches())?;
+            m.put_u32(attr::DEF_FILL_HIGH, fill_high)?;
+            m.put_u32(attr::DEF_FILL_LOW, fill_low)?;
             m.put_u64(attr::KNOWN_CLIENT_PASSES, d.known_passes())
         })
     }
 
     fn set_defense(&self, req: &mut Request<'_>) -> Result {
         match req.attrs().u32(attr::DEF_LEVEL) {
-            Some(l @ 0..=2) => sysctls::DEFENSE_LEVEL.set(l as i32),
+            Some(l @ 0..=2) => {
+                if let Some(level) = Level::from_value(l.into()) {
+                    self.defense.set_level(level);
+                }
+                Ok(())
+            }
             Some(_) => Err(invalid(req, c_str!("defense level must be 0, 1 or 2"))),
             None => Err(invalid(req, c_str!("SET_DEFENSE needs DEF_LEVEL (0..2)"))),
         }

@@ -23,10 +23,11 @@ use super::{
     table::{self, Insert, Refs, Table},
 };
 use crate::logic::{
-    defense::client_ack_allowed,
+    defense::{client_segment_allowed, opens_connection},
     entry::{EntryFlags, FlowKey, Protocol, Target},
     packet::{self, CsumMode, Icmp, Packet, Quote, Reset, Side, Transport, MAX_HEADERS, RST_LEN},
     proto::ipproto,
+    ratelimit::RateLimit,
     tcp_state::{Direction, Table as StateTable, TcpFlags, TcpState},
     timeouts::TimeoutRow,
 };
@@ -34,7 +35,7 @@ use core::sync::atomic::Ordering;
 use kernel::{
     jiffies,
     net::netfilter::Verdict,
-    net::route::{net_ratelimit, Route, RTN_LOCAL, RTN_UNICAST},
+    net::route::{fib_prefix_len, net_ratelimit, Route, RTN_LOCAL, RTN_UNICAST},
     net::skbuff::{ChecksumState, NewPacket, SkBuff},
     prelude::*,
     sync::{rcu, Arc},
@@ -43,12 +44,27 @@ use kernel::{
 /// ICMP "host unreachable".
 const ICMP_HOST_UNREACH: u8 = 1;
 
+/// Bytes of a packet's start that hold its IPv4 header (at most 60) and ports.
+const HEADER_AND_PORTS: usize = 64;
+
+/// Resets sent to real servers about zombies, at most this many a second (a limit of their
+/// own: `net_ratelimit` is the log's).
+const ZOMBIE_RESETS_PER_SEC: u32 = 50;
+
 /// The data path's shared state.
 pub(crate) struct DataPath {
     pub(crate) store: Arc<Store>,
     pub(crate) table: Arc<Table>,
     pub(crate) global: Arc<Stats>,
     pub(crate) defense: Arc<Controller>,
+    pub(crate) zombie_resets: RateLimit,
+}
+
+impl DataPath {
+    /// The rate limit [`DataPath::zombie_resets`] starts with.
+    pub(crate) const fn zombie_reset_limit() -> RateLimit {
+        RateLimit::new(ZOMBIE_RESETS_PER_SEC, jiffies::HZ)
+    }
 }
 
 /// Sends the real server a TCP reset in the client's name, so that it frees its side of a
@@ -96,9 +112,18 @@ fn next_hop(addr: [u8; 4]) -> Option<Next> {
     let r = Route::output(addr).ok()?;
     match r.rt_type() {
         RTN_LOCAL => Some(Next::Local),
-        RTN_UNICAST if r.device_up() && !r.uses_gateway() => Some(Next::Out(r)),
-        _ => None,
+        _ => usable(&r, addr).then_some(Next::Out(r)),
     }
+}
+
+/// Whether the director may send a real server's packets through `r`: a unicast route
+/// whose device is up, either direct or through a gateway by a route of its own; never
+/// the default route (prefix length 0), which in NAT mode means no route was configured
+/// for the server and would carry its packets off to the default gateway.
+fn usable(r: &Route, addr: [u8; 4]) -> bool {
+    r.rt_type() == RTN_UNICAST
+        && r.device_up()
+        && (!r.uses_gateway() || fib_prefix_len(addr).is_ok_and(|len| len > 0))
 }
 
 /// A new flow's first packet, for [`DataPath::open`].
@@ -172,12 +197,52 @@ fn expiry(row: TimeoutRow, now: u64, engaged: bool) -> u64 {
     now.saturating_add(secs.saturating_mul(jiffies::HZ))
 }
 
-/// A route the director may use to reach a real server: found, unicast, through an
-/// interface that is up, and direct (not via a gateway, which in NAT mode would mean the
-/// default route or a misconfiguration).
+/// A route the director may use to reach a real server (see [`usable`]).
 fn route_to(addr: [u8; 4]) -> Option<Route> {
     let r = Route::output(addr).ok()?;
-    (r.rt_type() == RTN_UNICAST && r.device_up() && !r.uses_gateway()).then_some(r)
+    usable(&r, addr).then_some(r)
+}
+
+/// Whether a packet that names real server `addr` as its source came from it: it arrived
+/// on the device of our route to that server, or, made by this host (`in_ifindex` 0), the
+/// server is a local one. Independent of `rp_filter`.
+fn came_from(addr: [u8; 4], in_ifindex: i32) -> bool {
+    match next_hop(addr) {
+        Some(Next::Out(r)) => in_ifindex != 0 && r.ifindex() == in_ifindex,
+        Some(Next::Local) => in_ifindex == 0,
+        None => false,
+    }
+}
+
+/// Whether a packet for a real server reached the end of its TTL here: one we forward
+/// (not one for a local real server) with a TTL of 1 or 0 is dropped and answered with ICMP
+/// time exceeded, as a router does.
+fn expires_here(pkt: &Packet, next: &Next) -> bool {
+    matches!(next, Next::Out(_)) && pkt.ip.ttl <= 1
+}
+
+/// Decrements the TTL of a packet we forward (after [`expires_here`] said it may).
+fn decrement_ttl(skb: &mut SkBuff) -> Result {
+    let hdr = skb.writable_network(packet::IPV4_MIN_HEADER as u32)?;
+    packet::decrement_ttl(hdr).map_err(|_| EINVAL)
+}
+
+/// Sends a packet rewritten for a real server on to `next`, untracked: out through our
+/// route with its TTL decremented, or, for a real server that is the director itself, into
+/// local delivery to the rewritten address, without the socket early demux found for the
+/// old one.
+fn send_on(skb: &mut SkBuff, next: Next) -> Verdict {
+    skb.untrack();
+    match next {
+        Next::Out(route) => match decrement_ttl(skb) {
+            Ok(()) => Verdict::Transmit(route),
+            Err(_) => Verdict::Drop,
+        },
+        Next::Local => {
+            skb.orphan();
+            Verdict::Accept
+        }
+    }
 }
 
 /// Rewrites one side of the packet's addresses and ports in place.
@@ -194,8 +259,10 @@ fn rewrite(skb: &mut SkBuff, pkt: &Packet, side: Side, addr: u32, port: u16) -> 
 }
 
 /// Applies a packet to an entry's state and timer; keeps the real server's active/inactive
-/// counts right.
+/// counts right, and queues an entry that becomes half-open for eviction.
+#[allow(clippy::too_many_arguments)]
 fn track(
+    table: &Table,
     shard: &mut table::Shard,
     i: u32,
     dir: Direction,
@@ -239,6 +306,8 @@ fn track(
         e.flags.set(EntryFlags::CLIENT_KNOWN);
     }
     let client = e.client_addr;
+    let became_half_open =
+        e.protocol == Protocol::Tcp && !before.is_half_open() && e.state.is_half_open();
     if was != is {
         if let Some(r) = shard.refs(i) {
             let (from, to) = if is {
@@ -251,6 +320,9 @@ fn track(
         }
     }
     shard.rearm(i, expires);
+    if became_half_open {
+        table.queue_half_open(shard, i);
+    }
     proven.then_some(client)
 }
 
@@ -358,19 +430,26 @@ impl DataPath {
                 Some(i) => {
                     // ACK validation: while engaged, a client ACK for a connection whose
                     // real server has not answered (SR), or that does not acknowledge the
-                    // server's SYN+ACK (SA), is blind: it never reaches the server.
+                    // server's SYN+ACK (SA), is blind: it never reaches the server; so is
+                    // a segment without ACK (a FIN, say) on such a half-open entry.
                     if let (true, Some(t), Some(e)) = (engaged, tcp, shard.entry(i)) {
-                        let plain_ack = t.flags.has(TcpFlags::ACK)
-                            && !t.flags.has(TcpFlags::SYN)
-                            && !t.flags.has(TcpFlags::RST);
-                        if plain_ack && !client_ack_allowed(e.state, e.rs_isn, t.ack_seq) {
+                        if !client_segment_allowed(e.state, e.rs_isn, t.flags, t.ack_seq) {
                             drop(shard);
                             svc.stats.count_drop(Why::BlindAck);
                             self.global.count_drop(Why::BlindAck);
                             return Verdict::Drop;
                         }
                     }
-                    let _ = track(&mut shard, i, Direction::Input, tcp, len, now, engaged);
+                    let _ = track(
+                        &self.table,
+                        &mut shard,
+                        i,
+                        Direction::Input,
+                        tcp,
+                        len,
+                        now,
+                        engaged,
+                    );
                     shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
                         r.svc.inbound(len);
                         r.dest.stats.inbound(len);
@@ -386,9 +465,9 @@ impl DataPath {
                 None => return self.route_error(skb, &svc.stats, addr, port),
             },
             None => {
-                // Only a SYN (without ACK) may open a TCP connection.
+                // Only a SYN (without ACK, RST or FIN) may open a TCP connection.
                 if let Some(t) = tcp {
-                    if !t.flags.has(TcpFlags::SYN) || t.flags.has(TcpFlags::ACK) {
+                    if !opens_connection(t.flags) {
                         return Verdict::Drop;
                     }
                     // While engaged, new-connection SYNs are dropped at the rate, before
@@ -410,6 +489,11 @@ impl DataPath {
                     dest.counters.stats.count_drop(Why::Route);
                     return self.route_error(skb, &svc.stats, addr, port);
                 };
+                // A packet we forward whose TTL runs out here opens nothing.
+                if expires_here(&pkt, &next) {
+                    skb.send_icmp_time_exceeded();
+                    return Verdict::Drop;
+                }
                 let opening = Opening {
                     key: &key,
                     hin,
@@ -438,6 +522,10 @@ impl DataPath {
             }
         };
         drop(guard);
+        if expires_here(&pkt, &next) {
+            skb.send_icmp_time_exceeded();
+            return Verdict::Drop;
+        }
         // A don't-fragment packet larger than the route's MTU: the client is told, as the
         // forwarding path would tell it, from the packet as received (its stack must
         // recognise the quote). GSO packets are segmented on output, so they fit.
@@ -449,15 +537,10 @@ impl DataPath {
             }
         }
         self.global.inbound(len);
-        match rewrite(skb, &pkt, Side::Destination, rs_addr, rs_port) {
-            // A real server that is the director itself: on into local delivery, to the
-            // rewritten address and port.
-            Ok(()) => match next {
-                Next::Out(route) => Verdict::Transmit(route),
-                Next::Local => Verdict::Accept,
-            },
-            Err(_) => Verdict::Drop,
+        if rewrite(skb, &pkt, Side::Destination, rs_addr, rs_port).is_err() {
+            return Verdict::Drop;
         }
+        send_on(skb, next)
     }
 
     /// Opens the entry of a new flow (see [`Opening`]), evicting a half-open entry while
@@ -467,7 +550,9 @@ impl DataPath {
     fn open(&self, o: &Opening<'_>) -> Option<(u32, u16)> {
         let dest = o.svc.dests.get(o.di)?;
         let limit = sysctls::CONN_MAX.get() as u32;
-        if !(self.table.reserve(limit) || o.engaged && self.evict(o.key, limit)) {
+        // Only a TCP handshake may take a half-open entry's place: UDP never evicts one.
+        let may_evict = o.engaged && o.key.protocol == Protocol::Tcp;
+        if !(self.table.reserve(limit) || may_evict && self.evict(limit)) {
             o.svc.stats.count_drop(Why::TableFull);
             self.global.count_drop(Why::TableFull);
             return None;
@@ -495,7 +580,16 @@ impl DataPath {
         match shard.insert(e, refs, o.hin, hout, o.now) {
             Insert::Done(i) => {
                 dest.counters.inactive.fetch_add(1, Ordering::Relaxed);
-                let _ = track(&mut shard, i, o.dir, o.tcp, o.len, o.now, o.engaged);
+                let _ = track(
+                    &self.table,
+                    &mut shard,
+                    i,
+                    o.dir,
+                    o.tcp,
+                    o.len,
+                    o.now,
+                    o.engaged,
+                );
             }
             Insert::Full => {
                 drop(shard);
@@ -518,11 +612,11 @@ impl DataPath {
         Some((target.rs_addr, target.rs_port))
     }
 
-    /// While engaged and the table is full: evicts a half-open entry (see
+    /// While engaged and the table is full: evicts the oldest half-open entry (see
     /// `Table::evict_half_open`), resets the real server's side of it, and reserves its
     /// room. `false` if no half-open entry was left.
-    fn evict(&self, key: &FlowKey, limit: u32) -> bool {
-        let victim = self.table.evict_half_open(key.saddr, key.sport);
+    fn evict(&self, limit: u32) -> bool {
+        let victim = self.table.evict_half_open();
         let Some(v) = victim else {
             return false;
         };
@@ -577,14 +671,18 @@ impl DataPath {
         let Some((addr, port)) = self.quote_target(&q, Direction::Input) else {
             return Verdict::Accept;
         };
-        let Some(route) = route_to(addr.to_be_bytes()) else {
+        let Some(next) = next_hop(addr.to_be_bytes()) else {
             self.global.count_drop(Why::Route);
             return Verdict::Drop;
         };
-        match rewrite_icmp(skb, &pkt, &q, Side::Destination, addr, port) {
-            Ok(()) => Verdict::Transmit(route),
-            Err(_) => Verdict::Drop,
+        // An ICMP error is never answered with another: one that runs out of TTL just dies.
+        if expires_here(&pkt, &next) {
+            return Verdict::Drop;
         }
+        if rewrite_icmp(skb, &pkt, &q, Side::Destination, addr, port).is_err() {
+            return Verdict::Drop;
+        }
+        send_on(skb, next)
     }
 
     /// An ICMP error from a real server about a request it got from a client, at
@@ -594,7 +692,10 @@ impl DataPath {
             return Verdict::Accept;
         };
         match rewrite_icmp(skb, pkt, &q, Side::Source, vaddr, vport) {
-            Ok(()) => Verdict::Accept,
+            Ok(()) => {
+                skb.untrack();
+                Verdict::Accept
+            }
             Err(_) => Verdict::Drop,
         }
     }
@@ -617,14 +718,77 @@ impl DataPath {
         Verdict::Drop
     }
 
-    /// Real server → client, at `FORWARD`.
-    pub(crate) fn outbound(&self, skb: &mut SkBuff) -> Verdict {
+    /// Every packet, at `PRE_ROUTING` before conntrack: one of our flows' packets (to a
+    /// service, from a real server, or an ICMP error quoting either) is marked untracked,
+    /// so that conntrack neither judges it (a reply whose request it never saw would be
+    /// INVALID to a `ct state invalid drop` rule) nor keeps an entry for the flow, and NAT
+    /// rules leave it alone, as IPVS does with its default `conntrack = 0`.
+    pub(crate) fn pre_routing(&self, skb: &mut SkBuff) -> Verdict {
+        if self.is_ours(skb) {
+            skb.untrack();
+        }
+        Verdict::Accept
+    }
+
+    fn is_ours(&self, skb: &SkBuff) -> bool {
+        let mut buf = [0u8; MAX_HEADERS];
+        let n = (skb.network_len() as usize).min(HEADER_AND_PORTS);
+        let Some(h) = buf.get_mut(..n) else {
+            return false;
+        };
+        if skb.copy_network(0, h).is_err() {
+            return false;
+        }
+        let guard = rcu::read_lock();
+        let cfg = self.store.read(&guard);
+        if let (Some(dst), Some(src)) =
+            (quick_key(h, Side::Destination), quick_key(h, Side::Source))
+        {
+            return cfg.find(&dst).is_some() || cfg.is_real_server(src.proto, src.addr, src.port);
+        }
+        if h.get(9) != Some(&packet::IPPROTO_ICMP) {
+            return false;
+        }
+        let len = skb.network_len();
+        let Some(h) = copy_headers(skb, &mut buf) else {
+            return false;
+        };
+        let Some(q) = packet::parse_headers(h, len as usize)
+            .ok()
+            .as_ref()
+            .and_then(icmp_quote)
+        else {
+            return false;
+        };
+        let reply = ServiceKey {
+            proto: q.protocol,
+            addr: q.src.to_be_bytes(),
+            port: q.src_port,
+        };
+        cfg.find(&reply).is_some()
+            || cfg.is_real_server(q.protocol, q.dst.to_be_bytes(), q.dst_port)
+    }
+
+    /// Whether a packet comes from the address of a configured real server: at `FORWARD`,
+    /// its fragments are reassembled before [`DataPath::outbound`] sees them, so that no
+    /// fragment of a reply leaves untranslated (the ones past the first carry no port).
+    pub(crate) fn from_real_server_addr(&self, skb: &SkBuff) -> bool {
+        let mut src = [0u8; 4];
+        if skb.copy_network(12, &mut src).is_err() {
+            return false;
+        }
+        let guard = rcu::read_lock();
+        self.store.read(&guard).is_real_server_addr(src)
+    }
+
+    /// Real server → client, at `FORWARD`; `in_ifindex` is the device it arrived on.
+    pub(crate) fn outbound(&self, skb: &mut SkBuff, in_ifindex: i32) -> Verdict {
         let len = skb.network_len();
         let mut buf = [0u8; MAX_HEADERS];
         let Some(h) = copy_headers(skb, &mut buf) else {
             return Verdict::Accept;
         };
-        self.reply(skb, h, len)
+        self.reply(skb, h, len, in_ifindex)
     }
 
     /// A packet the director sends itself, at `LOCAL_OUT`: ours only when it comes from a
@@ -643,33 +807,20 @@ impl DataPath {
         let Some(h) = copy_headers(skb, &mut buf) else {
             return Verdict::Accept;
         };
-        let Some(k) = quick_key(h, Side::Source) else {
-            // An ICMP error is translated, as at FORWARD, when its quote matches an entry;
-            // anything else is not ours.
-            if h.get(9) == Some(&packet::IPPROTO_ICMP) {
-                return self.reply(skb, h, len);
-            }
-            return Verdict::Accept;
-        };
-        let from_real_server = {
-            let guard = rcu::read_lock();
-            self.store
-                .read(&guard)
-                .is_real_server(k.proto, k.addr, k.port)
-        };
-        if !from_real_server {
-            return Verdict::Accept;
+        // An ICMP error is translated, as at FORWARD, when its quote matches an entry;
+        // anything else is ours only when it comes from a real server.
+        if h.get(9) == Some(&packet::IPPROTO_ICMP) || self.from_real_server(h) {
+            return self.reply(skb, h, len, 0);
         }
-        self.reply(skb, h, len)
+        Verdict::Accept
     }
 
     /// A packet from a real server (or, for ICMP errors, about a request it got) to a
     /// client: SNAT back to VIP:vport through its entry.
-    fn reply(&self, skb: &mut SkBuff, h: &[u8], len: u32) -> Verdict {
-        let Ok(pkt) = packet::parse_headers(h, len as usize) else {
-            // Not ours to judge unless it comes from a real server; the kernel forwards or
-            // drops it as usual.
-            return Verdict::Accept;
+    fn reply(&self, skb: &mut SkBuff, h: &[u8], len: u32, in_ifindex: i32) -> Verdict {
+        let pkt = match packet::parse_headers(h, len as usize) {
+            Ok(p) => p,
+            Err(why) => return self.unparsable_reply(h, why),
         };
         if let Some(q) = icmp_quote(&pkt) {
             return self.icmp_outbound(skb, &pkt, q);
@@ -684,9 +835,16 @@ impl DataPath {
             let mut shard = self.table.shard(key.daddr, key.dport).lock();
             match shard.lookup_out(&key, self.table.hash(&key)) {
                 Some(i) => {
-                    if let Some(client) =
-                        track(&mut shard, i, Direction::Output, tcp, len, now, engaged)
-                    {
+                    if let Some(client) = track(
+                        &self.table,
+                        &mut shard,
+                        i,
+                        Direction::Output,
+                        tcp,
+                        len,
+                        now,
+                        engaged,
+                    ) {
                         self.defense.remember_client(client);
                     }
                     shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
@@ -699,30 +857,68 @@ impl DataPath {
             }
         };
         let Some((vaddr, vport)) = found else {
-            return self.no_entry(skb, &pkt, &key, tcp, len, now, engaged);
+            let arrival = Arrival {
+                len,
+                now,
+                engaged,
+                in_ifindex,
+            };
+            return self.no_entry(skb, &pkt, &key, tcp, &arrival);
         };
         self.global.outbound(len);
         match rewrite(skb, &pkt, Side::Source, vaddr, vport) {
-            Ok(()) => Verdict::Accept,
+            Ok(()) => {
+                skb.untrack();
+                Verdict::Accept
+            }
             Err(_) => Verdict::Drop,
         }
     }
 
+    /// Whether the TCP or UDP packet whose headers are `h` comes from a configured real
+    /// server address:port.
+    fn from_real_server(&self, h: &[u8]) -> bool {
+        let Some(k) = quick_key(h, Side::Source) else {
+            return false;
+        };
+        let guard = rcu::read_lock();
+        self.store
+            .read(&guard)
+            .is_real_server(k.proto, k.addr, k.port)
+    }
+
+    /// A packet on the reply path that does not parse: not ours to judge unless it comes
+    /// from a configured real server address:port, and then dropped and counted, never
+    /// forwarded untranslated.
+    fn unparsable_reply(&self, h: &[u8], why: packet::ParseError) -> Verdict {
+        if !self.from_real_server(h) {
+            return Verdict::Accept;
+        }
+        self.global.count_drop(Why::Malformed);
+        stats::count_malformed(why);
+        if net_ratelimit() {
+            pr_info!(
+                "malformed packet from a real server dropped: {}\n",
+                why.name()
+            );
+        }
+        Verdict::Drop
+    }
+
     /// A reply without an entry. From anyone but a configured real server it is not ours.
-    /// From a real server it is a zombie: with `resurrect = 1`, and that server address:port
-    /// in exactly one service, the entry is re-created from it; otherwise it is dropped and
-    /// counted, never masqueraded, and unless it is a reset itself the server gets one (rate
-    /// limited) so that it frees the connection.
-    #[allow(clippy::too_many_arguments)]
+    /// From a real server it is a zombie: with `resurrect = 1`, that server address:port in
+    /// exactly one service, and the packet arriving where our route to the server leads (so
+    /// not spoofed from the clients' side), the entry is re-created from it; otherwise it is
+    /// dropped and counted, never masqueraded, and unless it is a reset itself, or did not
+    /// come from the server, the server gets one (at most [`ZOMBIE_RESETS_PER_SEC`]) so that
+    /// it frees the connection.
     fn no_entry(
         &self,
         skb: &mut SkBuff,
         pkt: &Packet,
         key: &FlowKey,
         tcp: Option<TcpInfo>,
-        len: u32,
-        now: u64,
-        engaged: bool,
+        a: &Arrival,
     ) -> Verdict {
         let guard = rcu::read_lock();
         let cfg = self.store.read(&guard);
@@ -731,7 +927,8 @@ impl DataPath {
             return Verdict::Accept;
         }
         let rst = tcp.is_some_and(|t| t.flags.has(TcpFlags::RST));
-        if sysctls::RESURRECT.get() == 1 && !rst {
+        let genuine = came_from(rs, a.in_ifindex);
+        if sysctls::RESURRECT.get() == 1 && !rst && genuine {
             if let Some((svc, di)) = cfg.sole_service_of(proto, rs, key.sport) {
                 let (vaddr, vport) = (u32::from_be_bytes(svc.key.addr), svc.key.port);
                 let in_key = FlowKey {
@@ -749,27 +946,39 @@ impl DataPath {
                     flags: EntryFlags::RESURRECTED,
                     dir: Direction::Output,
                     tcp,
-                    len,
-                    now,
-                    engaged,
+                    len: a.len,
+                    now: a.now,
+                    engaged: a.engaged,
                 };
                 if self.open(&opening).is_none() {
                     return Verdict::Drop;
                 }
                 drop(guard);
-                self.global.outbound(len);
+                self.global.outbound(a.len);
                 return match rewrite(skb, pkt, Side::Source, vaddr, vport) {
-                    Ok(()) => Verdict::Accept,
+                    Ok(()) => {
+                        skb.untrack();
+                        Verdict::Accept
+                    }
                     Err(_) => Verdict::Drop,
                 };
             }
         }
         self.global.count_drop(Why::Zombie);
         if let Some(t) = tcp {
-            if !rst && net_ratelimit() {
+            if !rst && genuine && self.zombie_resets.allow(a.now) {
                 reset_real_server(&zombie_reset(key, t));
             }
         }
         Verdict::Drop
     }
+}
+
+/// How and when a packet without an entry arrived, for [`DataPath::no_entry`].
+struct Arrival {
+    len: u32,
+    now: u64,
+    engaged: bool,
+    /// The device it arrived on; 0 for a packet this host made.
+    in_ifindex: i32,
 }

@@ -2,19 +2,29 @@
 
 //! The defense controller (DESIGN.md §5).
 //!
-//! `defense_level` (the sysctl) always holds the level in force: the operator writes it,
-//! and the controller, once a second in process context, compares available memory (free
-//! and buffer pages) with `amemthresh` and moves it 0 → 1 below the threshold and 1 → 0
-//! above it (never from 2), through the logic's `Defense` state machine, which also counts
-//! the switches. The packet path only reads atomics: whether defense is engaged, and the
-//! current SYN drop rate, whose drops a shared counter spreads evenly over every CPU.
+//! `defense_level` (the sysctl) always holds the level in force. Every change goes through
+//! the logic's `Defense` state machine under the controller's lock, which also counts and
+//! logs it: the operator's (sysctl or netlink, [`Controller::set_level`]) at once, and the
+//! automatic ones, once a second in process context ([`Ticker`]), where the controller
+//! weighs available memory (free and buffer pages) against `amemthresh` and the table's
+//! fill against its watermarks (`table_fill_high`, `table_fill_low`, percent of
+//! `conn_max`) and moves the level 0 → 1 or 1 → 0 (never from 2). So no write is lost to
+//! a switch racing it, and each switch is logged once. The packet path only reads atomics:
+//! whether defense is engaged, and the current SYN drop rate, whose drops a shared counter
+//! spreads evenly over every CPU.
 
-use super::sysctls::{AMEMTHRESH, DEFENSE_LEVEL, KNOWN_CLIENT_TTL, SYN_DROP_RATE};
+use super::{
+    sysctls::{
+        AMEMTHRESH, CONN_MAX, DEFENSE_LEVEL, KNOWN_CLIENT_TTL, SYN_DROP_RATE, TABLE_FILL_HIGH,
+        TABLE_FILL_LOW,
+    },
+    table::Table,
+};
 use crate::logic::{
-    defense::{syn_drop_rate, Cause, Defense, DropCounter, Level},
+    defense::{syn_drop_rate, Cause, Defense, DropCounter, Level, Pressure, Switch},
     known::KnownClients,
 };
-use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     delayed_work, jiffies, meminfo::MemInfo, new_spinlock_bh, prelude::*, random, sync::SpinLockBh,
 };
@@ -27,8 +37,6 @@ const KNOWN_SLOTS: usize = 1 << 16;
 pub(crate) struct Controller {
     #[pin]
     defense: SpinLockBh<Defense>,
-    /// The level the controller last saw or set, to notice the operator's writes.
-    last_level: AtomicI32,
     /// Available pages at the last tick.
     available: AtomicU64,
     /// Level switches so far.
@@ -51,7 +59,6 @@ impl Controller {
         }
         Ok(pin_init!(Self {
             defense <- new_spinlock_bh!(Defense::new(), "ipvs_defense_controller"),
-            last_level: AtomicI32::new(0),
             available: AtomicU64::new(MemInfo::read().available_pages()),
             switches: AtomicU64::new(0),
             syn_counter: AtomicU64::new(0),
@@ -144,51 +151,77 @@ impl Controller {
         }
     }
 
-    /// The once-a-second check.
-    fn tick(&self) {
+    /// Sets the level the operator chose (sysctl or netlink), at once and under the lock
+    /// automatic switches take, so that none overrides or loses it; counts and logs it.
+    pub(crate) fn set_level(&self, level: Level) {
+        let mut d = self.defense.lock();
+        let switch = d.set_level(level);
+        self.apply(&d, switch, None);
+    }
+
+    /// The once-a-second check, with `used` entries in the table.
+    fn tick(&self, used: u32) {
         let available = MemInfo::read().available_pages();
         self.available.store(available, Ordering::Relaxed);
-        let thresh = AMEMTHRESH.get().max(0) as u64;
+        let p = Pressure {
+            available,
+            amemthresh: AMEMTHRESH.get().max(0) as u64,
+            used: used.into(),
+            capacity: CONN_MAX.get().max(0) as u64,
+            fill_high: TABLE_FILL_HIGH.get().max(0) as u64,
+            fill_low: TABLE_FILL_LOW.get().max(0) as u64,
+        };
         let mut d = self.defense.lock();
-        let op = DEFENSE_LEVEL.get();
-        let mut switch = None;
-        if op != self.last_level.load(Ordering::Relaxed) {
-            if let Some(level) = Level::from_value(op.into()) {
-                switch = d.set_level(level);
-            }
-        }
-        if let Some(s) = d.tick(available, thresh) {
-            // Automatic switches are written back, so the sysctl shows the level in force.
-            let _ = DEFENSE_LEVEL.set(i32::from(s.to.value()));
-            switch = Some(s);
-        }
-        self.last_level
-            .store(DEFENSE_LEVEL.get(), Ordering::Relaxed);
+        let switch = d.check(&p);
+        self.apply(&d, switch, Some(&p));
+    }
+
+    /// Publishes the level of `d` (whose lock the caller holds, so that switches are
+    /// published and logged in the order they happened), and logs `switch`.
+    fn apply(&self, d: &Defense, switch: Option<Switch>, p: Option<&Pressure>) {
+        let Some(s) = switch else {
+            return;
+        };
+        // In range: a `Level`'s value is 0..=2.
+        let _ = DEFENSE_LEVEL.set(i32::from(d.level().value()));
         self.switches.store(d.switches(), Ordering::Relaxed);
-        drop(d);
-        if let Some(s) = switch {
-            let why = match s.cause {
-                Cause::MemoryLow => "available memory below amemthresh",
-                Cause::MemoryRecovered => "available memory back above amemthresh",
-                Cause::Operator => "set by the operator",
-            };
-            pr_info!(
-                "defense level {} -> {} ({}; available {} pages, amemthresh {})\n",
+        let why = match s.cause {
+            Cause::MemoryLow => "available memory below amemthresh",
+            Cause::TableFull => "connection table at its high watermark",
+            Cause::Recovered => "memory and connection table recovered",
+            Cause::Operator => "set by the operator",
+        };
+        match p {
+            Some(p) => pr_info!(
+                "defense level {} -> {} ({}; available {} pages, amemthresh {}; {} of {} entries, watermarks {}%/{}%)\n",
                 s.from.value(),
                 s.to.value(),
                 why,
-                available,
-                thresh
-            );
+                p.available,
+                p.amemthresh,
+                p.used,
+                p.capacity,
+                p.fill_high,
+                p.fill_low
+            ),
+            None => pr_info!(
+                "defense level {} -> {} ({})\n",
+                s.from.value(),
+                s.to.value(),
+                why
+            ),
         }
     }
 }
 
 /// Runs the controller once a second.
-pub(crate) struct Ticker(pub(crate) kernel::sync::Arc<Controller>);
+pub(crate) struct Ticker {
+    pub(crate) controller: kernel::sync::Arc<Controller>,
+    pub(crate) table: kernel::sync::Arc<Table>,
+}
 
 impl delayed_work::Handler for Ticker {
     fn run(&self) {
-        self.0.tick();
+        self.controller.tick(self.table.len());
     }
 }

@@ -2,7 +2,7 @@
 
 //! The netfilter hooks and what they have seen.
 
-use super::datapath::DataPath;
+use super::{datapath::DataPath, fault};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     net::netfilter::{Handler, Hook, HookState, Registration, Verdict},
@@ -18,6 +18,9 @@ use kernel::{
 const PRI_LOCAL_IN: i32 = 98;
 const PRI_FORWARD: i32 = 99;
 const PRI_LOCAL_OUT: i32 = -99;
+/// Just before conntrack (`NF_IP_PRI_CONNTRACK`, -200), after the raw table (-300): where a
+/// `notrack` rule would untrack our flows.
+const PRI_UNTRACK: i32 = -201;
 
 /// Packets and bytes one hook saw.
 #[derive(Clone, Copy, Default)]
@@ -84,21 +87,37 @@ pub(crate) struct Counter {
 }
 
 impl Handler for Counter {
-    fn handle(&self, skb: &mut SkBuff, _state: &HookState<'_>) -> Verdict {
+    fn handle(&self, skb: &mut SkBuff, state: &HookState<'_>) -> Verdict {
+        fault::slow_hook();
         self.stats.add(self.which, skb.network_len());
         match self.which {
             Which::LocalIn => self.dp.inbound(skb),
-            Which::Forward => self.dp.outbound(skb),
+            Which::Forward => self.dp.outbound(skb, state.in_ifindex()),
             Which::LocalOut => self.dp.local_out(skb),
         }
     }
+
+    fn reassemble(&self, skb: &SkBuff) -> bool {
+        matches!(self.which, Which::Forward) && self.dp.from_real_server_addr(skb)
+    }
 }
 
-/// The registered hooks; dropping this unregisters them.
+/// The `PRE_ROUTING` handler that keeps conntrack off our flows
+/// ([`DataPath::pre_routing`]).
+pub(crate) struct Untrack(Arc<DataPath>);
+
+impl Handler for Untrack {
+    fn handle(&self, skb: &mut SkBuff, _state: &HookState<'_>) -> Verdict {
+        self.0.pre_routing(skb)
+    }
+}
+
+/// The registered hooks; dropping this unregisters them (in declaration order).
 pub(crate) struct Hooks {
     _local_in: Registration<Counter>,
     _forward: Registration<Counter>,
     _local_out: Registration<Counter>,
+    _untrack: Registration<Untrack>,
 }
 
 impl Hooks {
@@ -118,6 +137,10 @@ impl Hooks {
             _local_in: hook(Hook::LocalIn, PRI_LOCAL_IN, Which::LocalIn)?,
             _forward: hook(Hook::Forward, PRI_FORWARD, Which::Forward)?,
             _local_out: hook(Hook::LocalOut, PRI_LOCAL_OUT, Which::LocalOut)?,
+            _untrack: {
+                fault::last_registration()?;
+                Registration::new(Hook::PreRouting, PRI_UNTRACK, Untrack(dp))?
+            },
         })
     }
 }

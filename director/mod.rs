@@ -6,6 +6,7 @@ mod config;
 mod control;
 mod datapath;
 mod defense;
+mod fault;
 mod hooks;
 mod stats;
 mod sysctls;
@@ -57,7 +58,13 @@ impl Director {
         // Sysctls first, so that the hooks and the family never run without their tunables.
         let sysctls = sysctls::register(&stats, &global, &controller)?;
         let sweeper = delayed_work::Periodic::start(Sweeper(Arc::clone(&table)), SWEEP_MS)?;
-        let ticker = delayed_work::Periodic::start(defense::Ticker(Arc::clone(&controller)), 1000)?;
+        let ticker = delayed_work::Periodic::start(
+            defense::Ticker {
+                controller: Arc::clone(&controller),
+                table: Arc::clone(&table),
+            },
+            1000,
+        )?;
         let control = genetlink::Registration::new(
             control::Control {
                 store: Arc::clone(&store),
@@ -73,6 +80,7 @@ impl Director {
                 table: Arc::clone(&table),
                 global,
                 defense: controller,
+                zombie_resets: datapath::DataPath::zombie_reset_limit(),
             },
             GFP_KERNEL,
         )?;

@@ -8,6 +8,7 @@ use super::{
     stats::{Counter, DropReason, Stats, MALFORMED},
 };
 use crate::logic::{
+    defense::Level,
     packet::ParseError,
     sysctl::{format_value, parse_write, IntRange},
     timeouts::{TimeoutRow, Timeouts, MAX_SECS, MIN_SECS, ROW_COUNT},
@@ -84,10 +85,17 @@ impl Value for RangedInt {
     }
 }
 
-/// `defense_level`: 0 automatic (calm), 1 engaged, 2 forced (DESIGN.md §5).
+/// `defense_level`: 0 automatic (calm), 1 engaged, 2 forced (DESIGN.md §5). Only the
+/// controller sets it; the file writes through [`Controller::set_level`].
 pub(crate) static DEFENSE_LEVEL: RangedInt = RangedInt::new(0, 0, 2);
 /// `amemthresh`: pages of available memory below which level 0 engages (0 = never).
 pub(crate) static AMEMTHRESH: RangedInt = RangedInt::new(2560, 0, i32::MAX);
+/// `table_fill_high`: the table's fill, percent of `conn_max`, at which level 0 engages
+/// (0 = never).
+pub(crate) static TABLE_FILL_HIGH: RangedInt = RangedInt::new(90, 0, 100);
+/// `table_fill_low`: the fill, percent of `conn_max`, below which level 1 may return to 0
+/// (used as at most `table_fill_high - 1`).
+pub(crate) static TABLE_FILL_LOW: RangedInt = RangedInt::new(70, 0, 100);
 /// `syn_drop_rate`: 0 automatic, N drops one new-connection SYN in N while engaged.
 pub(crate) static SYN_DROP_RATE: RangedInt = RangedInt::new(0, 0, i32::MAX);
 
@@ -103,10 +111,14 @@ pub(crate) static RESURRECT: RangedInt = RangedInt::new(0, 0, 1);
 /// load (sized from RAM), set by [`size_conn_max`].
 pub(crate) static CONN_MAX: RangedInt = RangedInt::new(1, 1, 1);
 
+/// Bytes of memory each entry of the table takes: the entry (120), the counters it
+/// updates (16), its half-open record and sequence number (12).
+const BYTES_PER_ENTRY: u64 = 148;
+
 /// The capacity the table is allocated with: about 1/256 of RAM, 4096 entries at least.
 pub(crate) fn size_conn_max(total_pages: u64) -> u32 {
     let bytes = total_pages.saturating_mul(4096) / 256;
-    let n = (bytes / 136).clamp(4096, 1 << 22) as u32;
+    let n = (bytes / BYTES_PER_ENTRY).clamp(4096, 1 << 22) as u32;
     CONN_MAX.reset(n as i32, 1, n as i32);
     n
 }
@@ -134,6 +146,27 @@ pub(crate) fn timeout(row: TimeoutRow, engaged: bool) -> i32 {
         &TIMEOUTS
     };
     set.get(row.index()).map_or(60, |v| v.get())
+}
+
+/// `defense_level`'s file: shows the level in force; a write goes through the controller.
+struct LevelFile(Arc<Controller>);
+
+impl Value for LevelFile {
+    fn show(&self, out: &mut [u8]) -> usize {
+        DEFENSE_LEVEL.show(out)
+    }
+
+    fn store(&self, input: &[u8]) -> Result {
+        match parse_write(input, DEFENSE_LEVEL.range()) {
+            Ok(Some(v)) => {
+                let level = Level::from_value(v).ok_or(EINVAL)?;
+                self.0.set_level(level);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(_) => Err(EINVAL),
+        }
+    }
 }
 
 /// Shows a count in a read-only file.
@@ -216,9 +249,17 @@ pub(crate) fn register(
     defense: &Arc<Controller>,
 ) -> Result<Registration> {
     let mut e = KVec::new();
+    e.push(
+        Entry::read_write_shared(
+            c_str!("defense_level"),
+            Arc::new(LevelFile(Arc::clone(defense)), GFP_KERNEL)?,
+        ),
+        GFP_KERNEL,
+    )?;
     for (name, value) in [
-        (c_str!("defense_level"), &DEFENSE_LEVEL),
         (c_str!("amemthresh"), &AMEMTHRESH),
+        (c_str!("table_fill_high"), &TABLE_FILL_HIGH),
+        (c_str!("table_fill_low"), &TABLE_FILL_LOW),
         (c_str!("syn_drop_rate"), &SYN_DROP_RATE),
         (c_str!("conn_max"), &CONN_MAX),
         (c_str!("known_client_ttl"), &KNOWN_CLIENT_TTL),

@@ -10,15 +10,26 @@
 //! outbound key), its free list and its timer wheel (`logic::wheel`), so CPUs working on
 //! different flows rarely meet on a lock, and expiry needs no timer per entry: a periodic
 //! sweep in process context pops what expired from each shard's wheel.
+//!
+//! Eviction (while defense is engaged and the table is full) takes the oldest half-open
+//! TCP entry of the whole table in constant time: each shard queues its entries as they
+//! become half-open (`logic::fifo`, a record of slot and sequence number, 8 bytes, and a
+//! sequence number per slot, 4 bytes), and publishes when its oldest queued entry was
+//! created in an atomic the evicting CPU compares across the shards without their locks.
+//! A record whose entry left the half-open states, or whose slot holds another entry by
+//! now, is stale: skipped when it comes to the front. A shard's queue holds as many
+//! records as the shard has slots; when it is full the oldest record is forgotten (its
+//! entry, if still half-open, then only expires).
 
 use super::{config::DestCounters, stats::Stats};
 use crate::logic::{
     entry::{Entry, EntryFlags, FlowKey, Protocol, Target, NIL},
+    fifo::Fifo,
     hash::{siphash24, SipKey},
     tcp_state::TcpState,
     wheel::Wheel,
 };
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{jiffies, new_spinlock_bh, prelude::*, random, sync::Arc, sync::SpinLockBh};
 
 /// Number of shards (each with its own lock).
@@ -31,8 +42,16 @@ pub(crate) struct Refs {
     pub(crate) dest: Arc<DestCounters>,
 }
 
-/// One shard: entries, chains, free list, wheel.
+/// A queued half-open entry: its slot, and the sequence number it was queued with.
+#[derive(Clone, Copy, Default)]
+struct HalfOpen {
+    slot: u32,
+    seq: u32,
+}
+
+/// One shard: entries, chains, free list, wheel, and the half-open entries in order.
 pub(crate) struct Shard {
+    index: usize,
     entries: KVVec<Entry>,
     refs: KVVec<Option<Refs>>,
     in_heads: KVVec<u32>,
@@ -40,6 +59,12 @@ pub(crate) struct Shard {
     mask: u32,
     free: u32,
     wheel: Wheel,
+    /// The records of `half_open_order`, and per slot the sequence number of its live
+    /// record (0: none).
+    half_open: KVVec<HalfOpen>,
+    half_open_order: Fifo,
+    queued_seq: KVVec<u32>,
+    next_seq: u32,
 }
 
 /// Outcome of [`Shard::insert`].
@@ -49,7 +74,7 @@ pub(crate) enum Insert {
 }
 
 impl Shard {
-    fn new(capacity: usize, now: u64) -> Result<Self> {
+    fn new(index: usize, capacity: usize, now: u64) -> Result<Self> {
         let buckets = (capacity / 2).max(16).next_power_of_two();
         let mut entries = KVVec::with_capacity(capacity, GFP_KERNEL)?;
         let mut refs = KVVec::with_capacity(capacity, GFP_KERNEL)?;
@@ -70,6 +95,7 @@ impl Shard {
             refs.push(None, GFP_KERNEL)?;
         }
         Ok(Self {
+            index,
             entries,
             refs,
             in_heads: KVVec::from_elem(NIL, buckets, GFP_KERNEL)?,
@@ -77,7 +103,38 @@ impl Shard {
             mask: (buckets - 1) as u32,
             free: if capacity > 0 { 0 } else { NIL },
             wheel: Wheel::new(now),
+            half_open: KVVec::from_elem(HalfOpen::default(), capacity, GFP_KERNEL)?,
+            half_open_order: Fifo::new(),
+            queued_seq: KVVec::from_elem(0, capacity, GFP_KERNEL)?,
+            next_seq: 0,
         })
+    }
+
+    /// Removes the oldest queued entry that is still half-open and returns its slot;
+    /// `None` when none is left (the stale records met on the way are dropped).
+    fn pop_half_open(&mut self) -> Option<u32> {
+        while let Some(r) = self.half_open_order.pop(&self.half_open) {
+            let live = self.queued_seq.get(r.slot as usize) == Some(&r.seq)
+                && self.entries.get(r.slot as usize).is_some_and(|e| {
+                    e.protocol == Protocol::Tcp
+                        && e.state.is_half_open()
+                        && e.flags.has(EntryFlags::HASHED)
+                });
+            if live {
+                return Some(r.slot);
+            }
+        }
+        None
+    }
+
+    /// When the entry at the front of the half-open queue was created (`u64::MAX` for an
+    /// empty queue). A stale front gives another entry's time, or 0: it only makes the
+    /// shard look older than it is until an eviction there drops the record.
+    fn oldest_half_open(&self) -> u64 {
+        self.half_open_order
+            .front(&self.half_open)
+            .and_then(|r| self.entries.get(r.slot as usize))
+            .map_or(u64::MAX, |e| e.created)
     }
 
     fn bucket(&self, h: u64) -> usize {
@@ -184,6 +241,9 @@ impl Shard {
             |e| &mut e.next_out,
         )?;
         let _ = self.wheel.disarm(&mut self.entries, i);
+        if let Some(q) = self.queued_seq.get_mut(i as usize) {
+            *q = 0;
+        }
         let e = self.entries.get_mut(i as usize)?;
         *e = Entry::default();
         e.next_in = self.free;
@@ -222,6 +282,9 @@ fn unlink(
 /// The table: the shards, the hash key, the bound.
 pub(crate) struct Table {
     shards: KVec<Pin<KBox<SpinLockBh<Shard>>>>,
+    /// Per shard, when its oldest queued half-open entry was created
+    /// (`Shard::oldest_half_open`), readable without its lock.
+    oldest: KVec<AtomicU64>,
     key: SipKey,
     /// Entries in use, over all shards.
     count: AtomicU32,
@@ -235,8 +298,10 @@ impl Table {
         let per_shard = per_shard + per_shard / 4 + 8;
         let now = jiffies::now();
         let mut shards = KVec::with_capacity(SHARDS, GFP_KERNEL)?;
-        for _ in 0..SHARDS {
-            let shard = Shard::new(per_shard, now)?;
+        let mut oldest = KVec::with_capacity(SHARDS, GFP_KERNEL)?;
+        for index in 0..SHARDS {
+            let shard = Shard::new(index, per_shard, now)?;
+            oldest.push(AtomicU64::new(u64::MAX), GFP_KERNEL)?;
             shards.push(
                 KBox::pin_init(new_spinlock_bh!(shard, "ipvs_defense_shard"), GFP_KERNEL)?,
                 GFP_KERNEL,
@@ -245,6 +310,7 @@ impl Table {
         Ok(Arc::new(
             Self {
                 shards,
+                oldest,
                 key: SipKey::new(random::u64(), random::u64()),
                 count: AtomicU32::new(0),
             },
@@ -307,33 +373,56 @@ impl Table {
         }
     }
 
-    /// Makes room while defense is engaged: removes the oldest half-open (SR or SA) entry of
-    /// the first shard that has one, starting with the shard of the client `addr`:`port`
-    /// (under a flood that is nearly always that shard), and returns a copy of it to reset
-    /// the real server's side. `None` when no half-open entry is left anywhere.
-    pub(crate) fn evict_half_open(&self, client_addr: u32, client_port: u16) -> Option<Entry> {
-        let start = self.shard_index(client_addr, client_port);
-        (0..SHARDS).find_map(|k| {
-            let s = self.shards.get((start + k) % SHARDS)?;
-            self.evict_oldest_in(&mut s.lock())
-        })
+    /// Queues entry `i` of `shard`, which just became a half-open TCP entry, for eviction.
+    pub(crate) fn queue_half_open(&self, shard: &mut Shard, i: u32) {
+        shard.next_seq = shard.next_seq.wrapping_add(1).max(1);
+        let seq = shard.next_seq;
+        if let Some(q) = shard.queued_seq.get_mut(i as usize) {
+            *q = seq;
+        }
+        let was_empty = shard.half_open_order.is_empty();
+        let dropped = shard
+            .half_open_order
+            .push(&mut shard.half_open, HalfOpen { slot: i, seq });
+        if was_empty || dropped.is_some() {
+            self.publish_oldest(shard);
+        }
     }
 
-    fn evict_oldest_in(&self, shard: &mut Shard) -> Option<Entry> {
-        let mut oldest: Option<(u64, u32)> = None;
-        for (i, e) in shard.entries.iter().enumerate() {
-            if e.protocol == Protocol::Tcp
-                && e.state.is_half_open()
-                && e.flags.has(EntryFlags::HASHED)
-                && oldest.map_or(true, |(c, _)| e.created < c)
-            {
-                oldest = Some((e.created, i as u32));
+    fn publish_oldest(&self, shard: &Shard) {
+        if let Some(a) = self.oldest.get(shard.index) {
+            a.store(shard.oldest_half_open(), Ordering::Relaxed);
+        }
+    }
+
+    /// Makes room while defense is engaged: removes the oldest half-open (SR or SA) TCP
+    /// entry of the whole table, and returns a copy of it to reset the real server's side.
+    /// Constant time: one look at each shard's published oldest, then that shard's queue
+    /// (at most every shard once, when their fronts are stale). `None` when no half-open
+    /// entry is queued anywhere.
+    pub(crate) fn evict_half_open(&self) -> Option<Entry> {
+        for _ in 0..SHARDS {
+            let (s, when) = self
+                .oldest
+                .iter()
+                .map(|a| a.load(Ordering::Relaxed))
+                .enumerate()
+                .min_by_key(|&(_, when)| when)?;
+            if when == u64::MAX {
+                return None;
+            }
+            let mut shard = self.shards.get(s)?.lock();
+            let victim = shard.pop_half_open().and_then(|i| {
+                let e = *shard.entry(i)?;
+                self.remove(&mut shard, i);
+                Some(e)
+            });
+            self.publish_oldest(&shard);
+            if victim.is_some() {
+                return victim;
             }
         }
-        let (_, i) = oldest?;
-        let victim = *shard.entry(i)?;
-        self.remove(shard, i);
-        Some(victim)
+        None
     }
 
     /// Removes every entry that expired by `now`; returns how many. Process context.

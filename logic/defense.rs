@@ -2,16 +2,18 @@
 //! the even spreading of drops, and the validation of clients' ACKs.
 //!
 //! **Level.** [`Defense`] holds the level the `defense_level` sysctl shows:
-//! - [`Level::Calm`] (0): nothing is dropped. [`Defense::tick`], called once a second with
-//!   the available memory, engages by itself (level 1) when it is below `amemthresh`;
+//! - [`Level::Calm`] (0): nothing is dropped. [`Defense::check`], called once a second with
+//!   the [`Pressure`] on the director, engages by itself (level 1) when available memory is
+//!   below `amemthresh` or the table's fill reaches its high watermark (a preallocated
+//!   table never lowers free memory: the fill is what a flood shows);
 //! - [`Level::Engaged`] (1): the secure table and defense timeouts apply and new SYNs are
-//!   dropped at a rate. `tick` returns to 0 by itself once memory is back at or above
-//!   `amemthresh`;
+//!   dropped at a rate. `check` returns to 0 by itself once memory is back at or above
+//!   `amemthresh` and the fill is below the low watermark;
 //! - [`Level::Forced`] (2): as 1, set by the operator, never left on its own.
 //!
-//! `amemthresh = 0` disables automatic switching in both directions: the level stays what
-//! the operator wrote. Every change of level, automatic or written, is a [`Switch`] for the
-//! caller to log once, and is counted.
+//! `amemthresh = 0` disables automatic switching in both directions (the level stays what
+//! the operator wrote); a high watermark of 0 disables the fill trigger alone. Every change of level, automatic
+//! or written, is a [`Switch`] for the caller to log once, and is counted.
 //!
 //! **Rate.** [`syn_drop_rate`] gives "drop one SYN in N": the fixed `syn_drop_rate` when
 //! N > 0, or automatically `amemthresh / (amemthresh - available)` (integer division; 1
@@ -28,7 +30,7 @@
 //! for an entry in SR (the real server has not answered), or in SA not acknowledging the
 //! real server's initial sequence number + 1.
 
-use super::tcp_state::{Table, TcpState};
+use super::tcp_state::{Table, TcpFlags, TcpState};
 
 /// The defense level.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -79,8 +81,10 @@ impl Level {
 pub enum Cause {
     /// Available memory fell below `amemthresh`.
     MemoryLow,
-    /// Available memory is back at or above `amemthresh`.
-    MemoryRecovered,
+    /// The table's fill reached the high watermark.
+    TableFull,
+    /// Memory is back at or above `amemthresh` and the fill below the low watermark.
+    Recovered,
     /// The operator wrote `defense_level`.
     Operator,
 }
@@ -94,6 +98,23 @@ pub struct Switch {
     pub to: Level,
     /// What caused it.
     pub cause: Cause,
+}
+
+/// What [`Defense::check`] weighs once a second.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pressure {
+    /// Available memory, in pages (free + buffer pages).
+    pub available: u64,
+    /// `amemthresh`, in pages; 0 turns automatic switching off.
+    pub amemthresh: u64,
+    /// Entries in the table.
+    pub used: u64,
+    /// The table's bound (`conn_max`).
+    pub capacity: u64,
+    /// The high watermark, percent of `capacity`; 0 turns the fill trigger off.
+    pub fill_high: u64,
+    /// The low watermark, percent of `capacity` (used as at most `fill_high - 1`).
+    pub fill_low: u64,
 }
 
 /// The defense level and its switch counter.
@@ -132,17 +153,35 @@ impl Defense {
         self.switch_to(level, Cause::Operator)
     }
 
-    /// The once-a-second check: `available` and `amemthresh` in pages (free + buffer
-    /// pages against the sysctl). Engages from 0 below the threshold, returns from 1 at or
-    /// above it; never leaves 2; does nothing when `amemthresh` is 0.
+    /// The once-a-second check on memory alone (no fill trigger): `available` and
+    /// `amemthresh` in pages. See [`Defense::check`].
     pub fn tick(&mut self, available: u64, amemthresh: u64) -> Option<Switch> {
-        if amemthresh == 0 {
+        self.check(&Pressure {
+            available,
+            amemthresh,
+            ..Pressure::default()
+        })
+    }
+
+    /// The once-a-second check. Engages from 0 when memory is below the threshold or the
+    /// fill at or above the high watermark; returns from 1 when neither holds and the fill
+    /// is below the low watermark; never leaves 2; does nothing when `amemthresh` is 0.
+    pub fn check(&mut self, p: &Pressure) -> Option<Switch> {
+        if p.amemthresh == 0 {
             return None;
         }
-        let low = available < amemthresh;
+        let fill_on = p.fill_high > 0 && p.capacity > 0;
+        let mem_low = p.available < p.amemthresh;
+        let fill = p.used.saturating_mul(100);
+        let full = fill_on && fill >= p.fill_high.saturating_mul(p.capacity);
+        // The low watermark is at most one below the high one, so that the level cannot
+        // swing every second between two watermarks set the wrong way round.
+        let low = p.fill_low.min(p.fill_high.saturating_sub(1));
+        let drained = !fill_on || fill < low.saturating_mul(p.capacity);
         match self.level {
-            Level::Calm if low => self.switch_to(Level::Engaged, Cause::MemoryLow),
-            Level::Engaged if !low => self.switch_to(Level::Calm, Cause::MemoryRecovered),
+            Level::Calm if mem_low => self.switch_to(Level::Engaged, Cause::MemoryLow),
+            Level::Calm if full => self.switch_to(Level::Engaged, Cause::TableFull),
+            Level::Engaged if !mem_low && drained => self.switch_to(Level::Calm, Cause::Recovered),
             _ => None,
         }
     }
@@ -229,6 +268,33 @@ impl DropCounter {
     pub const fn from_bits(seen: u64) -> Self {
         Self { seen }
     }
+}
+
+/// Whether a client segment for an entry in `state` may pass while defense is engaged.
+///
+/// On a half-open entry (SR, SA) the client may only resend its SYN (without FIN), reset,
+/// or acknowledge what [`client_ack_allowed`] accepts; a segment without ACK (a blind FIN,
+/// a bare segment) is refused, since it would move the entry out of the half-open states
+/// (SR → TIME_WAIT), beyond the reach of eviction. Any segment passes in the other states.
+/// The caller drops and counts (`blind_acks`) a segment this refuses.
+pub const fn client_segment_allowed(
+    state: TcpState,
+    rs_isn: u32,
+    flags: TcpFlags,
+    ack_seq: u32,
+) -> bool {
+    if !state.is_half_open() || flags.has(TcpFlags::RST) {
+        return true;
+    }
+    if flags.has(TcpFlags::ACK) {
+        return flags.has(TcpFlags::SYN) || client_ack_allowed(state, rs_isn, ack_seq);
+    }
+    flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::FIN)
+}
+
+/// Whether a segment may open a TCP entry: a SYN without ACK, RST or FIN.
+pub const fn opens_connection(flags: TcpFlags) -> bool {
+    flags.0 & (TcpFlags::SYN | TcpFlags::ACK | TcpFlags::RST | TcpFlags::FIN) == TcpFlags::SYN
 }
 
 /// Whether a client's ACK for an entry in `state` may pass while defense is engaged:

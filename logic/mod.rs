@@ -12,18 +12,22 @@
 //! - [`tcp_state`]: TCP states and the normal and secure transition tables;
 //! - [`timeouts`]: per-state timeouts, normal and defense;
 //! - [`wheel`]: expiry of entries by a timer wheel over entry indices;
+//! - [`fifo`]: a bounded queue, for the half-open entries in the order to evict them;
 //! - [`defense`]: the defense level controller, the SYN drop rate and ACK validation;
 //! - [`sched`]: the schedulers rr, wrr, lc, wlc and mh (Maglev);
+//! - [`ratelimit`]: a lock-free limit of events per period (the resets to zombies);
 //! - [`sysctl`]: parsing of sysctl writes;
 //! - [`proto`]: the `IPVS_DEFENSE` generic netlink protocol.
 
 pub mod checksum;
 pub mod defense;
 pub mod entry;
+pub mod fifo;
 pub mod hash;
 pub mod known;
 pub mod packet;
 pub mod proto;
+pub mod ratelimit;
 pub mod sched;
 pub mod sysctl;
 pub mod tcp_state;

@@ -584,6 +584,20 @@ pub fn rewrite_icmp_error(
 }
 
 /// Sets `side`'s address of the IPv4 header at `ip` and updates its checksum.
+/// Decrements the TTL of the IPv4 header at the start of `buf` and updates its checksum
+/// incrementally, as a router does (`ip_decrease_ttl`). Refuses a TTL of 0 or 1, whose
+/// packet a router drops (answering ICMP time exceeded) instead.
+pub fn decrement_ttl(buf: &mut [u8]) -> Result<(), RewriteError> {
+    let word = get16(buf, 8)?;
+    if word >> 8 <= 1 {
+        return Err(RewriteError::WrongKind);
+    }
+    let new = word - 0x0100;
+    let csum = checksum::update16(get16(buf, 10)?, word, new);
+    put16(buf, 8, new)?;
+    put16(buf, 10, csum)
+}
+
 fn set_addr(buf: &mut [u8], ip: usize, side: Side, addr: u32) -> Result<(), RewriteError> {
     let at = ip
         .checked_add(side.addr_offset())

@@ -150,8 +150,12 @@ pub mod attr {
     pub const KNOWN_CLIENT_PASSES: u16 = 41;
     /// Padding for 64-bit attributes (`nla_put_u64_64bit`); never carries data.
     pub const PAD: u16 = 42;
+    /// `u32`: `table_fill_high`, percent of `conn_max` (0 = the fill trigger is off).
+    pub const DEF_FILL_HIGH: u16 = 43;
+    /// `u32`: `table_fill_low`, percent of `conn_max`.
+    pub const DEF_FILL_LOW: u16 = 44;
     /// The highest attribute number.
-    pub const MAX: u16 = 42;
+    pub const MAX: u16 = 44;
 }
 
 /// IP protocol numbers the director handles.

@@ -5,7 +5,7 @@ set -euo pipefail
 
 DEB_PKGS=(linux-source-6.12 libclang-dev clang lld llvm flex bison bc cpio kmod libelf-dev
   libssl-dev pahole qemu-system-x86 iproute2 iputils-ping ipvsadm hping3 iperf3 socat tcpdump
-  python3-pip busybox procps jq python3-matplotlib nftables iptables linux-perf)
+  python3-pip busybox procps jq python3-matplotlib nftables iptables linux-perf ethtool)
 
 missing=()
 for p in "${DEB_PKGS[@]}"; do

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """A bounded spoofed SYN (or SYN-then-blind-ACK) flood, for the guest tests only.
 
-    flood.py DST_IP DST_PORT COUNT [--ack] [--seconds S] [--seed N]
+    flood.py DST_IP DST_PORT COUNT [--ack | --fin] [--seconds S] [--seed N]
 
 Sends COUNT SYNs to DST_IP:DST_PORT from random sources in 198.18.0.0/15 (the benchmark
 range, never routed outside the guest) and random ports; with --ack, each SYN is followed
 by a blind ACK from the same source, acknowledging a guessed sequence number, as a
 "SYN then ACK" flood does. Stops after COUNT packets or S seconds (default 30), whichever
 comes first, and prints how many it sent. With --seed, the sources, ports and sequence
-numbers are the same at every run with that seed (to send the same SYNs again).
+numbers are the same at every run with that seed (to send the same SYNs again). With --fin,
+each SYN is followed by a FIN without ACK from the same source (a "SYN then blind FIN"
+flood, which would pin entries in TIME_WAIT).
 """
 import random
 import socket
@@ -32,6 +34,7 @@ def segment(src, dst, sport, dport, seq, ack, flags):
 def main():
     dst, dport, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     with_ack = "--ack" in sys.argv
+    with_fin = "--fin" in sys.argv
     seconds = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 30
     if "--seed" in sys.argv:
         random.seed(int(sys.argv[sys.argv.index("--seed") + 1]))
@@ -46,6 +49,8 @@ def main():
         s.sendto(segment(src, dst, sport, dport, seq, 0, 0x02), (dst, 0))
         if with_ack:
             s.sendto(segment(src, dst, sport, dport, (seq + 1) & 0xFFFFFFFF, random.getrandbits(32), 0x10), (dst, 0))
+        if with_fin:
+            s.sendto(segment(src, dst, sport, dport, (seq + 1) & 0xFFFFFFFF, 0, 0x01), (dst, 0))
         sent += 1
     print(sent)
 

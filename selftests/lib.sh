@@ -6,7 +6,8 @@
 #
 #   ns cl1  192.0.2.2/24  ──veth── 192.0.2.1   director (root ns)   198.51.100.1 ──veth── 198.51.100.2/24 ns rs1
 #   ns cl2  192.0.2.3/24  ──┘ (bridge br-cl)                        198.51.100.1 ──┘(bridge br-rs) 198.51.100.3 ns rs2
-#   ns gw   203.0.113.2/24 ──veth── 203.0.113.1 director (route tests)
+#   ns gw   203.0.113.2/25 ──veth── 203.0.113.1 director (route tests; 203.0.113.128/25
+#                                                 is for hosts behind gw)
 #
 # The VIP is 192.0.2.100, a local address of the director.
 
@@ -66,14 +67,14 @@ link set v-cl1 master br-cl up
 link set v-cl2 master br-cl up
 link set v-rs1 master br-rs up
 link set v-rs2 master br-rs up
-addr add $DIR_GW/24 dev v-gw
+addr add $DIR_GW/25 dev v-gw
 link set v-gw up
 EOF
   _ns_conf cl1 "$CL1/24" "$DIR_CL" || fail "topology: cl1"
   _ns_conf cl2 "$CL2/24" "$DIR_CL" || fail "topology: cl2"
   _ns_conf rs1 "$RS1/24" "$DIR_RS" || fail "topology: rs1"
   _ns_conf rs2 "$RS2/24" "$DIR_RS" || fail "topology: rs2"
-  _ns_conf gw "$GW/24" - || fail "topology: gw"
+  _ns_conf gw "$GW/25" - || fail "topology: gw"
 }
 
 topo_cleanup() {

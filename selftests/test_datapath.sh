@@ -31,7 +31,9 @@ wait_state() { # vport regex seconds: prints "STATE SECONDS_LEFT"
   echo "${s:-none}"; return 1
 }
 
-# 1. A bounded table. Spoofed SYNs (replies go to cl2, which drops them) at defense level 0.
+# 1. A bounded table. Spoofed SYNs (replies go to cl2, which drops them) at defense level 0,
+#    which stays 0 (amemthresh 0: no automatic switch on memory or the table's fill).
+sc_write amemthresh 0 || fail "amemthresh 0 refused"
 sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
 ip route add 198.18.0.0/15 via "$CL2"
 max0=$(sc conn_max)

@@ -44,3 +44,35 @@ case "$out" in *"Connection refused"*) ;; *) fail "the client did not see the lo
 echo "$seen" | grep -q "$VIP > $CL1: ICMP $VIP udp port 55 unreachable" ||
   fail "the client's capture shows no port unreachable from $VIP about port 55"
 diag "the director's own port unreachable for local real server $DIR_RS:5455 reached the client as from $VIP:55"
+
+# A client's port unreachable about a reply from a local real server: translated and
+# delivered to the server's socket (its connected socket sees ECONNREFUSED), not dropped
+# as a route error. The server answers 2 s late, after the client has closed its socket.
+"$IPVSDADM" -A -u "$VIP:56" -s rr
+"$IPVSDADM" -a -u "$VIP:56" -r "$DIR_RS:5656" -m
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 5656))
+_, peer = s.recvfrom(100)
+s.connect(peer)
+time.sleep(2)
+s.send(b"late")
+s.settimeout(10)
+try:
+    s.recv(100)
+    print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")' "$DIR_RS" > /tmp/icmp.local 2>&1 &
+srv=$!
+wait_listen - 5656 u
+r0=$(drops route_errors)
+in_ns cl1 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"hi", (sys.argv[1], 56))
+s.close()' "$VIP"
+wait $srv
+expect_eq "$(cat /tmp/icmp.local)" refused "the local real server's socket after the client's port unreachable"
+expect_eq "$(drops route_errors)" "$r0" "route_errors"
+diag "the client's port unreachable about a local real server's reply reached its socket"

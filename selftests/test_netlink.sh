@@ -99,17 +99,25 @@ kerr EINVAL "" $NEW_SERVICE $SVC 4=str:averyveryverylongschedulername
 diag "kernel: port 0, unknown scheduler/protocol, missing key, duplicate, unknown service and RS, weight 70000, level 3, reply-only attribute, long string: refused with the right errno"
 
 # CAP_NET_ADMIN: refused by the kernel, not the tool.
+# What an unprivileged process runs is copied where it can read it: a clone under /root
+# (mode 700) is closed to other users.
+pub=$(mktemp -d /tmp/netlink-nonroot.XXXXXX) && chmod 755 "$pub" &&
+  cp "$IPVSD_TOP/selftests/genl.py" "$IPVSDADM" "$pub/" && chmod a+rX "$pub"/* ||
+  fail "could not copy genl.py and ipvsdadm for the unprivileged user"
 nonroot() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"; }
-out=$(nonroot $GENL $NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:99 4=str:rr | head -1)
+NR_GENL="python3 $pub/genl.py" NR_IPVSDADM=$pub/ipvsdadm
+nonroot test -r "$pub/genl.py" -a -x "$NR_IPVSDADM" ||
+  fail "the unprivileged user cannot read $pub/genl.py"
+out=$(nonroot $NR_GENL $NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:99 4=str:rr | head -1)
 [ "$out" = "error EPERM: " ] || fail "unprivileged NEW_SERVICE: expected EPERM, got '$out'"
-out=$(nonroot $GENL $FLUSH | head -1)
+out=$(nonroot $NR_GENL $FLUSH | head -1)
 [ "$out" = "error EPERM: " ] || fail "unprivileged FLUSH: expected EPERM, got '$out'"
-out=$(nonroot "$IPVSDADM" -C 2>&1) && fail "unprivileged ipvsdadm -C succeeded"
+out=$(nonroot "$NR_IPVSDADM" -C 2>&1) && fail "unprivileged ipvsdadm -C succeeded"
 case "$out" in *ermission*|*CAP_NET_ADMIN*) ;; *) fail "unprivileged -C: unclear '$out'";; esac
-nonroot "$IPVSDADM" -L -n >/dev/null || fail "unprivileged listing refused"
-out=$(nonroot $GENL 9 --dump | head -1)
+nonroot "$NR_IPVSDADM" -L -n >/dev/null || fail "unprivileged listing refused"
+out=$(nonroot $NR_GENL 9 --dump | head -1)
 [ "$out" = "error EPERM: " ] || fail "unprivileged connection dump: expected EPERM, got '$out'"
-out=$(nonroot "$IPVSDADM" -L -n -c 2>&1) && fail "unprivileged ipvsdadm -L -c succeeded"
+out=$(nonroot "$NR_IPVSDADM" -L -n -c 2>&1) && fail "unprivileged ipvsdadm -L -c succeeded"
 "$IPVSDADM" -L -n | grep -q "$RS1:8080" || fail "an unprivileged request changed the configuration"
 diag "without CAP_NET_ADMIN: changes refused with EPERM ('$out'), listing allowed"
 

@@ -16,14 +16,16 @@ for _ in 1 2 3; do case "$(tcp_req cl1 80)" in "rs1 "*) ok=1; break ;; esac; sle
 
 gw_rx() { in_ns gw cat /sys/class/net/eth0/statistics/rx_packets; }
 try_fail() { # what
-  local before errs0 ans seen
+  local before errs0 ans seen unreach
   # tcpdump on the gateway and on both real servers: not one packet for a real server's
-  # port may appear on any of them.
+  # port may appear on any of them; and on the client, for its ICMP host unreachable.
   cap_start rf "tcp port 8080" gw rs1 rs2
+  cap_start unr "icmp[icmptype] == icmp-unreach and icmp[icmpcode] == 1" cl1
   before=$(gw_rx); errs0=$(drops route_errors)
   ans=$(tcp_req cl1 80)
-  cap_stop rf
-  seen=$(cap_count rf)
+  cap_stop rf; cap_stop unr
+  seen=$(cap_count rf); unreach=$(cap_count unr)
+  [ "$unreach" -ge 1 ] || fail "$1: the client got no ICMP host unreachable"
   [ "$seen" -eq 0 ] || { cap_print rf | sed 's/^/#   /'; fail "$1: $seen packets for port 8080 captured"; }
   case "$ans" in "rs1 "*) fail "$1: the connection succeeded";; esac
   [ "$(drops route_errors)" -gt "$errs0" ] || fail "$1: route_errors did not grow"
@@ -31,7 +33,7 @@ try_fail() { # what
   # several: there must be no TCP at all toward the gateway.
   [ "$(gw_rx)" -eq "$before" ] || fail "$1: $(( $(gw_rx) - before )) packets reached the gateway"
   case "$ans" in *"No route to host"*|*"unreachable"*|*"refused"*) ;; *) diag "$1: client saw '$ans'";; esac
-  diag "$1: dropped, route_errors $errs0 -> $(drops route_errors), 0 packets captured at the gateway and the servers, client: ${ans:0:60}"
+  diag "$1: dropped, route_errors $errs0 -> $(drops route_errors), 0 packets captured at the gateway and the servers, $unreach host unreachable at the client: ${ans:0:60}"
 }
 
 for kind in prohibit unreachable blackhole; do

@@ -54,3 +54,16 @@ for bad in 2 -1 x; do
 done
 expect_eq "$(sc resurrect)" 0 "resurrect after refused writes"
 diag "resurrect: 0 and 1 accepted, 2, -1, x refused (EINVAL)"
+
+for f in table_fill_high table_fill_low; do
+  v0=$(sc $f) || fail "no $f"
+  for v in 0 100 55; do sc_write $f "$v" || fail "$f=$v refused"; done
+  for bad in 101 -1 x; do
+    err=$(sc_write $f "$bad") && fail "$f accepted '$bad'"
+    case "$err" in *"Invalid argument"*) ;; *) fail "$f='$bad': expected EINVAL, got '$err'";; esac
+  done
+  expect_eq "$(sc $f)" 55 "$f after refused writes"
+  sc_write $f "$v0"
+done
+expect_eq "$(sc table_fill_high) $(sc table_fill_low)" "90 70" "default watermarks"
+diag "table_fill_high, table_fill_low: 0..100 accepted, 101, -1, x refused (EINVAL); defaults 90/70"

@@ -1,38 +1,86 @@
 #!/usr/bin/env bash
-# rmmod while clients send traffic through the hooks, ten times, with connection entries
-# live: no warning (the runner checks dmesg), no leak (kmemleak).
+# timeout: 2400
+# rmmod, and an init that fails, while the heaviest load the guest makes runs through the
+# hooks: TCP and UDP streams through the VIP and a spoofed SYN flood (sources in
+# 198.18.0.0/15), with connection entries live, and pings through the director.
+# - 20 rounds of insmod, configure, rmmod under that load;
+# - the `slow_hook` build (every hook call spins 1 ms first, so that rmmod always meets a
+#   hook running on the other CPU): 5 rounds;
+# - the `init` build (init fails at its last registration, with slow hooks): insmod fails
+#   cleanly 3 times, then the normal module loads and serves a connection.
+# No KASAN, lockdep or other report (the runner checks dmesg), no leak (kmemleak).
+#
+# Topology: lib.sh's; the flood's replies are routed to cl2, which drops them.
 . "$(dirname "$0")/lib.sh"
+FLOOD="python3 $IPVSD_TOP/selftests/flood.py"
+FAULT_DIR=${FAULT_DIR:-$IPVSD_TOP/out}
+for f in slow_hook init; do
+  [ -f "$FAULT_DIR/fault-$f/ipvs_defense.ko" ] ||
+    fail "no fault build $FAULT_DIR/fault-$f/ipvs_defense.ko (scripts/test.sh builds it)"
+done
 mod_unload; topo_setup
 leak_begin
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
+sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
+ip route add 198.18.0.0/15 via "$CL2" || fail "could not route the spoofed range to cl2"
+in_ns rs1 socat -u TCP-LISTEN:8080,fork,reuseaddr OPEN:/dev/null >/dev/null 2>&1 &
+in_ns rs1 socat -u UDP-LISTEN:5353,reuseaddr OPEN:/dev/null >/dev/null 2>&1 &
+wait_listen rs1 8080; wait_listen rs1 5353 u
+in_ns cl2 ping -c 1 -W 5 "$RS1" >/dev/null || fail "client cannot reach rs1 through the director"
 
-in_ns rs1 socat -u TCP-LISTEN:8080,fork,reuseaddr OPEN:/dev/null &
-in_ns cl1 ping -c 1 -W 5 "$RS1" >/dev/null || fail "client cannot reach rs1 through the director"
-in_ns cl2 ping -c 1 -W 5 "$VIP" >/dev/null || fail "client cannot reach the director"
-for round in $(seq 1 10); do
-  mod_load
-  # A service, so that the stream to the VIP creates an entry that is live at rmmod.
-  "$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m ||
-    fail "round $round: could not configure the service"
-  in_ns cl1 ping -c 1 -W 5 "$VIP" >/dev/null || diag "round $round: warm-up ping to the VIP failed"
-  in_ns cl2 ping -c 1 -W 5 "$RS1" >/dev/null || diag "round $round: warm-up ping to rs1 failed"
-  # Bounded traffic: ping floods to the director and through it, and a TCP stream.
-  pids=()
-  timeout 25 ip netns exec cl1 ping -q -f -c 50000 "$VIP" >/dev/null 2>&1 & pids+=($!)
-  timeout 25 ip netns exec cl2 ping -q -f -c 50000 "$RS1" >/dev/null 2>&1 & pids+=($!)
-  timeout 25 ip netns exec cl1 sh -c "head -c 100000000 /dev/zero | socat -u - TCP:$VIP:80" \
-    >/dev/null 2>&1 & pids+=($!)
-  # Emulation is slow, the more so with other guests running: wait up to 20 s for traffic.
-  for _ in $(seq 1 200); do
+# The load, bounded in time (LOAD_SECONDS) and restarted while the module is away.
+LOAD_SECONDS=1500
+load() {
+  timeout $LOAD_SECONDS ip netns exec cl2 ping -q -i 0.01 "$RS1" >/dev/null 2>&1 &
+  timeout $LOAD_SECONDS ip netns exec cl1 sh -c \
+    "while :; do head -c 50000000 /dev/zero | socat -u - TCP:$VIP:80,connect-timeout=2; sleep 0.2; done" \
+    >/dev/null 2>&1 &
+  timeout $LOAD_SECONDS ip netns exec cl2 sh -c \
+    "while :; do head -c 20000000 /dev/zero | socat -u -b 512 - UDP:$VIP:53; sleep 0.2; done" \
+    >/dev/null 2>&1 &
+  timeout $LOAD_SECONDS ip netns exec cl1 $FLOOD "$VIP" 80 100000000 --seconds $LOAD_SECONDS \
+    >/dev/null 2>&1 &
+}
+
+configure() {
+  "$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m &&
+    "$IPVSDADM" -A -u "$VIP:53" -s rr && "$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
+}
+
+# One round: load KO, configure, wait for traffic and entries, rmmod.
+round() { # ko label
+  local i fw li e
+  insmod "$1" || fail "$2: insmod failed"
+  configure || fail "$2: could not configure the services"
+  for i in $(seq 1 300); do
     [ "$(sc forward_packets)" -gt 100 ] && [ "$(sc local_in_packets)" -gt 100 ] && break
     sleep 0.1
   done
-  fw=$(sc forward_packets); li=$(sc local_in_packets)
-  mod_unload
-  [ "$fw" -gt 0 ] && [ "$li" -gt 0 ] || fail "round $round: no traffic through the hooks before rmmod (local $li, forwarded $fw)"
-  diag "round $round: unloaded under traffic after $li local and $fw forwarded packets"
-  kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+  fw=$(sc forward_packets); li=$(sc local_in_packets); e=$(entries)
+  rmmod ipvs_defense || fail "$2: rmmod failed"
+  [ "$fw" -gt 0 ] && [ "$li" -gt 0 ] && [ "$e" -gt 0 ] ||
+    fail "$2: no traffic or entries before rmmod (local $li, forwarded $fw, entries $e)"
+  diag "$2: unloaded with $e entries after $li local and $fw forwarded packets"
+}
+
+load
+for r in $(seq 1 20); do round "$KO" "round $r"; done
+for r in $(seq 1 5); do round "$FAULT_DIR/fault-slow_hook/ipvs_defense.ko" "slow_hook round $r"; done
+for r in 1 2 3; do
+  insmod "$FAULT_DIR/fault-init/ipvs_defense.ko" 2>/dev/null && fail "the init fault build loaded"
+  mod_loaded && fail "a failed init left the module loaded"
+  [ -e "$SYSCTL" ] && fail "a failed init left $SYSCTL behind"
 done
-leak_check "10 unloads under traffic"
+diag "init failing at its last registration under load: 3 times, nothing left behind"
+kill $(jobs -p) 2>/dev/null; wait 2>/dev/null
+mod_load
+configure || fail "could not configure the services after the failed inits"
+in_ns rs1 socat -t 10 TCP-LISTEN:8081,reuseaddr SYSTEM:"echo rs1" >/dev/null 2>&1 &
+wait_listen rs1 8081
+"$IPVSDADM" -A -t "$VIP:81" -s rr && "$IPVSDADM" -a -t "$VIP:81" -r "$RS1:8081" -m ||
+  fail "could not add VIP:81"
+expect_eq "$(tcp_req cl1 81)" "rs1" "a connection after the failed inits"
+mod_unload
+leak_check "25 unloads and 3 failed inits under load" || fail "kmemleak is not available"
 # The director still routes after the module is gone.
-in_ns cl1 ping -c 1 -W 5 "$RS1" >/dev/null || fail "no routing after the last rmmod"
+in_ns cl2 ping -c 1 -W 5 "$RS1" >/dev/null || fail "no routing after the last rmmod"

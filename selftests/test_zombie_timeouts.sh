@@ -44,6 +44,24 @@ rsts=$(cap_count zrs)
 [ "$rsts" -ge 1 ] || fail "rs1 got no reset for the crafted zombies"
 diag "crafted SYN+ACK and ACK from rs1:8080: dropped (zombie_replies $z0 -> $((z0 + 2))), 0 at the client, $rsts reset(s) at rs1"
 
+# The resets to zombies have a rate limit of their own (50 a second), not the log's
+# net_ratelimit (10 at once, then one in 5 s): 300 crafted SYN+ACKs in a burst earn rs1
+# more than 10 resets and no more than 50 a second.
+cap_start zburst "tcp[tcpflags] & tcp-rst != 0 and src $CL1 and src port 5557" rs1
+z0=$(drops zombie_replies)
+t0=$(date +%s)
+sent=$(in_ns rs1 python3 "$IPVSD_TOP/selftests/craft.py" "$CL1" 5557 --sport 8080 \
+  $(for i in $(seq 1 300); do echo tcp_synack; done))
+t1=$(date +%s)
+sleep 1
+cap_stop zburst
+expect_eq "$sent" 300 "crafted SYN+ACKs sent"
+expect_eq "$(drops zombie_replies)" $((z0 + 300)) "zombie_replies after 300 crafted SYN+ACKs"
+rsts=$(cap_count zburst)
+[ "$rsts" -gt 10 ] || fail "only $rsts resets for 300 zombies: the log's rate limit, not the resets' own"
+[ "$rsts" -le $((50 * (t1 - t0 + 2))) ] || fail "$rsts resets in $((t1 - t0 + 1)) s: above 50 a second"
+diag "300 zombie SYN+ACKs in $((t1 - t0 + 1)) s: $rsts resets to rs1 (their own limit, 50 a second)"
+
 # Timeout sysctls.
 for bad in 0 2147484 -5 x; do
   sc_write timeout_udp "$bad" >/dev/null && fail "timeout_udp accepted '$bad'"
@@ -65,7 +83,8 @@ sleep $((exp + 2))
 "$IPVSDADM" -L -n -c | grep -q "^UDP" && fail "the UDP entry did not expire after timeout_udp=40"
 diag "timeout_udp: 0, 2147484, -5, x refused; with 40 the entry reported $exp s left and was gone $((exp + 2)) s later"
 
-# A full table.
+# A full table, at level 0 (amemthresh 0: a full table does not engage defense by itself).
+sc_write amemthresh 0 || fail "amemthresh 0 refused"
 sc_write conn_max 2 || fail "conn_max=2 refused"
 # The server holds each connection open for 60 s; the two clients connect and wait until
 # both entries exist (a process start takes seconds under emulation), then a third comes.

@@ -34,7 +34,7 @@ fn calm_engages_below_threshold_and_returns_by_itself() {
         Some(Switch {
             from: Level::Engaged,
             to: Level::Calm,
-            cause: Cause::MemoryRecovered
+            cause: Cause::Recovered
         })
     );
     assert_eq!(d.level().table(), Table::Normal);
@@ -226,4 +226,90 @@ fn step_is_the_pure_form_for_compare_and_swap() {
     let mut c = DropCounter::from_bits(50);
     assert!(c.should_drop(Some(10)));
     assert_eq!(drops(&mut c, Some(10), 30), 3);
+}
+
+fn fill(used: u64, capacity: u64, high: u64, low: u64) -> ipvsd_logic::defense::Pressure {
+    ipvsd_logic::defense::Pressure {
+        available: 1 << 20,
+        amemthresh: THRESH,
+        used,
+        capacity,
+        fill_high: high,
+        fill_low: low,
+    }
+}
+
+#[test]
+fn a_full_table_engages_and_a_drained_one_returns() {
+    let mut d = Defense::new();
+    assert_eq!(
+        d.check(&fill(449, 500, 90, 70)),
+        None,
+        "89.8 % is below 90 %"
+    );
+    assert_eq!(
+        d.check(&fill(450, 500, 90, 70)),
+        Some(Switch {
+            from: Level::Calm,
+            to: Level::Engaged,
+            cause: Cause::TableFull
+        })
+    );
+    // Hysteresis: between the watermarks it stays engaged.
+    for used in [450, 400, 350] {
+        assert_eq!(d.check(&fill(used, 500, 90, 70)), None, "{used} of 500");
+    }
+    assert_eq!(
+        d.check(&fill(349, 500, 90, 70)),
+        Some(Switch {
+            from: Level::Engaged,
+            to: Level::Calm,
+            cause: Cause::Recovered
+        })
+    );
+    assert_eq!(d.switches(), 2);
+}
+
+#[test]
+fn fill_trigger_off_and_forced_level() {
+    let mut d = Defense::new();
+    assert_eq!(d.check(&fill(500, 500, 0, 70)), None, "watermark 0: off");
+    let mut off = fill(500, 500, 90, 70);
+    off.amemthresh = 0;
+    off.available = 0;
+    assert_eq!(
+        d.check(&off),
+        None,
+        "amemthresh 0: no automatic switch at all"
+    );
+    d.set_level(Level::Forced);
+    assert_eq!(d.check(&fill(0, 500, 90, 70)), None, "2 is never left");
+    d.set_level(Level::Calm);
+    // Memory low engages even with an empty table; it returns only when both recover.
+    let mut p = fill(0, 500, 90, 70);
+    p.available = THRESH - 1;
+    assert_eq!(d.check(&p).map(|s| s.cause), Some(Cause::MemoryLow));
+    let mut p = fill(400, 500, 90, 70);
+    p.available = THRESH;
+    assert_eq!(
+        d.check(&p),
+        None,
+        "memory back, but the fill is above the low watermark"
+    );
+    p.used = 300;
+    assert_eq!(d.check(&p).map(|s| s.cause), Some(Cause::Recovered));
+}
+
+#[test]
+fn watermarks_the_wrong_way_round_do_not_flap() {
+    let mut d = Defense::new();
+    // Low 95 above high 90: used as 89.
+    assert!(d.check(&fill(460, 500, 90, 95)).is_some());
+    assert_eq!(d.check(&fill(450, 500, 90, 95)), None, "90 % stays engaged");
+    assert_eq!(
+        d.check(&fill(447, 500, 90, 95)),
+        None,
+        "89.4 % is not below 89 %"
+    );
+    assert!(d.check(&fill(444, 500, 90, 95)).is_some(), "88.8 % returns");
 }

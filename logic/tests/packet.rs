@@ -7,8 +7,9 @@ mod common;
 use common::Rng;
 use ipvsd_logic::checksum;
 use ipvsd_logic::packet::{
-    build_tcp_rst, parse, parse_ipv4, rewrite, rewrite_icmp_error, CsumMode, ParseError, Reset,
-    RewriteError, Side, Transport, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, RST_LEN,
+    build_tcp_rst, decrement_ttl, parse, parse_ipv4, rewrite, rewrite_icmp_error, CsumMode,
+    ParseError, Reset, RewriteError, Side, Transport, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
+    RST_LEN,
 };
 use ipvsd_logic::tcp_state::TcpFlags;
 
@@ -687,4 +688,32 @@ fn parse_headers_on_a_prefix_agrees_with_parse() {
         let cut = &pkt[..pkt.len().min(MAX_HEADERS)];
         assert_eq!(parse_headers(cut, pkt.len()), full);
     }
+}
+
+#[test]
+fn ttl_decrement_keeps_the_header_checksum_right() {
+    let mut rng = Rng::new(7);
+    for _ in 0..10_000 {
+        let mut p = tcp_packet();
+        let ttl = 2 + (rng.next_u32() % 254) as u8;
+        p[8] = ttl;
+        p[12..20].copy_from_slice(&rng.next_u64().to_be_bytes());
+        let c = ref_ip_csum(&p, 0);
+        put16(&mut p, 10, c);
+        decrement_ttl(&mut p).unwrap();
+        assert_eq!(p[8], ttl - 1);
+        assert_eq!(be16(&p, 10), ref_ip_csum(&p, 0), "ttl {ttl}");
+    }
+}
+
+#[test]
+fn ttl_of_one_or_zero_is_refused_untouched() {
+    for ttl in [0u8, 1] {
+        let mut p = tcp_packet();
+        p[8] = ttl;
+        let before = p.clone();
+        assert_eq!(decrement_ttl(&mut p), Err(RewriteError::WrongKind));
+        assert_eq!(p, before);
+    }
+    assert_eq!(decrement_ttl(&mut [0u8; 9]), Err(RewriteError::OutOfBounds));
 }

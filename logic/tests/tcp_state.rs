@@ -322,3 +322,36 @@ fn entry_records_the_server_isn_and_blind_acks_are_refused() {
     assert_eq!(n.state, TcpState::SynRecv);
     assert!(!n.flags.has(EntryFlags::ISN_SEEN));
 }
+
+#[test]
+fn half_open_entries_refuse_client_segments_without_ack() {
+    use ipvsd_logic::defense::{client_segment_allowed, opens_connection};
+    const ISN: u32 = 5000;
+    for state in TcpState::ALL {
+        for bits in 0..=255u8 {
+            let f = TcpFlags(bits);
+            let ok = client_segment_allowed(state, ISN, f, ISN + 1);
+            let blind_ack = client_segment_allowed(state, ISN, f, ISN);
+            if !state.is_half_open() || f.has(TcpFlags::RST) {
+                assert!(ok && blind_ack, "{state:?} {bits:#04x}: any segment passes");
+            } else if f.has(TcpFlags::ACK) && !f.has(TcpFlags::SYN) {
+                assert_eq!(ok, state == TcpState::SynAck, "{state:?} {bits:#04x}");
+                assert!(!blind_ack, "{state:?} {bits:#04x}: a wrong ACK passed");
+            } else if f.has(TcpFlags::ACK) {
+                assert!(ok, "{state:?} {bits:#04x}: SYN+ACK passes as before");
+            } else {
+                // No ACK: only the SYN sent again (without FIN) passes; a FIN, a bare
+                // segment, SYN+FIN are blind.
+                let resent_syn = f.has(TcpFlags::SYN) && !f.has(TcpFlags::FIN);
+                assert_eq!(ok, resent_syn, "{state:?} {bits:#04x}");
+            }
+        }
+    }
+    for bits in 0..=255u8 {
+        let want = bits & 0x17 == TcpFlags::SYN;
+        assert_eq!(opens_connection(TcpFlags(bits)), want, "{bits:#04x}");
+    }
+    assert!(!opens_connection(TcpFlags(TcpFlags::SYN | TcpFlags::RST)));
+    assert!(!opens_connection(TcpFlags(TcpFlags::SYN | TcpFlags::FIN)));
+    assert!(opens_connection(TcpFlags(TcpFlags::SYN | TcpFlags::PSH)));
+}

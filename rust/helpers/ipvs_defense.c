@@ -256,3 +256,76 @@ unsigned char *rust_helper_skb_data(const struct sk_buff *skb)
 {
 	return skb->data;
 }
+
+/*
+ * What forwarding does to a packet that arrived and is sent on (rust/kernel/net/skbuff.rs):
+ * ip_forward and IPVS's NAT transmit clear the receive timestamp and drop an early-demux
+ * socket (ip_vs_drop_early_demux_sk); IPVS untracks its flows (ip_vs_notrack).
+ */
+#include <linux/netfilter/nf_conntrack_common.h>
+
+void rust_helper_skb_orphan(struct sk_buff *skb)
+{
+	skb_orphan(skb);
+}
+
+void rust_helper_skb_clear_tstamp(struct sk_buff *skb)
+{
+	skb_clear_tstamp(skb);
+}
+
+/* ip_vs_notrack(): give back the packet's conntrack entry (if any) and mark it untracked. */
+void rust_helper_ipvsd_skb_untrack(struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_NF_CONNTRACK)
+	nf_reset_ct(skb);
+	skb_set_nfct(skb, IP_CT_UNTRACKED);
+#endif
+}
+
+/* Busy waiting (rust/kernel/jiffies.rs): udelay() is a macro on x86. */
+#include <linux/delay.h>
+
+void rust_helper_udelay(unsigned long usecs)
+{
+	udelay(usecs);
+}
+
+/* The FIB entry behind a route (rust/kernel/net/route.rs: fib_prefix_len). */
+#include <net/ip_fib.h>
+
+/* The prefix length of the FIB entry that routes @daddr in @net, or a negative errno. */
+int rust_helper_ipvsd_fib_prefixlen(struct net *net, __be32 daddr)
+{
+	struct flowi4 fl4 = { .daddr = daddr, .flowi4_scope = RT_SCOPE_UNIVERSE };
+	struct fib_result res;
+	int err;
+
+	rcu_read_lock();
+	err = fib_lookup(net, &fl4, &res, 0);
+	rcu_read_unlock();
+	return err ? err : res.prefixlen;
+}
+
+/* dst->dev of a route (rust/kernel/net/route.rs: Route::ifindex). */
+int rust_helper_ipvsd_dst_ifindex(const struct dst_entry *dst)
+{
+	return dst->dev ? dst->dev->ifindex : 0;
+}
+
+/*
+ * Reassembly of fragments before a hook's handler (rust/kernel/net/netfilter.rs), as IPVS
+ * does (ip_vs_gather_frags): 0 when @skb is now the whole datagram (its header checksum
+ * recomputed), otherwise @skb was queued or freed.
+ */
+int rust_helper_ipvsd_defrag(struct net *net, struct sk_buff *skb)
+{
+	int err;
+
+	local_bh_disable();
+	err = ip_defrag(net, skb, IP_DEFRAG_VS_FWD);
+	local_bh_enable();
+	if (!err)
+		ip_send_check(ip_hdr(skb));
+	return err;
+}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The kernel's tick counter.
+//! The kernel's tick counter, and busy waiting.
 //!
 //! C header: [`include/linux/jiffies.h`](srctree/include/linux/jiffies.h)
 
@@ -17,4 +17,10 @@ pub const HZ: u64 = bindings::CONFIG_HZ as u64;
 pub fn now() -> u64 {
     // SAFETY: Reading the tick counter has no preconditions.
     unsafe { bindings::get_jiffies_64() }
+}
+
+/// Busy-waits `us` microseconds (`udelay`), without sleeping: usable in any context.
+pub fn busy_wait_us(us: u32) {
+    // SAFETY: `udelay` only spins; it has no preconditions.
+    unsafe { bindings::udelay(us as _) };
 }

@@ -63,13 +63,23 @@ impl Entry {
 
     /// A read-only file (mode 0444) backed by a shared value, which the entry keeps alive.
     pub fn read_only_shared<T: Value>(name: &'static CStr, value: Arc<T>) -> Self {
+        Self::shared(name, value, 0o444)
+    }
+
+    /// A file that root may write and everyone may read (mode 0644), backed by a shared
+    /// value, which the entry keeps alive.
+    pub fn read_write_shared<T: Value>(name: &'static CStr, value: Arc<T>) -> Self {
+        Self::shared(name, value, 0o644)
+    }
+
+    fn shared<T: Value>(name: &'static CStr, value: Arc<T>, mode: u16) -> Self {
         // INVARIANT: `data` comes from `Arc::into_raw` and `release` is `release_arc::<T>`.
         Self {
             name,
             data: Arc::into_raw(value).cast(),
             release: Some(release_arc::<T>),
             handler: proc_handler::<T>,
-            mode: 0o444,
+            mode,
         }
     }
 

@@ -275,6 +275,14 @@ pub fn format_defense(v: &DefenseView) -> String {
         "connection entries",
         format!("{} of {}", g.entries, g.conn_max),
     );
+    if let Some((high, low)) = d.fill_watermarks {
+        let text = if high == 0 {
+            "0% (automatic switch on the table's fill disabled)".to_string()
+        } else {
+            format!("engage at {high}%, return below {low}% of conn_max")
+        };
+        row("table watermarks", text);
+    }
     out.push_str("Drop counters\n");
     for (name, value) in g.drops.named() {
         let _ = writeln!(out, "  {name:<22}{value}");
@@ -419,7 +427,7 @@ pub fn json_ipvsadm_timeout(tcp: u32, tcpfin: u32, udp: u32) -> String {
 pub fn json_defense(v: &DefenseView) -> String {
     let d = &v.defense;
     let g = &v.global;
-    pretty(&json!({
+    let mut out = json!({
         "operator_level": d.level,
         "effective_level": d.effective,
         "available_pages": d.available_pages,
@@ -432,7 +440,12 @@ pub fn json_defense(v: &DefenseView) -> String {
         "drops": drops_json(&g.drops),
         "known_client_passes": v.known_client_passes(),
         "stats": stats_json(&g.stats),
-    }))
+    });
+    if let (Some((high, low)), Some(o)) = (d.fill_watermarks, out.as_object_mut()) {
+        o.insert("table_fill_high".into(), high.into());
+        o.insert("table_fill_low".into(), low.into());
+    }
+    pretty(&out)
 }
 
 /// `--timeouts --json`: `{"timeouts": {"established": 900, ...}, "defense_timeouts": {...}}`

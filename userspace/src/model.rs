@@ -257,6 +257,9 @@ pub struct DefenseInfo {
     pub switches: u64,
     /// `KNOWN_CLIENT_PASSES` when the defense reply carries it.
     pub known_client_passes: Option<u64>,
+    /// `table_fill_high` and `table_fill_low` (percent of `conn_max`), when the reply
+    /// carries them.
+    pub fill_watermarks: Option<(u32, u32)>,
 }
 
 /// What `--defense` shows: the defense state plus the global counters.

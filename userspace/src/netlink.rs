@@ -343,6 +343,7 @@ pub fn decode_defense(m: &AttrMap) -> Result<DefenseInfo, NlError> {
         drop_rate: u32_or0(m, attr::DEF_DROP_RATE)?,
         switches: u64_or0(m, attr::DEF_SWITCHES)?,
         known_client_passes: opt_u64(m, attr::KNOWN_CLIENT_PASSES)?,
+        fill_watermarks: opt_u32(m, attr::DEF_FILL_HIGH)?.zip(opt_u32(m, attr::DEF_FILL_LOW)?),
     })
 }
 

@@ -343,3 +343,23 @@ fn json_ipvsadm_timeout_fields() {
     assert_eq!(v["tcpfin"], 120);
     assert_eq!(v["udp"], 300);
 }
+
+#[test]
+fn defense_shows_the_table_watermarks_when_the_kernel_sends_them() {
+    let mut d = defense_view();
+    assert!(!format::format_defense(&d).contains("table watermarks"));
+    assert!(parse(&format::json_defense(&d))
+        .get("table_fill_high")
+        .is_none());
+    d.defense.fill_watermarks = Some((90, 70));
+    let t = format::format_defense(&d);
+    assert!(t.contains("  table watermarks      engage at 90%, return below 70% of conn_max\n"));
+    let v = parse(&format::json_defense(&d));
+    assert_eq!(
+        (v["table_fill_high"].clone(), v["table_fill_low"].clone()),
+        (90.into(), 70.into())
+    );
+    d.defense.fill_watermarks = Some((0, 70));
+    assert!(format::format_defense(&d)
+        .contains("  table watermarks      0% (automatic switch on the table's fill disabled)\n"));
+}

@@ -3,8 +3,8 @@
 //! Netfilter hooks.
 //!
 //! A [`Registration`] owns one registered `nf_hook_ops` and the handler it calls; dropping it
-//! unregisters the hook (waiting for callbacks already running on other CPUs) before the
-//! handler is freed.
+//! unregisters the hook, then waits for a grace period (`synchronize_net`) so that no CPU
+//! still runs the handler when it is freed.
 //!
 //! C header: [`include/linux/netfilter.h`](srctree/include/linux/netfilter.h)
 
@@ -24,7 +24,9 @@ pub enum Verdict {
     Drop,
     /// Send the (rewritten) packet out through `Route` ourselves (`ip_local_out`), instead
     /// of letting it continue through the stack (`NF_STOLEN`). The adapter does it after
-    /// the handler returned, so the handler never touches a packet it no longer owns.
+    /// the handler returned, so the handler never touches a packet it no longer owns. The
+    /// packet is one that arrived: it is prepared as forwarding would prepare it
+    /// ([`SkBuff::prepare_forward`]).
     Transmit(Route),
 }
 
@@ -34,11 +36,13 @@ pub enum Verdict {
 ///
 /// `skb` must be the valid packet the hook was called with, owned by the netfilter core
 /// until this returns; `net` its namespace.
-unsafe fn apply(verdict: Verdict, skb: *mut bindings::sk_buff, net: *mut bindings::net) -> u32 {
+unsafe fn apply(verdict: Verdict, skb: &mut SkBuff, net: *mut bindings::net) -> u32 {
     match verdict {
         Verdict::Accept => bindings::NF_ACCEPT,
         Verdict::Drop => bindings::NF_DROP,
         Verdict::Transmit(route) => {
+            skb.prepare_forward();
+            let skb = skb.as_raw();
             // SAFETY: `skb` is valid; `skb_dst_set` takes over our route's reference and
             // `ip_local_out` consumes the packet in every case (hence `NF_STOLEN`).
             unsafe {
@@ -114,6 +118,14 @@ impl HookState<'_> {
 pub trait Handler: Send + Sync {
     /// Decides what happens to `skb`.
     fn handle(&self, skb: &mut SkBuff, state: &HookState<'_>) -> Verdict;
+
+    /// Whether `skb`, an IPv4 fragment, is to be reassembled before [`Handler::handle`]
+    /// sees it, as IPVS gathers fragments (`ip_defrag`): the fragments are held until the
+    /// datagram is whole, and `handle` is called once, with the whole datagram. Called only
+    /// for fragments; by default none is reassembled.
+    fn reassemble(&self, _skb: &SkBuff) -> bool {
+        false
+    }
 }
 
 struct Inner<T> {
@@ -127,7 +139,8 @@ struct Inner<T> {
 ///
 /// `inner.ops` is registered with the netfilter core, with `priv_` pointing to
 /// `inner.handler` and `hook` to [`Adapter::<T>::hook`], from construction until `drop`.
-/// `inner` is pinned in the heap, so both addresses stay valid while registered.
+/// `inner` is pinned in the heap, so both addresses stay valid while registered, and it is
+/// freed only after a grace period that follows the unregistration.
 pub struct Registration<T: Handler> {
     inner: Pin<KBox<Inner<T>>>,
 }
@@ -179,14 +192,22 @@ impl<T: Handler> Registration<T> {
 
 impl<T: Handler> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: `ops` is registered in `init_net` (type invariant); unregistering waits
-        // until no CPU runs the hook, so the handler can be freed right after.
+        // SAFETY: `ops` is registered in `init_net` (type invariant). In 6.12
+        // `nf_unregister_net_hook` does not wait for CPUs running the hook: it replaces the
+        // hook with `accept_all` in the blob readers see under RCU and frees the old blob
+        // with `call_rcu` (net/netfilter/core.c, `__nf_unregister_net_hook`).
         unsafe {
             bindings::nf_unregister_net_hook(
                 core::ptr::addr_of_mut!(bindings::init_net),
                 self.inner.ops.get(),
             )
         };
+        // Hooks run inside an RCU read-side section (`rcu_read_lock` in `NF_HOOK`'s callers,
+        // or softirq context, which `synchronize_net` also waits for): once it returns, no
+        // CPU is in the handler and `inner` may be freed.
+        // SAFETY: `drop` runs in process context (module unload or an init error path),
+        // where sleeping is allowed.
+        unsafe { bindings::synchronize_net() };
     }
 }
 
@@ -203,17 +224,27 @@ impl<T: Handler> Adapter<T> {
         skb: *mut bindings::sk_buff,
         state: *const bindings::nf_hook_state,
     ) -> u32 {
-        // SAFETY: `priv_` was set to `&inner.handler`, which outlives the registration (type
-        // invariant of `Registration`), and the hook runs only while registered.
+        // SAFETY: `priv_` was set to `&inner.handler`; `Registration::drop` frees it only after
+        // unregistering the hook and a grace period, and this call is inside the RCU
+        // read-side section in which the core found the hook, so the handler is alive.
         let handler = unsafe { &*priv_.cast::<T>() };
         // SAFETY: The core passes a valid packet with its network header set, and gives it to
         // one hook at a time.
         let skb = unsafe { SkBuff::from_raw(skb) };
         // SAFETY: `state` is valid for the call.
         let state = HookState(unsafe { &*state });
-        let verdict = handler.handle(skb, &state);
         let net = state.0.net;
+        if skb.is_fragment() && handler.reassemble(skb) {
+            // SAFETY: `skb` is ours for the call and `net` its namespace. A non-zero result
+            // means `ip_defrag` queued the fragment or freed it: the packet is no longer
+            // ours, so we return at once without touching it (`NF_STOLEN`). Zero means
+            // `skb` is now the whole datagram, still ours.
+            if unsafe { bindings::ipvsd_defrag(net, skb.as_raw()) } != 0 {
+                return bindings::NF_STOLEN;
+            }
+        }
+        let verdict = handler.handle(skb, &state);
         // SAFETY: `skb` is the packet the core called us with; `net` its namespace.
-        unsafe { apply(verdict, skb.as_raw(), net) }
+        unsafe { apply(verdict, skb, net) }
     }
 }

@@ -75,6 +75,13 @@ impl Route {
         unsafe { bindings::netif_running(dev) && bindings::netif_carrier_ok(dev) }
     }
 
+    /// The index of the route's output device (0 if it has none).
+    pub fn ifindex(&self) -> i32 {
+        // SAFETY: `dst` is the route's embedded, valid `dst_entry`; the route holds a
+        // reference on its device, so the helper may read its index.
+        unsafe { bindings::ipvsd_dst_ifindex(&self.rt().dst) }
+    }
+
     /// The route's MTU.
     pub fn mtu(&self) -> u32 {
         // SAFETY: `dst` is the route's embedded, valid `dst_entry`.
@@ -94,6 +101,25 @@ impl Drop for Route {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we hold one reference, released here once.
         unsafe { bindings::ip_rt_put(self.0.as_ptr()) };
+    }
+}
+
+/// The prefix length of the FIB entry that routes `daddr` (network-order bytes) in the
+/// initial namespace: 0 for the default route, 32 for a host route. Fails with the FIB's
+/// error, as [`Route::output`] does.
+pub fn fib_prefix_len(daddr: [u8; 4]) -> Result<u8> {
+    // SAFETY: `init_net` lives forever; the helper takes the RCU read lock for the lookup
+    // and copies the prefix length out of it.
+    let r = unsafe {
+        bindings::ipvsd_fib_prefixlen(
+            core::ptr::addr_of_mut!(bindings::init_net),
+            u32::from_ne_bytes(daddr),
+        )
+    };
+    if r < 0 {
+        Err(Error::from_errno(r))
+    } else {
+        Ok(r as u8)
     }
 }
 

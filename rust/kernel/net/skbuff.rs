@@ -146,6 +146,58 @@ impl SkBuff {
         };
     }
 
+    /// Sends the packet's source an ICMP "time exceeded in transit", as a router does for
+    /// a packet whose TTL ran out (rate limited by the kernel). The packet must be as
+    /// received (not yet rewritten).
+    pub fn send_icmp_time_exceeded(&self) {
+        // SAFETY: By the type invariant the `sk_buff` is valid; `icmp_send` only reads it.
+        unsafe {
+            bindings::icmp_send(
+                self.0.get(),
+                bindings::ICMP_TIME_EXCEEDED as i32,
+                bindings::ICMP_EXC_TTL as i32,
+                0,
+            )
+        };
+    }
+
+    /// Prepares a packet that arrived for being sent on, as `ip_forward` and IPVS do: drops
+    /// the socket early demux may have attached for its old destination (`skb_orphan`: a
+    /// `TIME_WAIT` or request socket that a qdisc like fq would treat as a full socket, and
+    /// that local delivery would hand the packet to), and clears the receive timestamp
+    /// (`skb_clear_tstamp`: a qdisc would read it as a departure time).
+    pub fn prepare_forward(&mut self) {
+        self.orphan();
+        // SAFETY: By the type invariant the `sk_buff` is valid and ours; `skb_clear_tstamp`
+        // zeroes a receive timestamp and leaves a delivery time (`tstamp_type` set) alone.
+        unsafe { bindings::skb_clear_tstamp(self.0.get()) };
+    }
+
+    /// Drops the socket the packet carries, if any (`skb_orphan`): for a packet that
+    /// arrived, the one early demux found for its destination before we rewrote it.
+    pub fn orphan(&mut self) {
+        // SAFETY: By the type invariant the `sk_buff` is valid and ours; `skb_orphan` runs
+        // the destructor (for early demux `sock_edemux`, which puts the socket reference)
+        // and clears `sk` and `destructor`.
+        unsafe { bindings::skb_orphan(self.0.get()) };
+    }
+
+    /// Gives back the packet's conntrack entry, if any, and marks it untracked, as IPVS does
+    /// for its flows (`ip_vs_notrack`): conntrack then neither creates nor confirms an
+    /// entry for it, and NAT rules (a masquerade) leave it alone.
+    pub fn untrack(&mut self) {
+        // SAFETY: By the type invariant the `sk_buff` is valid and ours; the helper drops the
+        // reference `_nfct` held (`nf_reset_ct`) before overwriting it.
+        unsafe { bindings::ipvsd_skb_untrack(self.0.get()) };
+    }
+
+    /// Whether the packet is an IPv4 fragment (more fragments follow, or it is not the
+    /// first: `ip_is_fragment`).
+    pub fn is_fragment(&self) -> bool {
+        let mut frag = [0u8; 2];
+        self.copy_network(6, &mut frag).is_ok() && u16::from_be_bytes(frag) & 0x3fff != 0
+    }
+
     /// Whether the packet is a GSO packet (`skb_is_gso`): segmented on output, so its
     /// length is not the length of a packet on the wire.
     pub fn is_gso(&self) -> bool {

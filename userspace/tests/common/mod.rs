@@ -258,6 +258,7 @@ pub fn defense_info() -> DefenseInfo {
         drop_rate: 5,
         switches: 3,
         known_client_passes: None,
+        fill_watermarks: None,
     }
 }
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Routes through a gateway, and where a real server's packets come from:
+# - a real server one router away (rs3 behind gw), on a specific route through gw: NAT
+#   works end to end;
+# - the same server with only the default route: dropped, counted, ICMP host unreachable
+#   to the client, nothing for it at the gateway;
+# - resurrect=1 with rp_filter=0: a SYN+ACK in rs1's name spoofed from the clients' side
+#   opens no entry (and earns rs1 no reset); the same from rs1 itself brings it back.
+#   (Both are addressed to gw, so that the director routes them.)
+#
+# Topology: lib.sh's, plus rs3 behind gw, outside every network the director is on:
+#   director 203.0.113.1/25 ──veth── 203.0.113.2/25 ns gw (forwarding) ──veth── ns rs3 203.0.113.200/32
+# with "203.0.113.200/32 via 203.0.113.2" on the director, or only a default route.
+. "$(dirname "$0")/lib.sh"
+RS3=203.0.113.200
+CRAFT="python3 $IPVSD_TOP/selftests/craft.py"
+mod_unload; topo_setup; mod_load
+trap 'kill $(jobs -p) 2>/dev/null; wait; ip route del default 2>/dev/null; ip route del $RS3/32 2>/dev/null
+  ip netns del rs3 2>/dev/null; mod_unload; topo_cleanup' EXIT
+ip netns add rs3 || fail "could not add namespace rs3"
+ip -n gw -batch - <<EOF || fail "topology: gw's second leg"
+link add eth1 type veth peer name eth0 netns rs3
+link set eth1 up
+route add $RS3/32 dev eth1
+route add 192.0.2.0/24 via $DIR_GW
+EOF
+ip netns exec gw sysctl -qw net.ipv4.ip_forward=1 || fail "gw: no forwarding"
+ip -n rs3 -batch - <<EOF || fail "topology: rs3"
+link set lo up
+addr add $RS3/32 dev eth0
+link set eth0 up
+route add $GW dev eth0
+route add default via $GW
+EOF
+rs_start
+in_ns rs3 socat -t 10 TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo rs3 \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+wait_listen rs3 8080
+"$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS3:8080" -m ||
+  fail "could not configure the service"
+
+specific_route() {
+  local ans
+  ip route add "$RS3/32" via "$GW" || fail "could not add the route to rs3"
+  ans=$(tcp_req cl1 80)
+  expect_eq "$ans" "rs3 $CL1" "a connection to a real server behind a router"
+  ans=$(tcp_req cl2 80)
+  expect_eq "$ans" "rs3 $CL2" "a second client"
+  diag "rs3 one router away, specific route via $GW: '$ans'"
+  ip route del "$RS3/32"
+}
+
+default_route_only() {
+  local errs0 ans gw_seen unreach
+  ip route add default via "$GW" || fail "could not add the default route"
+  errs0=$(drops route_errors)
+  cap_start dflt "tcp port 8080" gw
+  cap_start unr "icmp[icmptype] == icmp-unreach" cl1
+  ans=$(in_ns cl1 timeout 10 socat -t 3 - TCP:"$VIP:80",connect-timeout=3 </dev/null 2>&1)
+  cap_stop dflt; cap_stop unr
+  gw_seen=$(cap_count dflt); unreach=$(cap_count unr)
+  case "$ans" in "rs3 "*) fail "the connection succeeded through the default route" ;; esac
+  expect_eq "$gw_seen" 0 "packets for port 8080 at the gateway"
+  [ "$(drops route_errors)" -gt "$errs0" ] || fail "route_errors did not grow"
+  [ "$unreach" -ge 1 ] || fail "the client got no ICMP unreachable"
+  cap_print unr | head -2 | sed 's/^/# /'
+  diag "only the default route to rs3: dropped, route_errors $errs0 -> $(drops route_errors)," \
+    "$unreach ICMP unreachable to the client, nothing at the gateway"
+  ip route del default
+}
+
+spoofed_server() {
+  local z0 n
+  "$IPVSDADM" -C
+  "$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m ||
+    fail "could not configure the service"
+  sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
+  sc_write resurrect 1 || fail "resurrect=1 refused"
+  z0=$(drops zombie_replies)
+  # From cl1, in rs1's name, to gw (routed by the director): it arrives on br-cl, not
+  # where our route to rs1 leads.
+  n=$(in_ns cl1 $CRAFT "$GW" 5555 --src-range "$RS1" 1 --sport 8080 tcp_synack) ||
+    fail "craft.py failed"
+  expect_eq "$n" 1 "spoofed segments sent"
+  sleep 1
+  expect_eq "$(entries)" 0 "entries after a SYN+ACK spoofed in rs1's name from the clients' side"
+  [ "$(drops zombie_replies)" -gt "$z0" ] || fail "the spoofed segment was not counted"
+  # The same segment from rs1 itself is resurrected: the check above could see an entry.
+  in_ns rs1 $CRAFT "$GW" 5556 --sport 8080 tcp_synack >/dev/null || fail "craft.py in rs1 failed"
+  sleep 1
+  expect_eq "$(entries)" 1 "entries after the same SYN+ACK from rs1"
+  sc_write resurrect 0
+  diag "resurrect=1, rp_filter=0: spoofed from the clients' side: no entry; from rs1: resurrected"
+}
+
+specific_route
+default_route_only
+spoofed_server
