@@ -35,14 +35,14 @@ read -r hp hf hs < "$out/host.counts"
 
 # Guest tests run in two guests at once, one per host core (each guest is single-threaded
 # TCG). The split is by measured time: each test goes to the guest with less work so far,
-# longest first. Seconds per test, measured under emulation (README, "Test time"); a test
-# not listed counts as 300 s.
-declare -A SECS=([test_sysctl_bounds]=40 [test_load_unload]=80 [test_hook_counts]=50
-  [test_demo]=210 [test_icmp]=150 [test_route_failure]=240 [test_zombie_timeouts]=210
-  [test_nat]=200 [test_datapath]=320 [test_xmit]=200 [test_routed]=200 [test_fragments]=150
-  [test_netlink]=260 [test_unload_under_traffic]=900 [test_defense]=190
-  [test_defense_holes]=450 [test_bench_quick]=500 [test_conntrack_nft]=150
-  [test_conntrack]=110 [test_defense_floods]=1700)
+# longest first. Seconds per test, measured under emulation with two guests at once
+# (README, "Test time"); a test not listed counts as 300 s.
+declare -A SECS=([test_sysctl_bounds]=13 [test_load_unload]=39 [test_hook_counts]=33
+  [test_demo]=206 [test_icmp]=89 [test_route_failure]=173 [test_zombie_timeouts]=141
+  [test_nat]=128 [test_datapath]=211 [test_xmit]=124 [test_routed]=88 [test_fragments]=61
+  [test_netlink]=164 [test_unload_under_traffic]=764 [test_defense]=190
+  [test_defense_holes]=326 [test_bench_quick]=453 [test_conntrack_nft]=70
+  [test_conntrack]=71 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"
 split_tests() { # prints two lines: the tests of guest 1, then of guest 2

@@ -28,7 +28,7 @@ wait_level 1 15 || fail "level did not engage by itself below amemthresh"
 dmesg | grep -q "defense level 0 -> 1 (available memory below amemthresh" || fail "switch to 1 not logged"
 sc_write amemthresh 1
 wait_level 0 15 || fail "level did not return to 0 by itself"
-dmesg | grep -q "defense level 1 -> 0 (available memory back above amemthresh" || fail "return not logged"
+dmesg | grep -q "defense level 1 -> 0 (memory and connection table recovered" || fail "return not logged"
 sc_write defense_level 2
 sc_write amemthresh 2000000000; sleep 3
 expect_eq "$(sc defense_level)" 2 "level 2 under low memory"

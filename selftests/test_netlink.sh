@@ -5,7 +5,7 @@
 # dumps stay correct while another CPU changes the configuration.
 . "$(dirname "$0")/lib.sh"
 mod_unload
-trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; wait; ip netns del ipvscmp 2>/dev/null; mod_unload' EXIT
 
 # Protocol numbers (logic/proto.rs).
 NEW_SERVICE=1 SET_SERVICE=2 DEL_SERVICE=3 GET_SERVICE=4 NEW_DEST=5 SET_DEST=6 DEL_DEST=7
@@ -35,14 +35,16 @@ EOT
 diag "ipvsdadm -A/-a and -L -n: ipvsadm's layout"
 
 # The same configuration in the in-kernel IPVS: ipvsadm -L -n prints the same lines (but
-# the header's name/version line).
-ipvsadm -C
-ipvsadm -A -t "$VIP:80" -s rr
-ipvsadm -a -t "$VIP:80" -r "$RS1:8080" -m -w 1
-ipvsadm -a -t "$VIP:80" -r "$RS2:8080" -m -w 2
-ipvsadm -A -u "$VIP:53" -s wrr
-theirs=$(ipvsadm -L -n | tail -n +2 | sed 's/ *$//')
-ipvsadm -C
+# the header's name/version line). In a namespace of its own, so that no connection an
+# earlier test left in IPVS's table shows in its counters.
+ip netns add ipvscmp || fail "could not add namespace ipvscmp"
+in_ns ipvscmp ipvsadm -A -t "$VIP:80" -s rr &&
+  in_ns ipvscmp ipvsadm -a -t "$VIP:80" -r "$RS1:8080" -m -w 1 &&
+  in_ns ipvscmp ipvsadm -a -t "$VIP:80" -r "$RS2:8080" -m -w 2 &&
+  in_ns ipvscmp ipvsadm -A -u "$VIP:53" -s wrr || fail "could not configure IPVS"
+theirs=$(in_ns ipvscmp ipvsadm -L -n | tail -n +2 | sed 's/ *$//')
+in_ns ipvscmp ipvsadm -C
+ip netns del ipvscmp
 [ "$got" = "$theirs" ] || { diag "ipvsadm:"; echo "$theirs" | sed 's/^/#   /'; fail "ipvsdadm -L -n differs from ipvsadm -L -n"; }
 diag "ipvsdadm -L -n prints what the in-kernel ipvsadm -L -n prints for the same configuration"
 
