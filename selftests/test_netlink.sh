@@ -37,7 +37,9 @@ diag "ipvsdadm -A/-a and -L -n: ipvsadm's layout"
 # The same configuration in the in-kernel IPVS: ipvsadm -L -n prints the same lines (but
 # the header's name/version line). In a namespace of its own, so that no connection an
 # earlier test left in IPVS's table shows in its counters.
-ip netns add ipvscmp || fail "could not add namespace ipvscmp"
+# (Its loopback up, so that its local routing table exists: IPVS refuses a real server
+# whose address type it cannot tell as unicast.)
+ip netns add ipvscmp && ip -n ipvscmp link set lo up || fail "could not add namespace ipvscmp"
 in_ns ipvscmp ipvsadm -A -t "$VIP:80" -s rr &&
   in_ns ipvscmp ipvsadm -a -t "$VIP:80" -r "$RS1:8080" -m -w 1 &&
   in_ns ipvscmp ipvsadm -a -t "$VIP:80" -r "$RS2:8080" -m -w 2 &&
