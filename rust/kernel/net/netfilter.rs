@@ -205,8 +205,8 @@ impl<T: Handler> Drop for Registration<T> {
         // Hooks run inside an RCU read-side section (`rcu_read_lock` in `NF_HOOK`'s callers,
         // or softirq context, which `synchronize_net` also waits for): once it returns, no
         // CPU is in the handler and `inner` may be freed.
-        // SAFETY: `drop` runs in process context (module unload or an init error path),
-        // where sleeping is allowed.
+        // Sleeping is allowed here: `drop` runs in process context (unload, init errors).
+        // SAFETY: `synchronize_net` has no precondition but process context.
         unsafe { bindings::synchronize_net() };
     }
 }
@@ -235,10 +235,10 @@ impl<T: Handler> Adapter<T> {
         let state = HookState(unsafe { &*state });
         let net = state.0.net;
         if skb.is_fragment() && handler.reassemble(skb) {
-            // SAFETY: `skb` is ours for the call and `net` its namespace. A non-zero result
-            // means `ip_defrag` queued the fragment or freed it: the packet is no longer
-            // ours, so we return at once without touching it (`NF_STOLEN`). Zero means
-            // `skb` is now the whole datagram, still ours.
+            // A non-zero result means `ip_defrag` queued the fragment or freed it: the packet
+            // is no longer ours, so we return at once (`NF_STOLEN`); zero means `skb` is now
+            // the whole datagram, still ours.
+            // SAFETY: `skb` is ours for the call and `net` its namespace.
             if unsafe { bindings::ipvsd_defrag(net, skb.as_raw()) } != 0 {
                 return bindings::NF_STOLEN;
             }
