@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmark of DESIGN.md §10 (bench/README.md says what and how).
+# `make bench`: the benchmark (bench/README.md says what and how).
 #
 #   make bench            the bench kernel (no debug options), ROUNDS (5) rounds, results
 #                         kept in bench/results/<date>-<kernel>.{json,png}

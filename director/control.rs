@@ -14,8 +14,8 @@ use super::{
     config::{MAX_DESTS, MAX_SERVICES, MAX_WEIGHT},
     defense::Controller,
     stats::Stats,
-    sysctls,
     table::Table,
+    tunables::Tunables,
 };
 use crate::logic::{
     defense::Level,
@@ -26,18 +26,20 @@ use crate::logic::{
 use core::sync::atomic::Ordering;
 use kernel::{
     c_str, jiffies,
-    net::genetlink::{AttrPolicy, AttrType, Dump, Family, Msg, Op, Request},
+    net::genetlink::{AttrPolicy, AttrType, Attrs, Dump, Family, Msg, Op, Request},
     prelude::*,
     str::CStr,
     sync::{rcu, Arc},
 };
 
-/// The family's handler: the configuration store, the global counters, the table.
+/// The family's handler: the configuration store, the global counters, the table, the
+/// controller and the tunables.
 pub(crate) struct Control {
     pub(crate) store: Arc<Store>,
     pub(crate) global: Arc<Stats>,
     pub(crate) table: Arc<Table>,
     pub(crate) defense: Arc<Controller>,
+    pub(crate) tunables: Arc<Tunables>,
 }
 
 // Ranges are checked by the handlers rather than by the policy, so that a value out of
@@ -112,29 +114,28 @@ fn invalid(req: &mut Request<'_>, msg: &'static CStr) -> Error {
 }
 
 fn service_key(req: &mut Request<'_>) -> Result<ServiceKey> {
-    let a = req.attrs();
-    let (proto, addr, port) = (
+    parse_service_key(req.attrs()).map_err(|msg| invalid(req, msg))
+}
+
+/// The service key of a request, or what is wrong with it.
+fn parse_service_key(a: &Attrs<'_>) -> core::result::Result<ServiceKey, &'static CStr> {
+    let (Some(proto), Some(addr), Some(port)) = (
         a.u8(attr::SVC_PROTOCOL),
         a.be32_bytes(attr::SVC_ADDR),
         a.u16(attr::SVC_PORT),
-    );
-    let (Some(proto), Some(addr), Some(port)) = (proto, addr, port) else {
-        return Err(invalid(
-            req,
-            c_str!("a service needs SVC_PROTOCOL, SVC_ADDR and SVC_PORT"),
+    ) else {
+        return Err(c_str!(
+            "a service needs SVC_PROTOCOL, SVC_ADDR and SVC_PORT"
         ));
     };
     if proto != ipproto::TCP && proto != ipproto::UDP {
-        return Err(invalid(req, c_str!("protocol must be TCP (6) or UDP (17)")));
+        return Err(c_str!("protocol must be TCP (6) or UDP (17)"));
     }
     if addr == [0; 4] {
-        return Err(invalid(
-            req,
-            c_str!("the virtual address must not be 0.0.0.0"),
-        ));
+        return Err(c_str!("the virtual address must not be 0.0.0.0"));
     }
     if port == 0 {
-        return Err(invalid(req, c_str!("the virtual port must be 1..65535")));
+        return Err(c_str!("the virtual port must be 1..65535"));
     }
     Ok(ServiceKey { proto, addr, port })
 }
@@ -419,7 +420,7 @@ impl Control {
         req.reply(cmd::GET_STATS, |m| {
             global.put(m)?;
             m.put_u64(attr::STAT_ENTRIES, entries.into())?;
-            m.put_u64(attr::STAT_CONN_MAX, sysctls::CONN_MAX.get() as u64)?;
+            m.put_u64(attr::STAT_CONN_MAX, self.tunables.conn_max.get() as u64)?;
             m.put_u64(attr::KNOWN_CLIENT_PASSES, passes)
         })
     }
@@ -427,11 +428,11 @@ impl Control {
     fn get_defense(&self, req: &mut Request<'_>) -> Result {
         // `defense_level` holds the level in force (the controller writes its automatic
         // switches back), so the operator's and the effective level are the same number.
-        let level = sysctls::DEFENSE_LEVEL.get() as u32;
+        let level = self.tunables.defense_level.get() as u32;
         let d = Arc::clone(&self.defense);
-        let amemthresh = sysctls::AMEMTHRESH.get() as u64;
-        let fill_high = sysctls::TABLE_FILL_HIGH.get() as u32;
-        let fill_low = sysctls::TABLE_FILL_LOW.get() as u32;
+        let amemthresh = self.tunables.amemthresh.get() as u64;
+        let fill_high = self.tunables.table_fill_high.get() as u32;
+        let fill_low = self.tunables.table_fill_low.get() as u32;
         req.reply(cmd::GET_DEFENSE, |m| {
             m.put_u32(attr::DEF_LEVEL, level)?;
             m.put_u32(attr::DEF_EFFECTIVE, level)?;
@@ -527,19 +528,18 @@ impl Control {
     }
 
     fn dump_dests(&self, dump: &mut Dump<'_>) -> Result {
-        let a = dump.attrs();
-        let (Some(proto), Some(addr), Some(port)) = (
-            a.u8(attr::SVC_PROTOCOL),
-            a.be32_bytes(attr::SVC_ADDR),
-            a.u16(attr::SVC_PORT),
-        ) else {
-            return Err(EINVAL);
+        let key = match parse_service_key(dump.attrs()) {
+            Ok(key) => key,
+            Err(msg) => {
+                dump.set_error_msg(msg);
+                return Err(EINVAL);
+            }
         };
-        let key = ServiceKey { proto, addr, port };
         let guard = rcu::read_lock();
         let cfg = self.store.read(&guard);
         dump.set_generation(cfg.generation);
         let Some(svc) = cfg.find(&key) else {
+            dump.set_error_msg(c_str!("no such service"));
             return Err(ENOENT);
         };
         let mut i = dump.cursor(0) as usize;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The NAT data path (DESIGN.md §3).
+//! The NAT data path (Documentation/ipvs-defense.rst, "Data path").
 //!
 //! - Client → VIP:vport at `LOCAL_IN` ([`DataPath::inbound`]): find the flow's entry (only a
 //!   TCP SYN may create one), schedule a real server for a new flow, look up **our own**
@@ -19,8 +19,8 @@ use super::{
     config::{Service, ServiceKey, Store},
     defense::Controller,
     stats::{self, DropReason as Why, Stats},
-    sysctls,
     table::{self, Insert, Refs, Table},
+    tunables::{TimeoutSet, Tunables},
 };
 use crate::logic::{
     defense::{client_segment_allowed, opens_connection},
@@ -57,6 +57,7 @@ pub(crate) struct DataPath {
     pub(crate) table: Arc<Table>,
     pub(crate) global: Arc<Stats>,
     pub(crate) defense: Arc<Controller>,
+    pub(crate) tunables: Arc<Tunables>,
     pub(crate) zombie_resets: RateLimit,
 }
 
@@ -117,13 +118,11 @@ fn next_hop(addr: [u8; 4]) -> Option<Next> {
 }
 
 /// Whether the director may send a real server's packets through `r`: a unicast route
-/// whose device is up, either direct or through a gateway by a route of its own; never
-/// the default route (prefix length 0), which in NAT mode means no route was configured
-/// for the server and would carry its packets off to the default gateway.
+/// whose device is up, direct or through a gateway, by a route of the server's own; never
+/// a default route (prefix length 0, with or without a gateway), which in NAT mode means
+/// that no route was configured for the server.
 fn usable(r: &Route, addr: [u8; 4]) -> bool {
-    r.rt_type() == RTN_UNICAST
-        && r.device_up()
-        && (!r.uses_gateway() || fib_prefix_len(addr).is_ok_and(|len| len > 0))
+    r.rt_type() == RTN_UNICAST && r.device_up() && fib_prefix_len(addr).is_ok_and(|len| len > 0)
 }
 
 /// A new flow's first packet, for [`DataPath::open`].
@@ -192,9 +191,8 @@ fn header_bytes(pkt: &Packet) -> u32 {
 }
 
 /// The timeout, in ticks from now, for an entry in the state of `row`.
-fn expiry(row: TimeoutRow, now: u64, engaged: bool) -> u64 {
-    let secs = sysctls::timeout(row, engaged).max(1) as u64;
-    now.saturating_add(secs.saturating_mul(jiffies::HZ))
+fn expiry(row: TimeoutRow, now: u64, timeouts: TimeoutSet<'_>) -> u64 {
+    now.saturating_add(timeouts.secs(row).saturating_mul(jiffies::HZ))
 }
 
 /// A route the director may use to reach a real server (see [`usable`]).
@@ -269,13 +267,13 @@ fn track(
     tcp: Option<TcpInfo>,
     len: u32,
     now: u64,
-    engaged: bool,
+    timeouts: TimeoutSet<'_>,
 ) -> Option<u32> {
     let e = shard.entry_mut(i)?;
     e.count(dir, u64::from(len), now);
     let before = e.state;
     if let Some(t) = tcp {
-        let table = if engaged {
+        let table = if timeouts.engaged {
             StateTable::Secure
         } else {
             StateTable::Normal
@@ -291,7 +289,7 @@ fn track(
             e.flags.clear(EntryFlags::ACTIVE);
         }
     }
-    let expires = expiry(e.timeout_row(), now, engaged);
+    let expires = expiry(e.timeout_row(), now, timeouts);
     // A segment from the real server that is neither a SYN nor a RST, after its SYN+ACK
     // (the entry was past SR): the server accepted the client's handshake, so the client is
     // real and becomes known (once per connection).
@@ -448,7 +446,7 @@ impl DataPath {
                         tcp,
                         len,
                         now,
-                        engaged,
+                        self.tunables.timeouts(engaged),
                     );
                     shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
                         r.svc.inbound(len);
@@ -549,7 +547,7 @@ impl DataPath {
     /// when the table is full (counted as `table_full`).
     fn open(&self, o: &Opening<'_>) -> Option<(u32, u16)> {
         let dest = o.svc.dests.get(o.di)?;
-        let limit = sysctls::CONN_MAX.get() as u32;
+        let limit = self.tunables.conn_max.get() as u32;
         // Only a TCP handshake may take a half-open entry's place: UDP never evicts one.
         let may_evict = o.engaged && o.key.protocol == Protocol::Tcp;
         if !(self.table.reserve(limit) || may_evict && self.evict(limit)) {
@@ -588,7 +586,7 @@ impl DataPath {
                     o.tcp,
                     o.len,
                     o.now,
-                    o.engaged,
+                    self.tunables.timeouts(o.engaged),
                 );
             }
             Insert::Full => {
@@ -843,7 +841,7 @@ impl DataPath {
                         tcp,
                         len,
                         now,
-                        engaged,
+                        self.tunables.timeouts(engaged),
                     ) {
                         self.defense.remember_client(client);
                     }
@@ -928,7 +926,7 @@ impl DataPath {
         }
         let rst = tcp.is_some_and(|t| t.flags.has(TcpFlags::RST));
         let genuine = came_from(rs, a.in_ifindex);
-        if sysctls::RESURRECT.get() == 1 && !rst && genuine {
+        if self.tunables.resurrect.get() == 1 && !rst && genuine {
             if let Some((svc, di)) = cfg.sole_service_of(proto, rs, key.sport) {
                 let (vaddr, vport) = (u32::from_be_bytes(svc.key.addr), svc.key.port);
                 let in_key = FlowKey {

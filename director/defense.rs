@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The defense controller (DESIGN.md §5).
+//! The defense controller (Documentation/ipvs-defense.rst, "Defense").
 //!
 //! `defense_level` (the sysctl) always holds the level in force. Every change goes through
 //! the logic's `Defense` state machine under the controller's lock, which also counts and
@@ -13,20 +13,19 @@
 //! whether defense is engaged, and the current SYN drop rate, whose drops a shared counter
 //! spreads evenly over every CPU.
 
-use super::{
-    sysctls::{
-        AMEMTHRESH, CONN_MAX, DEFENSE_LEVEL, KNOWN_CLIENT_TTL, SYN_DROP_RATE, TABLE_FILL_HIGH,
-        TABLE_FILL_LOW,
-    },
-    table::Table,
-};
+use super::{table::Table, tunables::Tunables};
 use crate::logic::{
     defense::{syn_drop_rate, Cause, Defense, DropCounter, Level, Pressure, Switch},
     known::KnownClients,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
-    delayed_work, jiffies, meminfo::MemInfo, new_spinlock_bh, prelude::*, random, sync::SpinLockBh,
+    delayed_work, jiffies,
+    meminfo::MemInfo,
+    new_spinlock_bh,
+    prelude::*,
+    random,
+    sync::{Arc, SpinLockBh},
 };
 
 /// Slots of the known-clients table (8 bytes each: 512 KiB).
@@ -37,6 +36,8 @@ const KNOWN_SLOTS: usize = 1 << 16;
 pub(crate) struct Controller {
     #[pin]
     defense: SpinLockBh<Defense>,
+    /// The tunables it reads, and `defense_level`, which it alone sets.
+    tunables: Arc<Tunables>,
     /// Available pages at the last tick.
     available: AtomicU64,
     /// Level switches so far.
@@ -52,13 +53,14 @@ pub(crate) struct Controller {
 
 impl Controller {
     /// Allocates the known-clients table; pin-initialises the rest.
-    pub(crate) fn new() -> Result<impl PinInit<Self>> {
+    pub(crate) fn new(tunables: Arc<Tunables>) -> Result<impl PinInit<Self>> {
         let mut known = KVVec::with_capacity(KNOWN_SLOTS, GFP_KERNEL)?;
         for _ in 0..KNOWN_SLOTS {
             known.push(AtomicU64::new(0), GFP_KERNEL)?;
         }
         Ok(pin_init!(Self {
             defense <- new_spinlock_bh!(Defense::new(), "ipvs_defense_controller"),
+            tunables,
             available: AtomicU64::new(MemInfo::read().available_pages()),
             switches: AtomicU64::new(0),
             syn_counter: AtomicU64::new(0),
@@ -79,7 +81,7 @@ impl Controller {
     /// Remembers a client (network-order bytes as a host-order `u32`) that completed a
     /// real handshake, for `known_client_ttl` seconds.
     pub(crate) fn remember_client(&self, addr: u32) {
-        let ttl = KNOWN_CLIENT_TTL.get().max(0) as u32;
+        let ttl = self.tunables.known_client_ttl.get().max(0) as u32;
         self.known_clients().remember(addr, Self::now_secs(), ttl);
     }
 
@@ -89,7 +91,9 @@ impl Controller {
         if self.drop_rate().is_none() {
             return false;
         }
-        if KNOWN_CLIENT_TTL.get() > 0 && self.known_clients().contains(addr, Self::now_secs()) {
+        if self.tunables.known_client_ttl.get() > 0
+            && self.known_clients().contains(addr, Self::now_secs())
+        {
             self.known_passes.fetch_add(1, Ordering::Relaxed);
             return false;
         }
@@ -104,7 +108,7 @@ impl Controller {
     /// Whether defense is engaged (level 1 or 2): secure table, defense timeouts, SYN drops,
     /// eviction, ACK validation.
     pub(crate) fn engaged(&self) -> bool {
-        DEFENSE_LEVEL.get() != 0
+        self.tunables.defense_level.get() != 0
     }
 
     /// Available pages at the last check.
@@ -124,8 +128,8 @@ impl Controller {
         }
         syn_drop_rate(
             self.available(),
-            AMEMTHRESH.get().max(0) as u64,
-            SYN_DROP_RATE.get().max(0) as u64,
+            self.tunables.amemthresh.get().max(0) as u64,
+            self.tunables.syn_drop_rate.get().max(0) as u64,
         )
     }
 
@@ -165,11 +169,11 @@ impl Controller {
         self.available.store(available, Ordering::Relaxed);
         let p = Pressure {
             available,
-            amemthresh: AMEMTHRESH.get().max(0) as u64,
+            amemthresh: self.tunables.amemthresh.get().max(0) as u64,
             used: used.into(),
-            capacity: CONN_MAX.get().max(0) as u64,
-            fill_high: TABLE_FILL_HIGH.get().max(0) as u64,
-            fill_low: TABLE_FILL_LOW.get().max(0) as u64,
+            capacity: self.tunables.conn_max.get().max(0) as u64,
+            fill_high: self.tunables.table_fill_high.get().max(0) as u64,
+            fill_low: self.tunables.table_fill_low.get().max(0) as u64,
         };
         let mut d = self.defense.lock();
         let switch = d.check(&p);
@@ -183,7 +187,10 @@ impl Controller {
             return;
         };
         // In range: a `Level`'s value is 0..=2.
-        let _ = DEFENSE_LEVEL.set(i32::from(d.level().value()));
+        let _ = self
+            .tunables
+            .defense_level
+            .set(i32::from(d.level().value()));
         self.switches.store(d.switches(), Ordering::Relaxed);
         let why = match s.cause {
             Cause::MemoryLow => "available memory below amemthresh",
@@ -216,8 +223,8 @@ impl Controller {
 
 /// Runs the controller once a second.
 pub(crate) struct Ticker {
-    pub(crate) controller: kernel::sync::Arc<Controller>,
-    pub(crate) table: kernel::sync::Arc<Table>,
+    pub(crate) controller: Arc<Controller>,
+    pub(crate) table: Arc<Table>,
 }
 
 impl delayed_work::Handler for Ticker {

@@ -22,3 +22,12 @@ pub(crate) fn slow_hook() {
         kernel::jiffies::busy_wait_us(1000);
     }
 }
+
+/// `leak`: the module's init allocates 64 bytes and forgets them, so that the guest tests'
+/// kmemleak check can be seen to catch a leak.
+pub(crate) fn leak_one() -> Result {
+    if cfg!(ipvsd_fault_leak) {
+        core::mem::forget(KBox::new([0u8; 64], GFP_KERNEL)?);
+    }
+    Ok(())
+}

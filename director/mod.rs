@@ -11,6 +11,7 @@ mod hooks;
 mod stats;
 mod sysctls;
 mod table;
+mod tunables;
 
 use kernel::{delayed_work, jiffies, meminfo::MemInfo, net::genetlink, prelude::*, sync::Arc};
 
@@ -49,14 +50,16 @@ impl Drop for Director {
 
 impl Director {
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
-        let stats = hooks::HookStats::new()?;
+        fault::leak_one()?;
+        let stats = stats::HookStats::new()?;
         let store = config::Store::new()?;
         let global = Arc::new(stats::Stats::default(), GFP_KERNEL)?;
-        let capacity = sysctls::size_conn_max(MemInfo::read().total_pages);
+        let capacity = tunables::table_capacity(MemInfo::read().total_pages);
+        let tunables = Arc::new(tunables::Tunables::new(capacity), GFP_KERNEL)?;
         let table = table::Table::new(capacity)?;
-        let controller = Arc::pin_init(defense::Controller::new()?, GFP_KERNEL)?;
-        // Sysctls first, so that the hooks and the family never run without their tunables.
-        let sysctls = sysctls::register(&stats, &global, &controller)?;
+        let controller =
+            Arc::pin_init(defense::Controller::new(Arc::clone(&tunables))?, GFP_KERNEL)?;
+        let sysctls = sysctls::register(&tunables, &stats, &global, &controller)?;
         let sweeper = delayed_work::Periodic::start(Sweeper(Arc::clone(&table)), SWEEP_MS)?;
         let ticker = delayed_work::Periodic::start(
             defense::Ticker {
@@ -71,6 +74,7 @@ impl Director {
                 global: Arc::clone(&global),
                 table: Arc::clone(&table),
                 defense: Arc::clone(&controller),
+                tunables: Arc::clone(&tunables),
             },
             module,
         )?;
@@ -80,6 +84,7 @@ impl Director {
                 table: Arc::clone(&table),
                 global,
                 defense: controller,
+                tunables,
                 zombie_resets: datapath::DataPath::zombie_reset_limit(),
             },
             GFP_KERNEL,

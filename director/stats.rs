@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Traffic counters and drop counters, global, per service and per real server.
+//! Traffic counters and drop counters, global, per service and per real server, and what
+//! each hook has seen.
 
 use crate::logic::{packet::ParseError, proto::attr};
 use core::sync::atomic::{AtomicU64, Ordering};
-use kernel::{net::genetlink::Msg, prelude::*};
+use kernel::{net::genetlink::Msg, net::netfilter::Hook, prelude::*, sync::Arc};
 
-/// Why the director dropped a packet or refused a connection (DESIGN.md §7).
+/// Why the director dropped a packet or refused a connection (Documentation/ipvs-defense.rst,
+/// "Drops and counters").
 #[derive(Clone, Copy, Debug)]
 #[allow(dead_code)]
 pub(crate) enum DropReason {
@@ -129,5 +131,57 @@ pub(crate) fn count_malformed(why: ParseError) {
         if let Some(c) = MALFORMED.get(i) {
             c.0.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Packets and bytes one hook saw.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Counts {
+    pub(crate) packets: u64,
+    pub(crate) bytes: u64,
+}
+
+#[derive(Default)]
+struct PerHook {
+    packets: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// The hooks' counters: plain atomics, no lock on the packet path (a reader may see the
+/// packets of one more packet than its bytes; they are statistics).
+#[derive(Default)]
+pub(crate) struct HookStats {
+    hooks: [PerHook; 3],
+}
+
+impl HookStats {
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Ok(Arc::new(Self::default(), GFP_KERNEL)?)
+    }
+
+    /// The counters of `hook`: `LOCAL_IN`, `FORWARD` and `LOCAL_OUT` have some.
+    fn of(&self, hook: Hook) -> Option<&PerHook> {
+        match hook {
+            Hook::LocalIn => Some(&self.hooks[0]),
+            Hook::Forward => Some(&self.hooks[1]),
+            Hook::LocalOut => Some(&self.hooks[2]),
+            Hook::PreRouting | Hook::PostRouting => None,
+        }
+    }
+
+    /// Counts one packet of `bytes` at `hook`.
+    pub(crate) fn add(&self, hook: Hook, bytes: u32) {
+        if let Some(c) = self.of(hook) {
+            c.packets.fetch_add(1, Ordering::Relaxed);
+            c.bytes.fetch_add(u64::from(bytes), Ordering::Relaxed);
+        }
+    }
+
+    /// What `hook` has seen.
+    pub(crate) fn get(&self, hook: Hook) -> Counts {
+        self.of(hook).map_or_else(Counts::default, |c| Counts {
+            packets: c.packets.load(Ordering::Relaxed),
+            bytes: c.bytes.load(Ordering::Relaxed),
+        })
     }
 }

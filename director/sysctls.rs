@@ -4,163 +4,100 @@
 
 use super::{
     defense::Controller,
-    hooks::{HookStats, Which},
-    stats::{Counter, DropReason, Stats, MALFORMED},
+    stats::{Counter, DropReason, HookStats, Stats, MALFORMED},
+    tunables::{RangedInt, Tunables},
 };
 use crate::logic::{
     defense::Level,
     packet::ParseError,
-    sysctl::{format_value, parse_write, IntRange},
-    timeouts::{TimeoutRow, Timeouts, MAX_SECS, MIN_SECS, ROW_COUNT},
+    sysctl::{format_value, parse_write},
+    timeouts::{TimeoutRow, ROW_COUNT},
 };
-use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::{
     c_str,
+    net::netfilter::Hook,
     prelude::*,
     sync::Arc,
     sysctl::{Entry, Registration, Value},
 };
 
-/// An integer tunable with an inclusive range. A write outside the range, or of anything
-/// but a decimal integer, fails with `EINVAL` and keeps the old value.
-pub(crate) struct RangedInt {
-    value: AtomicI32,
-    min: AtomicI32,
-    max: AtomicI32,
+/// Which tunable a file shows.
+#[derive(Clone, Copy)]
+enum Knob {
+    Amemthresh,
+    TableFillHigh,
+    TableFillLow,
+    SynDropRate,
+    ConnMax,
+    KnownClientTtl,
+    Resurrect,
+    /// `timeout_<row>`, by `TimeoutRow::index`.
+    Timeout(usize),
+    /// `defense_timeout_<row>`.
+    DefenseTimeout(usize),
 }
 
-impl RangedInt {
-    const fn new(default: i32, min: i32, max: i32) -> Self {
-        Self {
-            value: AtomicI32::new(default),
-            min: AtomicI32::new(min),
-            max: AtomicI32::new(max),
-        }
-    }
+/// A tunable's file: shows its value; a write outside its range, or of anything but a
+/// decimal integer, fails with `EINVAL` and keeps the old value.
+struct TunableFile {
+    tunables: Arc<Tunables>,
+    knob: Knob,
+}
 
-    /// Sets value and range at load, for tunables sized from the machine.
-    fn reset(&self, value: i32, min: i32, max: i32) {
-        self.min.store(min, Ordering::Relaxed);
-        self.max.store(max, Ordering::Relaxed);
-        self.value.store(value, Ordering::Relaxed);
-    }
-
-    fn range(&self) -> IntRange {
-        IntRange::new(
-            self.min.load(Ordering::Relaxed).into(),
-            self.max.load(Ordering::Relaxed).into(),
-        )
-    }
-
-    /// The current value.
-    pub(crate) fn get(&self) -> i32 {
-        self.value.load(Ordering::Relaxed)
-    }
-
-    /// Sets the value from inside the module (netlink); `EINVAL` outside the range.
-    pub(crate) fn set(&self, v: i32) -> Result {
-        if !self.range().contains(i64::from(v)) {
-            return Err(EINVAL);
-        }
-        self.value.store(v, Ordering::Relaxed);
-        Ok(())
+impl TunableFile {
+    fn value(&self) -> Option<&RangedInt> {
+        let t = &*self.tunables;
+        Some(match self.knob {
+            Knob::Amemthresh => &t.amemthresh,
+            Knob::TableFillHigh => &t.table_fill_high,
+            Knob::TableFillLow => &t.table_fill_low,
+            Knob::SynDropRate => &t.syn_drop_rate,
+            Knob::ConnMax => &t.conn_max,
+            Knob::KnownClientTtl => &t.known_client_ttl,
+            Knob::Resurrect => &t.resurrect,
+            Knob::Timeout(i) => t.timeouts.get(i)?,
+            Knob::DefenseTimeout(i) => t.defense_timeouts.get(i)?,
+        })
     }
 }
 
-impl Value for RangedInt {
+/// Shows a tunable's value.
+fn show_value(v: &RangedInt, out: &mut [u8]) -> usize {
+    format_value(i64::from(v.get()), out).unwrap_or(usize::MAX)
+}
+
+impl Value for TunableFile {
     fn show(&self, out: &mut [u8]) -> usize {
-        format_value(i64::from(self.get()), out).unwrap_or(usize::MAX)
+        self.value().map_or(usize::MAX, |v| show_value(v, out))
     }
 
     fn store(&self, input: &[u8]) -> Result {
-        match parse_write(input, self.range()) {
-            Ok(Some(v)) => {
-                // In range, and every range fits an i32 (see `new`).
-                self.value.store(v as i32, Ordering::Relaxed);
-                Ok(())
-            }
+        let v = self.value().ok_or(EINVAL)?;
+        match parse_write(input, v.range()) {
+            // In range, and every range fits an i32.
+            Ok(Some(n)) => v.set(n as i32),
             Ok(None) => Ok(()),
             Err(_) => Err(EINVAL),
         }
     }
 }
 
-/// `defense_level`: 0 automatic (calm), 1 engaged, 2 forced (DESIGN.md §5). Only the
-/// controller sets it; the file writes through [`Controller::set_level`].
-pub(crate) static DEFENSE_LEVEL: RangedInt = RangedInt::new(0, 0, 2);
-/// `amemthresh`: pages of available memory below which level 0 engages (0 = never).
-pub(crate) static AMEMTHRESH: RangedInt = RangedInt::new(2560, 0, i32::MAX);
-/// `table_fill_high`: the table's fill, percent of `conn_max`, at which level 0 engages
-/// (0 = never).
-pub(crate) static TABLE_FILL_HIGH: RangedInt = RangedInt::new(90, 0, 100);
-/// `table_fill_low`: the fill, percent of `conn_max`, below which level 1 may return to 0
-/// (used as at most `table_fill_high - 1`).
-pub(crate) static TABLE_FILL_LOW: RangedInt = RangedInt::new(70, 0, 100);
-/// `syn_drop_rate`: 0 automatic, N drops one new-connection SYN in N while engaged.
-pub(crate) static SYN_DROP_RATE: RangedInt = RangedInt::new(0, 0, i32::MAX);
-
-/// `known_client_ttl`: seconds a client that completed a real handshake is remembered, so
-/// that its SYNs skip the rate drop (0 disables).
-pub(crate) static KNOWN_CLIENT_TTL: RangedInt = RangedInt::new(300, 0, MAX_SECS as i32);
-
-/// `resurrect`: 1 re-creates the entry of a real server's packet that has none (a zombie)
-/// when that server address:port belongs to exactly one service, instead of dropping it.
-pub(crate) static RESURRECT: RangedInt = RangedInt::new(0, 0, 1);
-
-/// `conn_max`: the connection table's bound. Its upper limit is the capacity allocated at
-/// load (sized from RAM), set by [`size_conn_max`].
-pub(crate) static CONN_MAX: RangedInt = RangedInt::new(1, 1, 1);
-
-/// Bytes of memory each entry of the table takes: the entry (120), the counters it
-/// updates (16), its half-open record and sequence number (12).
-const BYTES_PER_ENTRY: u64 = 148;
-
-/// The capacity the table is allocated with: about 1/256 of RAM, 4096 entries at least.
-pub(crate) fn size_conn_max(total_pages: u64) -> u32 {
-    let bytes = total_pages.saturating_mul(4096) / 256;
-    let n = (bytes / BYTES_PER_ENTRY).clamp(4096, 1 << 22) as u32;
-    CONN_MAX.reset(n as i32, 1, n as i32);
-    n
-}
-
-/// `timeout_<state>` (normal) and `defense_timeout_<state>`, seconds, per timeout row
-/// (`TimeoutRow::index`: the 11 TCP states in DESIGN.md §4 order, then UDP).
-pub(crate) static TIMEOUTS: [RangedInt; ROW_COUNT] = timeouts(&Timeouts::NORMAL);
-pub(crate) static DEFENSE_TIMEOUTS: [RangedInt; ROW_COUNT] = timeouts(&Timeouts::DEFENSE);
-
-const fn timeouts(t: &Timeouts) -> [RangedInt; ROW_COUNT] {
-    let mut i = 0;
-    let mut out = [const { RangedInt::new(1, MIN_SECS as i32, MAX_SECS as i32) }; ROW_COUNT];
-    while i < ROW_COUNT {
-        out[i] = RangedInt::new(t.secs[i] as i32, MIN_SECS as i32, MAX_SECS as i32);
-        i += 1;
-    }
-    out
-}
-
-/// The timeout of `row` in seconds: the defense value while defense is engaged.
-pub(crate) fn timeout(row: TimeoutRow, engaged: bool) -> i32 {
-    let set = if engaged {
-        &DEFENSE_TIMEOUTS
-    } else {
-        &TIMEOUTS
-    };
-    set.get(row.index()).map_or(60, |v| v.get())
-}
-
 /// `defense_level`'s file: shows the level in force; a write goes through the controller.
-struct LevelFile(Arc<Controller>);
+struct LevelFile {
+    tunables: Arc<Tunables>,
+    controller: Arc<Controller>,
+}
 
 impl Value for LevelFile {
     fn show(&self, out: &mut [u8]) -> usize {
-        DEFENSE_LEVEL.show(out)
+        show_value(&self.tunables.defense_level, out)
     }
 
     fn store(&self, input: &[u8]) -> Result {
-        match parse_write(input, DEFENSE_LEVEL.range()) {
+        match parse_write(input, self.tunables.defense_level.range()) {
             Ok(Some(v)) => {
                 let level = Level::from_value(v).ok_or(EINVAL)?;
-                self.0.set_level(level);
+                self.controller.set_level(level);
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -177,8 +114,8 @@ fn show_count(v: u64, out: &mut [u8]) -> usize {
 /// What a read-only counter file shows.
 #[derive(Clone, Copy)]
 enum Field {
-    Packets(Which),
-    Bytes(Which),
+    Packets(Hook),
+    Bytes(Hook),
     Drops(DropReason),
     DefenseSwitches,
     KnownClientPasses,
@@ -224,6 +161,44 @@ impl Value for Counter {
     }
 }
 
+/// `timeout_<row>` and `defense_timeout_<row>`, in `TimeoutRow::ALL` order (the suffix is
+/// `TimeoutRow::name`).
+const TIMEOUT_NAMES: [(&CStr, &CStr); ROW_COUNT] = [
+    (c_str!("timeout_none"), c_str!("defense_timeout_none")),
+    (
+        c_str!("timeout_established"),
+        c_str!("defense_timeout_established"),
+    ),
+    (
+        c_str!("timeout_syn_sent"),
+        c_str!("defense_timeout_syn_sent"),
+    ),
+    (
+        c_str!("timeout_syn_recv"),
+        c_str!("defense_timeout_syn_recv"),
+    ),
+    (
+        c_str!("timeout_fin_wait"),
+        c_str!("defense_timeout_fin_wait"),
+    ),
+    (
+        c_str!("timeout_time_wait"),
+        c_str!("defense_timeout_time_wait"),
+    ),
+    (c_str!("timeout_close"), c_str!("defense_timeout_close")),
+    (
+        c_str!("timeout_close_wait"),
+        c_str!("defense_timeout_close_wait"),
+    ),
+    (
+        c_str!("timeout_last_ack"),
+        c_str!("defense_timeout_last_ack"),
+    ),
+    (c_str!("timeout_listen"), c_str!("defense_timeout_listen")),
+    (c_str!("timeout_synack"), c_str!("defense_timeout_synack")),
+    (c_str!("timeout_udp"), c_str!("defense_timeout_udp")),
+];
+
 /// `malformed_<reason>`, in `ParseError::ALL` order.
 const MALFORMED_NAMES: [&CStr; ParseError::ALL.len()] = [
     c_str!("malformed_ipv4_truncated"),
@@ -244,70 +219,45 @@ const MALFORMED_NAMES: [&CStr; ParseError::ALL.len()] = [
 
 /// Registers the table.
 pub(crate) fn register(
+    tunables: &Arc<Tunables>,
     hooks: &Arc<HookStats>,
     global: &Arc<Stats>,
     defense: &Arc<Controller>,
 ) -> Result<Registration> {
     let mut e = KVec::new();
+    let level = LevelFile {
+        tunables: Arc::clone(tunables),
+        controller: Arc::clone(defense),
+    };
     e.push(
-        Entry::read_write_shared(
-            c_str!("defense_level"),
-            Arc::new(LevelFile(Arc::clone(defense)), GFP_KERNEL)?,
-        ),
+        Entry::read_write_shared(c_str!("defense_level"), Arc::new(level, GFP_KERNEL)?),
         GFP_KERNEL,
     )?;
-    for (name, value) in [
-        (c_str!("amemthresh"), &AMEMTHRESH),
-        (c_str!("table_fill_high"), &TABLE_FILL_HIGH),
-        (c_str!("table_fill_low"), &TABLE_FILL_LOW),
-        (c_str!("syn_drop_rate"), &SYN_DROP_RATE),
-        (c_str!("conn_max"), &CONN_MAX),
-        (c_str!("known_client_ttl"), &KNOWN_CLIENT_TTL),
-        (c_str!("resurrect"), &RESURRECT),
+    let tunable = |name, knob| -> Result<Entry> {
+        let file = TunableFile {
+            tunables: Arc::clone(tunables),
+            knob,
+        };
+        Ok(Entry::read_write_shared(name, Arc::new(file, GFP_KERNEL)?))
+    };
+    for (name, knob) in [
+        (c_str!("amemthresh"), Knob::Amemthresh),
+        (c_str!("table_fill_high"), Knob::TableFillHigh),
+        (c_str!("table_fill_low"), Knob::TableFillLow),
+        (c_str!("syn_drop_rate"), Knob::SynDropRate),
+        (c_str!("conn_max"), Knob::ConnMax),
+        (c_str!("known_client_ttl"), Knob::KnownClientTtl),
+        (c_str!("resurrect"), Knob::Resurrect),
     ] {
-        e.push(Entry::read_write(name, value), GFP_KERNEL)?;
+        e.push(tunable(name, knob)?, GFP_KERNEL)?;
     }
-    let names = [
-        (c_str!("timeout_none"), c_str!("defense_timeout_none")),
-        (
-            c_str!("timeout_established"),
-            c_str!("defense_timeout_established"),
-        ),
-        (
-            c_str!("timeout_syn_sent"),
-            c_str!("defense_timeout_syn_sent"),
-        ),
-        (
-            c_str!("timeout_syn_recv"),
-            c_str!("defense_timeout_syn_recv"),
-        ),
-        (
-            c_str!("timeout_fin_wait"),
-            c_str!("defense_timeout_fin_wait"),
-        ),
-        (
-            c_str!("timeout_time_wait"),
-            c_str!("defense_timeout_time_wait"),
-        ),
-        (c_str!("timeout_close"), c_str!("defense_timeout_close")),
-        (
-            c_str!("timeout_close_wait"),
-            c_str!("defense_timeout_close_wait"),
-        ),
-        (
-            c_str!("timeout_last_ack"),
-            c_str!("defense_timeout_last_ack"),
-        ),
-        (c_str!("timeout_listen"), c_str!("defense_timeout_listen")),
-        (c_str!("timeout_synack"), c_str!("defense_timeout_synack")),
-        (c_str!("timeout_udp"), c_str!("defense_timeout_udp")),
-    ];
-    for ((n, d), (t, dt)) in names
-        .iter()
-        .zip(TIMEOUTS.iter().zip(DEFENSE_TIMEOUTS.iter()))
-    {
-        e.push(Entry::read_write(n, t), GFP_KERNEL)?;
-        e.push(Entry::read_write(d, dt), GFP_KERNEL)?;
+    for (i, ((n, d), row)) in TIMEOUT_NAMES.iter().zip(TimeoutRow::ALL).enumerate() {
+        // The names end in `TimeoutRow::name`, which the netlink family and ipvsdadm use.
+        if !n.as_bytes().ends_with(row.name().as_bytes()) {
+            return Err(EINVAL);
+        }
+        e.push(tunable(n, Knob::Timeout(i))?, GFP_KERNEL)?;
+        e.push(tunable(d, Knob::DefenseTimeout(i))?, GFP_KERNEL)?;
     }
     let from = Arc::new(
         Counters {
@@ -318,12 +268,12 @@ pub(crate) fn register(
         GFP_KERNEL,
     )?;
     for (name, field) in [
-        (c_str!("local_in_packets"), Field::Packets(Which::LocalIn)),
-        (c_str!("local_in_bytes"), Field::Bytes(Which::LocalIn)),
-        (c_str!("forward_packets"), Field::Packets(Which::Forward)),
-        (c_str!("forward_bytes"), Field::Bytes(Which::Forward)),
-        (c_str!("local_out_packets"), Field::Packets(Which::LocalOut)),
-        (c_str!("local_out_bytes"), Field::Bytes(Which::LocalOut)),
+        (c_str!("local_in_packets"), Field::Packets(Hook::LocalIn)),
+        (c_str!("local_in_bytes"), Field::Bytes(Hook::LocalIn)),
+        (c_str!("forward_packets"), Field::Packets(Hook::Forward)),
+        (c_str!("forward_bytes"), Field::Bytes(Hook::Forward)),
+        (c_str!("local_out_packets"), Field::Packets(Hook::LocalOut)),
+        (c_str!("local_out_bytes"), Field::Bytes(Hook::LocalOut)),
         (c_str!("syn_rate_drops"), Field::Drops(DropReason::SynRate)),
         (
             c_str!("entry_evictions"),

@@ -1,5 +1,6 @@
-//! The defense controller (DESIGN.md §5): the effective defense level, the SYN drop rate,
-//! the even spreading of drops, and the validation of clients' ACKs.
+//! The defense controller: the effective defense level, the SYN drop rate, the even
+//! spreading of drops, and the validation of clients' ACKs (Documentation/ipvs-defense.rst,
+//! "Defense").
 //!
 //! **Level.** [`Defense`] holds the level the `defense_level` sysctl shows:
 //! - [`Level::Calm`] (0): nothing is dropped. [`Defense::check`], called once a second with

@@ -1,7 +1,7 @@
 //! The connection entry the table stores, and the flow keys it is found by.
 //!
 //! An entry is one client connection through one virtual service to one real server. The
-//! table finds it two ways (DESIGN.md §3):
+//! table finds it two ways (Documentation/ipvs-defense.rst, "Connection table"):
 //! - by its [`Entry::in_key`] (client addr:port → VIP:vport) for packets from the client;
 //! - by its [`Entry::out_key`] (server addr:port → client addr:port) for replies.
 //!

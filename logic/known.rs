@@ -1,6 +1,6 @@
 //! Known clients: source addresses that completed a real handshake, remembered for a while
 //! in a fixed-size, lock-free table, so that a SYN drop rate spares returning legitimate
-//! clients (DESIGN.md §5).
+//! clients (Documentation/ipvs-defense.rst, "Defense").
 //!
 //! The caller owns the slots (`&[AtomicU64]`, a power of two in length). Each slot packs an
 //! address (high 32 bits) and the second until which it is remembered (low 32 bits). An

@@ -167,7 +167,7 @@ pub mod ipproto {
 }
 
 /// The names `ipvsadm -L -c` prints for each TCP state, indexed by the `CONN_STATE` value
-/// (the order of DESIGN.md §4: NONE ES SS SR FW TW CL CW LA LI SA).
+/// (NONE ES SS SR FW TW CL CW LA LI SA).
 pub const TCP_STATE_NAMES: [&str; 11] = [
     "NONE",
     "ESTABLISHED",

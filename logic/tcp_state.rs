@@ -1,4 +1,5 @@
-//! TCP connection states and the two transition tables of DESIGN.md §4.
+//! TCP connection states and the two transition tables (Documentation/ipvs-defense.rst,
+//! "States and timeouts").
 //!
 //! Each TCP segment the director forwards is reduced to an *event* (the highest-priority flag
 //! it carries: RST > SYN > FIN > ACK) and a *direction* (INPUT: client → real server,
@@ -12,7 +13,8 @@
 //!
 //! A segment with none of the four flags is no event and leaves the state unchanged.
 
-/// A connection's state. The discriminants are the column order of DESIGN.md §4.
+/// A connection's state. The discriminants are the column order of the state tables in
+/// Documentation/ipvs-defense.rst, "States and timeouts".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum TcpState {
@@ -80,7 +82,7 @@ impl TcpState {
             .unwrap_or("UNKNOWN")
     }
 
-    /// The two-letter abbreviation of DESIGN.md §4 (`NO`, `ES`, `SS`, ...).
+    /// The state's two-letter abbreviation (`NO`, `ES`, `SS`, ...).
     pub const fn abbrev(self) -> &'static str {
         match self {
             NO => "NO",
@@ -186,7 +188,7 @@ type Row = [TcpState; STATE_COUNT];
 /// Rows indexed by `[direction][event]`, events in [`TcpEvent`] order (syn, fin, ack, rst).
 type Rows = [[Row; 4]; 2];
 
-/// DESIGN.md §4, normal table, column order NO ES SS SR FW TW CL CW LA LI SA.
+/// The normal table, column order NO ES SS SR FW TW CL CW LA LI SA.
 const NORMAL: Rows = [
     [
         /* INPUT  syn */ [SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SR],
@@ -202,7 +204,7 @@ const NORMAL: Rows = [
     ],
 ];
 
-/// DESIGN.md §4, secure table: the normal table with seven cells changed (marked `*`).
+/// The secure table: the normal table with seven cells changed (marked `*`).
 const SECURE: Rows = [
     [
         /* INPUT  syn */ [SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SA /* * */],

@@ -1,5 +1,6 @@
-//! Entry timeouts (DESIGN.md §4): one value per TCP state plus one for UDP, in a normal and
-//! a defense set, each a sysctl in `1..=2147483` seconds, and their conversion to ticks.
+//! Entry timeouts: one value per TCP state plus one for UDP, in a normal and a defense set,
+//! each a sysctl in `1..=2147483` seconds, and their conversion to ticks
+//! (Documentation/ipvs-defense.rst, "States and timeouts").
 //!
 //! The upper bound is `i32::MAX / 1000`: the largest number of seconds whose jiffies still
 //! fit an `int` at HZ = 1000, as for the kernel's `proc_dointvec_jiffies`. Conversions here
@@ -81,12 +82,12 @@ pub struct Timeouts {
 }
 
 impl Timeouts {
-    /// The normal set of DESIGN.md §4 (rows in [`TimeoutRow::ALL`] order).
+    /// The normal set (rows in [`TimeoutRow::ALL`] order).
     pub const NORMAL: Timeouts = Timeouts {
         secs: [2, 900, 120, 60, 120, 120, 10, 60, 30, 120, 120, 300],
     };
 
-    /// The defense set of DESIGN.md §4, used while defense is engaged or forced.
+    /// The defense set, used while defense is engaged or forced.
     pub const DEFENSE: Timeouts = Timeouts {
         secs: [2, 480, 60, 10, 60, 60, 10, 60, 30, 120, 60, 180],
     };

@@ -45,6 +45,7 @@ check "rustfmt of the module and rust/" module_fmt
 check "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets -- -D warnings
 check "no unsafe outside rust/" no_unsafe_outside_rust
 check "SAFETY comment on every unsafe block" safety_comments
+check "no import circle in director/" python3 scripts/import_circles.py director
 
 # cargo test: every test case counts.
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log/t" | grep -E '^test .* \.\.\. ' |
@@ -63,6 +64,23 @@ if grep -qE '^error(\[|:)' "$log/t"; then
   n=$((n + 1)); echo "not ok $n cargo test: build"; fail=$((fail + 1))
 fi
 grep -E '^test result:' "$log/t" | sed 's/^/# /'
+
+# Coverage-guided fuzzing of the parser, the rewrites and ipvsdadm's reply parsing
+# (fuzz/, scripts/fuzz.sh), a short bounded run on a copy of the kept corpus.
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} bash scripts/fuzz.sh > "$log/fuzz" 2>&1
+grep -E '^# fuzz.sh' "$log/fuzz"
+fuzzed=0
+while IFS= read -r line; do
+  n=$((n + 1)) fuzzed=$((fuzzed + 1))
+  case "$line" in
+    ok*) echo "ok $n ${line#ok [0-9]* }"; pass=$((pass + 1)) ;;
+    *) echo "not ok $n ${line#not ok [0-9]* }"; fail=$((fail + 1)) ;;
+  esac
+done < <(grep -E '^(not )?ok [0-9]+ ' "$log/fuzz")
+if grep -q '^not ok' "$log/fuzz" || [ "$fuzzed" -eq 0 ]; then
+  grep -vE '^(not )?ok [0-9]+ |^# fuzz.sh|^TAP|^1\.\.' "$log/fuzz" | tail -30
+  if [ "$fuzzed" -eq 0 ]; then n=$((n + 1)); echo "not ok $n fuzz: no result"; fail=$((fail + 1)); fi
+fi
 echo "1..$n"
 echo "$pass $fail 0" > "$counts"
 [ "$fail" -eq 0 ]

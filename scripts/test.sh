@@ -13,7 +13,7 @@ t0=$(date +%s)
 # runs, within CI's 90 minutes (measured times: README, "Test time").
 CORE_TESTS="test_sysctl_bounds test_load_unload test_hook_counts test_demo test_icmp test_route_failure
   test_zombie_timeouts test_nat test_datapath test_xmit test_routed test_fragments test_netlink test_unload_under_traffic
-  test_defense test_defense_holes test_bench_quick test_conntrack_nft test_conntrack"
+  test_defense test_defense_holes test_bench_quick test_fuzz_genl test_conntrack_nft test_conntrack"
 LONG_TESTS="test_defense_floods"
 if [ -n "${TESTS:-}" ]; then
   guest_tests=$TESTS
@@ -40,8 +40,8 @@ read -r hp hf hs < "$out/host.counts"
 declare -A SECS=([test_sysctl_bounds]=13 [test_load_unload]=39 [test_hook_counts]=33
   [test_demo]=206 [test_icmp]=89 [test_route_failure]=173 [test_zombie_timeouts]=141
   [test_nat]=128 [test_datapath]=211 [test_xmit]=124 [test_routed]=88 [test_fragments]=61
-  [test_netlink]=164 [test_unload_under_traffic]=764 [test_defense]=190
-  [test_defense_holes]=326 [test_bench_quick]=453 [test_conntrack_nft]=70
+  [test_netlink]=164 [test_unload_under_traffic]=650 [test_defense]=190
+  [test_defense_holes]=326 [test_fuzz_genl]=200 [test_bench_quick]=453 [test_conntrack_nft]=70
   [test_conntrack]=71 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"
@@ -120,6 +120,9 @@ if tree=$(FAULTS="init slow_hook" bash scripts/module.sh test | tail -1) && carg
 else
   echo "not ok build: kernel or module build failed"; gf=1
 fi
+# A guest booted again after a problem before any test (scripts/vm.sh) is said every time.
+retries=$(cat "$out"/guest*/vm.log 2>/dev/null | grep -c 'booting again' || true)
+echo "# guest boots retried: $retries"
 echo "# make test took $(( $(date +%s) - t0 )) s"
 # Repeat every failure right above the count, so that the tail of a long log names it.
 { grep -hE '^not ok ' "$out"/host.log 2>/dev/null | sed 's/^/# failed: host: /'

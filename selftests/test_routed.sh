@@ -3,7 +3,8 @@
 # - a real server one router away (rs3 behind gw), on a specific route through gw: NAT
 #   works end to end;
 # - the same server with only the default route: dropped, counted, ICMP host unreachable
-#   to the client, nothing for it at the gateway;
+#   to the client, nothing for it at the gateway; the same with an on-link default route
+#   (no gateway);
 # - resurrect=1 with rp_filter=0: a SYN+ACK in rs1's name spoofed from the clients' side
 #   opens no entry (and earns rs1 no reset); the same from rs1 itself brings it back.
 #   (Both are addressed to gw, so that the director routes them.)
@@ -68,6 +69,23 @@ default_route_only() {
   ip route del default
 }
 
+# A default route without a gateway ("default dev v-gw") has prefix length 0 all the same:
+# no route was configured for rs3, and its packets are not sent on the link.
+default_route_on_link() {
+  local errs0 ans gw_seen
+  ip route add default dev v-gw || fail "could not add the on-link default route"
+  errs0=$(drops route_errors)
+  cap_start onlink "host $RS3" gw
+  ans=$(in_ns cl1 timeout 10 socat -t 3 - TCP:"$VIP:80",connect-timeout=3 </dev/null 2>&1)
+  cap_stop onlink
+  gw_seen=$(cap_count onlink)
+  case "$ans" in "rs3 "*) fail "the connection succeeded through the on-link default route" ;; esac
+  [ "$(drops route_errors)" -gt "$errs0" ] || fail "route_errors did not grow (on-link default route)"
+  expect_eq "$gw_seen" 0 "packets or ARP requests for rs3 on the gateway's link"
+  diag "only 'default dev v-gw': dropped, route_errors $errs0 -> $(drops route_errors), nothing on the link"
+  ip route del default
+}
+
 spoofed_server() {
   local z0 n
   "$IPVSDADM" -C
@@ -94,4 +112,5 @@ spoofed_server() {
 
 specific_route
 default_route_only
+default_route_on_link
 spoofed_server

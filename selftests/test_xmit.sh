@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # What the director does to a packet it sends on to a real server, as ip_forward and IPVS
 # do: no socket from early demux (a TIME_WAIT socket of the director's, carried into the
-# fq qdisc, is read and written as a full socket), no receive timestamp (which fq would
+# fq qdisc, is read and written as a full socket; nft's socket expression sees it), no receive timestamp (which fq would
 # read as a departure time beyond its horizon, and drop), and the TTL decremented, a TTL
 # of 1 answered with ICMP time exceeded.
 #
 # Topology: lib.sh's, with the fq qdisc on br-rs (the director's device toward the real
-# servers; the bridge itself clears timestamps before its ports, so fq sits on it).
+# servers; the bridge itself clears timestamps before its ports, so fq sits on it). fq has
+# a maxrate, which keeps every packet off its fast path: each one is classified by the
+# socket it carries, and a TIME_WAIT socket there is read and written past its end
+# (sk_pacing_status, sk_pacing_rate), which KASAN reports.
 . "$(dirname "$0")/lib.sh"
 mod_unload; topo_setup; mod_load
-trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; wait; nft delete table ip xmit_sk 2>/dev/null; mod_unload; topo_cleanup' EXIT
 rs_start
-tc qdisc add dev br-rs root fq || fail "could not add fq on br-rs"
+tc qdisc add dev br-rs root fq maxrate 10gbit || fail "could not add fq on br-rs"
 
 # Packets sent and dropped by the qdisc on br-rs ("Sent B bytes P pkt (dropped D, ...").
 fq_counts() {
@@ -20,24 +23,56 @@ fq_counts() {
 }
 
 time_wait_socket_reused() {
-  local port=40080 ans
+  local port=40080 ans i
   # The director itself serves VIP:80 once and closes first: its socket for
   # cl1:40080 <-> VIP:80 stays in TIME_WAIT.
   socat -T 10 TCP-LISTEN:80,bind="$VIP",reuseaddr SYSTEM:"echo director" >/dev/null 2>&1 &
   wait_listen - 80
-  # The client's end of data comes 3 s later, after the director's FIN: the director
-  # closes first.
-  ans=$(sleep 3 | in_ns cl1 timeout 20 socat -t 10 - TCP:"$VIP:80",sourceport=$port,reuseaddr 2>&1)
+  # The client closes only after it has read the director's end of data: the director
+  # closes first, whatever emulation does to the timing.
+  ans=$(in_ns cl1 timeout 30 python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[2])))
+s.settimeout(20)
+s.connect((sys.argv[1], 80))
+data = b""
+while (b := s.recv(100)):
+    data += b
+s.close()
+print(data.decode().strip())' "$VIP" "$port" 2>&1)
   expect_eq "$ans" "director" "the director's own server on VIP:80"
+  # The client's FIN may still be on its way when it returns: look for up to 10 s.
+  for i in $(seq 1 50); do
+    ss -Htan state time-wait "( sport = :80 and dport = :$port )" | grep -q . && break
+    sleep 0.2
+  done
   ss -Htan state time-wait "( sport = :80 and dport = :$port )" | grep -q . ||
     fail "no TIME_WAIT socket for VIP:80 <-> cl1:$port on the director"
   # Now VIP:80 is a service: the new connection's SYN finds that TIME_WAIT socket in early
   # demux, and must leave without it.
   "$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m ||
     fail "could not configure the service"
+  # nft's socket expression at LOCAL_OUT (where ip_local_out passes what we send) sees
+  # only the socket a packet carries: count our packets to rs1, and those with a socket.
+  nft -f - <<EOT || fail "could not add the nft counters"
+table ip xmit_sk {
+  chain out {
+    type filter hook output priority 0;
+    ip saddr $CL1 ip daddr $RS1 tcp dport 8080 counter
+    ip saddr $CL1 ip daddr $RS1 tcp dport 8080 socket transparent 0 counter
+  }
+}
+EOT
   ans=$(in_ns cl1 timeout 20 socat -t 10 - TCP:"$VIP:80",sourceport=$port,reuseaddr,connect-timeout=10 </dev/null 2>&1)
   expect_eq "$ans" "rs1 $CL1" "a connection from the port of the director's TIME_WAIT socket"
-  diag "TIME_WAIT socket for VIP:80 <-> cl1:$port, fq on br-rs: the new connection got 'rs1 $CL1'"
+  local counts sent with_sk
+  counts=$(nft list chain ip xmit_sk out | sed -n 's/.*counter packets \([0-9]*\) .*/\1/p')
+  nft delete table ip xmit_sk
+  sent=$(echo "$counts" | sed -n 1p); with_sk=$(echo "$counts" | sed -n 2p)
+  expect_ge "${sent:-0}" 3 "packets of the new connection sent to rs1"
+  expect_eq "$with_sk" 0 "packets sent to rs1 still carrying the TIME_WAIT socket"
+  diag "TIME_WAIT socket for VIP:80 <-> cl1:$port, fq on br-rs: the new connection got 'rs1 $CL1'; $sent packets to rs1, none with a socket"
 }
 
 timestamping_socket() {
@@ -52,6 +87,7 @@ s.bind(("127.0.0.1", 5999))
 time.sleep(600)' &
   wait_listen - 5999 u
   sleep 1
+  sysctl net.core.netdev_tstamp_prequeue | sed 's/^/# /'
   read -r sent0 drops0 < <(fq_counts)
   [ -n "$drops0" ] || fail "tc shows no counters for fq on br-rs"
   for i in 1 2 3 4 5; do

@@ -1,5 +1,6 @@
-//! The TCP state machine against DESIGN.md §4, cell by cell (2 tables × 2 directions ×
-//! 4 events × 11 states = 176 cells), and scripted connections.
+//! The TCP state machine against the tables of Documentation/ipvs-defense.rst, "States and
+//! timeouts", cell by cell (2 tables × 2 directions × 4 events × 11 states = 176 cells), and
+//! scripted connections.
 
 use ipvsd_logic::defense::client_ack_allowed;
 use ipvsd_logic::entry::{Entry, EntryFlags, FlowKey, Protocol, Target};
@@ -7,7 +8,7 @@ use ipvsd_logic::tcp_state::{
     next_state, transition, Direction, Table, TcpEvent, TcpFlags, TcpState, STATE_COUNT,
 };
 
-/// DESIGN.md §4's normal table, copied as text.
+/// The design document's normal table, copied as text.
 const NORMAL: &str = "
     INPUT  syn: SR ES ES SR SR SR SR SR SR SR SR
     INPUT  fin: CL CW SS TW TW TW CL CW LA LI TW
@@ -22,7 +23,7 @@ const NORMAL: &str = "
 /// The column order of that table.
 const COLUMNS: &str = "NO ES SS SR FW TW CL CW LA LI SA";
 
-/// DESIGN.md §4: the cells where the secure table differs.
+/// The design document's cells where the secure table differs.
 /// "INPUT syn@SA→SA, INPUT fin@SA→SA, INPUT ack@SR→SR, INPUT ack@SA→SA, INPUT rst@SA→CL,
 /// OUTPUT syn@SR→SA, OUTPUT syn@SA→SA"
 const SECURE_DIFF: [(&str, &str, &str, &str); 7] = [

@@ -1,4 +1,5 @@
-//! Timeouts: the values of DESIGN.md §4, the sysctl range, and tick conversion.
+//! Timeouts: the values of Documentation/ipvs-defense.rst, "States and timeouts", the sysctl
+//! range, and tick conversion.
 
 use ipvsd_logic::sysctl::{parse_write, WriteError};
 use ipvsd_logic::tcp_state::TcpState;
@@ -7,7 +8,7 @@ use ipvsd_logic::timeouts::{
     ROW_COUNT,
 };
 
-/// DESIGN.md §4's timeout table: (state, normal, defense).
+/// The design document's timeout table: (state, normal, defense).
 const TABLE: [(&str, u32, u32); 12] = [
     ("NONE", 2, 2),
     ("ES", 900, 480),

@@ -329,3 +329,14 @@ int rust_helper_ipvsd_defrag(struct net *net, struct sk_buff *skb)
 		ip_send_check(ip_hdr(skb));
 	return err;
 }
+
+#include <linux/capability.h>
+
+/*
+ * What GENL_ADMIN_PERM checks (genl_family_rcv_msg): the sender of @skb has CAP_NET_ADMIN
+ * in the initial user namespace.
+ */
+bool rust_helper_ipvsd_netlink_net_admin(const struct sk_buff *skb)
+{
+	return netlink_capable(skb, CAP_NET_ADMIN);
+}

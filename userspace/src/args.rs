@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use crate::model::{DestKey, Protocol, ServiceKey};
 use crate::timeouts::{self, Set};
 
-/// The schedulers the module implements (DESIGN.md §7).
+/// The schedulers the module implements (Documentation/ipvs-defense.rst, "Netlink protocol").
 pub const SCHEDULERS: [&str; 5] = ["rr", "wrr", "lc", "wlc", "mh"];
 
 /// ipvsadm's default scheduler, used by `-A`/`-E` without `-s`.

@@ -125,7 +125,8 @@ pub struct Drops {
 }
 
 impl Drops {
-    /// `(name, value)` for every counter, in the order DESIGN.md §7 lists them.
+    /// `(name, value)` for every counter, in the order of Documentation/ipvs-defense.rst,
+    /// "Drops and counters".
     pub fn named(&self) -> [(&'static str, u64); 7] {
         [
             ("syn_rate_drops", self.syn_rate_drops),

@@ -147,6 +147,16 @@ fn ext_ack_message(ext: &GenlBuffer<NlmsgerrAttr, Buffer>) -> Option<String> {
 }
 
 /// Interprets one received message of the request with sequence number `seq`.
+/// The error an `NLMSG_ERROR` or `NLMSG_DONE` carries: the kernel sends a negative errno;
+/// anything else (0 included, which the callers rule out, or `i32::MIN`, whose negation
+/// overflows) is a reply we cannot understand.
+fn kernel_error(error: i32, message: Option<String>) -> NlError {
+    match error.checked_neg() {
+        Some(errno) if errno > 0 => NlError::Errno { errno, message },
+        _ => NlError::Protocol(format!("error code {error} is not a negative errno")),
+    }
+}
+
 pub fn handle_message(msg: &NlMsg, seq: u32) -> Result<Step, NlError> {
     if *msg.nl_seq() != seq {
         return Ok(Step::Skip);
@@ -159,16 +169,10 @@ pub fn handle_message(msg: &NlMsg, seq: u32) -> Result<Step, NlError> {
             }
             Ok(Step::Data(map, *genl.version()))
         }
-        NlPayload::Err(e) => Err(NlError::Errno {
-            errno: -*e.error(),
-            message: ext_ack_message(e.ext_ack()),
-        }),
+        NlPayload::Err(e) => Err(kernel_error(*e.error(), ext_ack_message(e.ext_ack()))),
         NlPayload::DumpExtAck(e) => {
             if *e.error() != 0 {
-                Err(NlError::Errno {
-                    errno: -*e.error(),
-                    message: ext_ack_message(e.ext_ack()),
-                })
+                Err(kernel_error(*e.error(), ext_ack_message(e.ext_ack())))
             } else {
                 Ok(Step::Done)
             }

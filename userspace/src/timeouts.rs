@@ -1,6 +1,7 @@
 //! Entry timeouts: the `timeout_<state>` and `defense_timeout_<state>` sysctls under
-//! `/proc/sys/net/ipvs_defense/` (DESIGN.md §4, §6). The tool reads and writes those files
-//! directly; the module checks the range of every write.
+//! `/proc/sys/net/ipvs_defense/` (Documentation/ipvs-defense.rst, "States and timeouts" and
+//! "Tunables"). The tool reads and writes those files directly; the module checks the range
+//! of every write.
 
 use std::fs;
 use std::io;
@@ -13,7 +14,7 @@ use crate::model::TimeoutView;
 /// Where the module's sysctls live.
 pub const SYSCTL_DIR: &str = "/proc/sys/net/ipvs_defense";
 
-/// Largest timeout the module accepts, in seconds (DESIGN.md §6: `1..2147483`).
+/// Largest timeout the module accepts, in seconds (`1..2147483`).
 pub const MAX_SECS: u32 = 2_147_483;
 
 /// Number of timeout rows: the TCP states of `TCP_STATE_NAMES`, then UDP.
@@ -22,7 +23,7 @@ pub const ROW_COUNT: usize = TCP_STATE_NAMES.len() + 1;
 /// Index of the UDP row.
 pub const UDP_ROW: usize = TCP_STATE_NAMES.len();
 
-/// The two-letter abbreviations of DESIGN.md §4, in `TCP_STATE_NAMES` order, then UDP.
+/// The states' two-letter abbreviations, in `TCP_STATE_NAMES` order, then UDP.
 const SHORT: [&str; ROW_COUNT] = [
     "no", "es", "ss", "sr", "fw", "tw", "cl", "cw", "la", "li", "sa", "udp",
 ];

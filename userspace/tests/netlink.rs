@@ -227,6 +227,33 @@ fn error_without_extended_ack() {
 }
 
 #[test]
+fn error_code_that_is_no_errno() {
+    // i32::MIN (found by fuzz/proto_attrs: its negation overflowed) and a positive code.
+    let request = new_service_request();
+    for code in [i32::MIN, 5] {
+        let payload = Bytes::default().i32(code).raw(&request);
+        let buf = Bytes::msg(libc::NLMSG_ERROR as u16, 0, SEQ, &payload.0);
+        let msgs = parse_all(&buf);
+        assert!(matches!(
+            handle_message(&msgs[0], SEQ),
+            Err(NlError::Protocol(_))
+        ));
+    }
+    // The same in the error that ends a dump.
+    let buf = Bytes::msg(
+        libc::NLMSG_DONE as u16,
+        libc::NLM_F_MULTI as u16,
+        SEQ,
+        &i32::MIN.to_ne_bytes(),
+    );
+    let msgs = parse_all(&buf);
+    assert!(matches!(
+        handle_message(&msgs[0], SEQ),
+        Err(NlError::Protocol(_))
+    ));
+}
+
+#[test]
 fn ack_ends_a_do_request() {
     // A success ACK echoes only the request's header (NLM_F_CAPPED).
     let request = new_service_request();

@@ -3,9 +3,11 @@
 //! Generic netlink families.
 //!
 //! A [`Family`] describes the commands and the attribute policy; [`Registration`] registers
-//! it (with `GENL_ADMIN_PERM` on the operations that need `CAP_NET_ADMIN`, checked by the
-//! kernel before the handler runs, and strict attribute validation so that malformed
-//! requests are refused before the handler runs) and unregisters it on drop.
+//! it, with strict attribute validation so that malformed requests are refused before the
+//! handler runs, and unregisters it on drop. The operations that need `CAP_NET_ADMIN` are
+//! checked here before the handler runs, with the test `GENL_ADMIN_PERM` makes, and refused
+//! with `EPERM` and an extended-ack message (the core's own check gives none). The check
+//! comes after the core's policy validation, so a malformed request gets `EINVAL` first.
 //!
 //! Handlers see a [`Request`] (attributes, extended-ack messages, a reply) for `doit`
 //! commands and a [`Dump`] (attributes, a cursor kept between calls, messages) for dumps.
@@ -107,7 +109,8 @@ pub struct Op {
     pub doit: bool,
     /// Whether the command has a dump handler ([`Family::dumpit`]).
     pub dump: bool,
-    /// Whether the caller needs `CAP_NET_ADMIN` (`GENL_ADMIN_PERM`), checked by the kernel.
+    /// Whether the caller needs `CAP_NET_ADMIN` in the initial user namespace (what
+    /// `GENL_ADMIN_PERM` asks), checked before the handler runs, for a dump when it starts.
     pub admin: bool,
 }
 
@@ -342,6 +345,18 @@ pub struct Dump<'a> {
 }
 
 impl<'a> Dump<'a> {
+    /// Sets the extended-ack message that the dump's error carries (in `NLMSG_DONE`).
+    pub fn set_error_msg(&mut self, msg: &'static CStr) {
+        // SAFETY: `cb` is valid (type invariant); while the dump callback runs,
+        // `netlink_dump` points `cb->extack` at the extended ack it then reports with
+        // `NLMSG_DONE` (or leaves it null).
+        let extack = unsafe { (*self.cb).extack };
+        if !extack.is_null() {
+            // SAFETY: A non-null `extack` is valid for the call; the message is `'static`.
+            unsafe { (*extack)._msg = msg.as_char_ptr() };
+        }
+    }
+
     /// The request's attributes.
     pub fn attrs(&self) -> &Attrs<'a> {
         &self.attrs
@@ -458,9 +473,9 @@ impl<T: Family> Registration<T> {
             }
             if op.dump {
                 o.dumpit = Some(Adapter::<T>::dumpit);
-            }
-            if op.admin {
-                o.flags = bindings::GENL_ADMIN_PERM as u8;
+                if op.admin {
+                    o.start = Some(Adapter::<T>::start_admin);
+                }
             }
             ops.push(o, GFP_KERNEL)?;
         }
@@ -515,6 +530,30 @@ impl<T: Family> Drop for Registration<T> {
 
 struct Adapter<T>(PhantomData<T>);
 
+/// The message of a request refused for want of `CAP_NET_ADMIN`.
+const NEEDS_NET_ADMIN: &CStr = crate::c_str!("CAP_NET_ADMIN is required");
+
+/// Whether the sender of `skb` may run an operation that needs `CAP_NET_ADMIN`; if not,
+/// sets `extack`'s message (when there is one).
+///
+/// # Safety
+///
+/// `skb` must be a netlink request being handled, and `extack` null or its valid extended
+/// ack.
+unsafe fn net_admin(skb: *const bindings::sk_buff, extack: *mut bindings::netlink_ext_ack) -> bool {
+    // SAFETY: `skb` is a netlink request (the caller's guarantee), whose control block names
+    // the sending socket that `netlink_capable` checks.
+    if unsafe { bindings::ipvsd_netlink_net_admin(skb) } {
+        return true;
+    }
+    if !extack.is_null() {
+        // SAFETY: A non-null `extack` is valid (the caller's guarantee); the message is
+        // `'static`.
+        unsafe { (*extack)._msg = NEEDS_NET_ADMIN.as_char_ptr() };
+    }
+    false
+}
+
 impl<T: Family> Adapter<T> {
     /// The handler of the registration whose `genl_family` is `family`.
     ///
@@ -538,10 +577,21 @@ impl<T: Family> Adapter<T> {
     ///
     /// Called by the generic netlink core for a `doit` operation of a family registered by
     /// [`Registration::new`], with a valid request and `info`.
-    unsafe extern "C" fn doit(_skb: *mut bindings::sk_buff, info: *mut bindings::genl_info) -> i32 {
+    unsafe extern "C" fn doit(skb: *mut bindings::sk_buff, info: *mut bindings::genl_info) -> i32 {
         // SAFETY: `info` is valid for the call.
-        let (family, attrs, cmd) =
-            unsafe { ((*info).family, (*info).attrs, (*(*info).genlhdr).cmd) };
+        let (family, attrs, cmd, extack) = unsafe {
+            (
+                (*info).family,
+                (*info).attrs,
+                (*(*info).genlhdr).cmd,
+                (*info).extack,
+            )
+        };
+        let admin = T::OPS.iter().any(|op| op.cmd == cmd && op.admin);
+        // SAFETY: `skb` is the request and `extack` its extended ack, valid for the call.
+        if admin && !unsafe { net_admin(skb, extack) } {
+            return EPERM.to_errno();
+        }
         // SAFETY: `family` is our registered family, embedded in a live `Inner<T>`.
         let handler = unsafe { Self::handler(family) };
         // INVARIANT: the core parsed `attrs` with our policy of `maxattr` entries.
@@ -558,6 +608,22 @@ impl<T: Family> Adapter<T> {
         match handler.doit(cmd, &mut req) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
+        }
+    }
+
+    /// Refuses a dump that needs `CAP_NET_ADMIN` to a sender without it.
+    ///
+    /// # Safety
+    ///
+    /// Called by the generic netlink core as the `start` of a dump of a family registered by
+    /// [`Registration::new`], with a valid callback.
+    unsafe extern "C" fn start_admin(cb: *mut bindings::netlink_callback) -> i32 {
+        // SAFETY: `cb` is valid; at `start`, `cb->skb` is the request and `cb->extack` null
+        // or the request's extended ack (`__netlink_dump_start`).
+        if unsafe { net_admin((*cb).skb, (*cb).extack) } {
+            0
+        } else {
+            EPERM.to_errno()
         }
     }
 

@@ -58,11 +58,6 @@ impl Route {
         self.rt().rt_type
     }
 
-    /// Whether the route goes through a gateway rather than to a directly connected host.
-    pub fn uses_gateway(&self) -> bool {
-        self.rt().rt_uses_gateway != 0
-    }
-
     /// Whether the output device is up, running and has carrier.
     pub fn device_up(&self) -> bool {
         // SAFETY: Both members of this union are the output device pointer (plain and
