@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! Helpers shared by the packet targets: an independent RFC 1071 checksum (written plainly,
 //! not with `ipvsd_logic::checksum`, so that the targets also check that module) and byte
 //! accessors that panic on a bad offset, which in a target means the parser's offsets

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Writes the seed corpus of the fuzz targets: fuzz/corpus/<target>/<name>.
 
 Deterministic (no randomness, no clock), so the corpus is reproducible: run it again and

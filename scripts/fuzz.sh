@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Bounded coverage-guided fuzzing of the host-side code (fuzz/: cargo-fuzz + libFuzzer).
 #
 # Installs cargo-fuzz if missing (and a C++ compiler, which libfuzzer-sys needs), builds

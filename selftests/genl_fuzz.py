@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Fuzzes the IPVS_DEFENSE generic netlink family with random and mutated requests.
 
     genl_fuzz.py [--seed N] [--count N] [--time-limit S] [--populate N] [--keep]

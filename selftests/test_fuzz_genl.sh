@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Fuzzes the IPVS_DEFENSE generic netlink family (selftests/genl_fuzz.py): 8,000 random and
 # mutated messages as root, then 2,000 as nobody (no CAP_NET_ADMIN), with wrong lengths,
 # unknown commands and attributes, truncated headers, nested garbage, lying nlmsg_len,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! `packet_parse`: arbitrary bytes as an IPv4 packet (the input is the packet from its IP
 //! header on).
 //!

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! `packet_rewrite`: the NAT rewrites of a parsed packet, the TTL decrement and the RST
 //! builder.
 //!

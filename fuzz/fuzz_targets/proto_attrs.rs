@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! `proto_attrs`: the `IPVS_DEFENSE` netlink messages as `ipvsdadm` reads them.
 //!
 //! `logic/proto.rs` defines the protocol (commands, attribute numbers, byte orders) but
