@@ -202,11 +202,9 @@ impl<T: Handler> Drop for Registration<T> {
                 self.inner.ops.get(),
             )
         };
-        // Hooks run inside an RCU read-side section (`rcu_read_lock` in `NF_HOOK`'s callers,
-        // or softirq context, which `synchronize_net` also waits for): once it returns, no
-        // CPU is in the handler and `inner` may be freed.
-        // Sleeping is allowed here: `drop` runs in process context (unload, init errors).
-        // SAFETY: `synchronize_net` has no precondition but process context.
+        // SAFETY: `synchronize_net` needs process context, which `drop` runs in (unload,
+        // init errors). Hooks run in an RCU read-side section (`NF_HOOK`'s callers, or
+        // softirq, which it also waits for): once it returns, no CPU is in the handler.
         unsafe { bindings::synchronize_net() };
     }
 }
@@ -235,10 +233,10 @@ impl<T: Handler> Adapter<T> {
         let state = HookState(unsafe { &*state });
         let net = state.0.net;
         if skb.is_fragment() && handler.reassemble(skb) {
-            // A non-zero result means `ip_defrag` queued the fragment or freed it: the packet
-            // is no longer ours, so we return at once (`NF_STOLEN`); zero means `skb` is now
-            // the whole datagram, still ours.
-            // SAFETY: `skb` is ours for the call and `net` its namespace.
+            // SAFETY: `skb` is ours for the call and `net` its namespace. A non-zero result
+            // means `ip_defrag` queued the fragment or freed it: the packet is no longer
+            // ours, so we return at once (`NF_STOLEN`); zero means `skb` is now the whole
+            // datagram, still ours.
             if unsafe { bindings::ipvsd_defrag(net, skb.as_raw()) } != 0 {
                 return bindings::NF_STOLEN;
             }

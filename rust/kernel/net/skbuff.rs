@@ -168,8 +168,8 @@ impl SkBuff {
     /// (`skb_clear_tstamp`: a qdisc would read it as a departure time).
     pub fn prepare_forward(&mut self) {
         self.orphan();
-        // `skb_clear_tstamp` zeroes a receive stamp, leaving a delivery time alone.
-        // SAFETY: By the type invariant the `sk_buff` is valid and ours.
+        // SAFETY: By the type invariant the `sk_buff` is valid and ours. `skb_clear_tstamp`
+        // zeroes a receive stamp, leaving a delivery time alone.
         unsafe { bindings::skb_clear_tstamp(self.0.get()) };
     }
 
