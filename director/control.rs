@@ -8,6 +8,7 @@
 //! `admin` before a handler runs. Handlers check the rest and answer `EINVAL`, `EEXIST` or
 //! `ENOENT` with an extended-ack message saying what was wrong.
 
+use super::sysctls::kernel_name;
 use super::table::SHARDS;
 use super::{
     config::{Change, Dest, DestCounters, DestKey, Service, ServiceKey, Store},
@@ -20,7 +21,7 @@ use super::{
 use crate::logic::{
     defense::Level,
     entry::Protocol,
-    proto::{attr, cmd, ipproto},
+    proto::{ipproto, Attr, Cmd, Payload, FAMILY_NAME_NUL},
     sched::SchedKind,
 };
 use core::sync::atomic::Ordering;
@@ -44,68 +45,49 @@ pub(crate) struct Control {
 
 // Ranges are checked by the handlers rather than by the policy, so that a value out of
 // range gets `EINVAL` with a message naming the field (the policy would answer `ERANGE`).
-const fn p(ty: AttrType) -> AttrPolicy {
-    AttrPolicy::new(ty)
+const fn policy(a: Attr) -> AttrPolicy {
+    AttrPolicy::new(match a.request_payload() {
+        Some(Payload::U8) => AttrType::U8,
+        Some(Payload::U16) => AttrType::U16,
+        Some(Payload::U32) => AttrType::U32,
+        Some(Payload::NulString { max_len }) => AttrType::NulString { max_len },
+        None => AttrType::Reject,
+    })
 }
-const REPLY_ONLY: AttrPolicy = AttrPolicy::new(AttrType::Reject);
 
-/// The attribute policy, attribute `i + 1` at index `i`.
-const POLICY: [AttrPolicy; attr::MAX as usize] = [
-    /* SVC_PROTOCOL */ p(AttrType::U8),
-    /* SVC_ADDR */ p(AttrType::U32),
-    /* SVC_PORT */ p(AttrType::U16),
-    /* SVC_SCHED */ p(AttrType::NulString { max_len: 15 }),
-    /* SVC_FLAGS */ p(AttrType::U32),
-    /* SVC_DESTS */ REPLY_ONLY,
-    /* DEST_ADDR */ p(AttrType::U32),
-    /* DEST_PORT */ p(AttrType::U16),
-    /* DEST_WEIGHT */ p(AttrType::U32),
-    /* DEST_ACTIVE .. KNOWN_CLIENT_PASSES: replies only, except DEF_LEVEL */
-    REPLY_ONLY, // DEST_ACTIVE
-    REPLY_ONLY, // DEST_INACTIVE
-    REPLY_ONLY, // STAT_CONNS
-    REPLY_ONLY, // STAT_INPKTS
-    REPLY_ONLY, // STAT_OUTPKTS
-    REPLY_ONLY, // STAT_INBYTES
-    REPLY_ONLY, // STAT_OUTBYTES
-    REPLY_ONLY, // DROP_SYN_RATE
-    REPLY_ONLY, // DROP_EVICTIONS
-    REPLY_ONLY, // DROP_ROUTE
-    REPLY_ONLY, // DROP_ZOMBIE
-    REPLY_ONLY, // DROP_TABLE_FULL
-    REPLY_ONLY, // DROP_MALFORMED
-    REPLY_ONLY, // DROP_BLIND_ACK
-    REPLY_ONLY, // CONN_PROTOCOL
-    REPLY_ONLY, // CONN_CADDR
-    REPLY_ONLY, // CONN_CPORT
-    REPLY_ONLY, // CONN_VADDR
-    REPLY_ONLY, // CONN_VPORT
-    REPLY_ONLY, // CONN_DADDR
-    REPLY_ONLY, // CONN_DPORT
-    REPLY_ONLY, // CONN_STATE
-    REPLY_ONLY, // CONN_EXPIRES
-    /* DEF_LEVEL */ p(AttrType::U32),
-    REPLY_ONLY, // DEF_EFFECTIVE
-    REPLY_ONLY, // DEF_AVAILABLE
-    REPLY_ONLY, // DEF_AMEMTHRESH
-    REPLY_ONLY, // DEF_DROP_RATE
-    REPLY_ONLY, // DEF_SWITCHES
-    REPLY_ONLY, // STAT_ENTRIES
-    REPLY_ONLY, // STAT_CONN_MAX
-    REPLY_ONLY, // KNOWN_CLIENT_PASSES
-    REPLY_ONLY, // PAD
-    REPLY_ONLY, // DEF_FILL_HIGH
-    REPLY_ONLY, // DEF_FILL_LOW
-];
-
-const fn op(cmd: u8, doit: bool, dump: bool, admin: bool) -> Op {
-    Op {
-        cmd,
-        doit,
-        dump,
-        admin,
+/// The attribute policy, attribute `i + 1` at index `i`, from the protocol's attributes.
+const POLICY: [AttrPolicy; Attr::ALL.len()] = {
+    let mut p = [AttrPolicy::new(AttrType::Reject); Attr::ALL.len()];
+    let mut i = 0;
+    while i < Attr::ALL.len() {
+        p[i] = policy(Attr::ALL[i]);
+        i += 1;
     }
-}
+    p
+};
+
+/// The operations, one per command of the protocol.
+const OPS: [Op; Cmd::ALL.len()] = {
+    let mut ops = [Op {
+        cmd: 0,
+        doit: false,
+        dump: false,
+        admin: false,
+    }; Cmd::ALL.len()];
+    let mut i = 0;
+    while i < Cmd::ALL.len() {
+        let c = Cmd::ALL[i];
+        let k = c.kind();
+        ops[i] = Op {
+            cmd: c.number(),
+            doit: k.doit,
+            dump: k.dump,
+            admin: k.admin,
+        };
+        i += 1;
+    }
+    ops
+};
 
 /// Bad request: `EINVAL` with a message.
 fn invalid(req: &mut Request<'_>, msg: &'static CStr) -> Error {
@@ -120,9 +102,9 @@ fn service_key(req: &mut Request<'_>) -> Result<ServiceKey> {
 /// The service key of a request, or what is wrong with it.
 fn parse_service_key(a: &Attrs<'_>) -> core::result::Result<ServiceKey, &'static CStr> {
     let (Some(proto), Some(addr), Some(port)) = (
-        a.u8(attr::SVC_PROTOCOL),
-        a.be32_bytes(attr::SVC_ADDR),
-        a.u16(attr::SVC_PORT),
+        a.u8(Attr::SvcProtocol),
+        a.be32_bytes(Attr::SvcAddr),
+        a.u16(Attr::SvcPort),
     ) else {
         return Err(c_str!(
             "a service needs SVC_PROTOCOL, SVC_ADDR and SVC_PORT"
@@ -142,7 +124,7 @@ fn parse_service_key(a: &Attrs<'_>) -> core::result::Result<ServiceKey, &'static
 
 fn dest_key(req: &mut Request<'_>) -> Result<DestKey> {
     let a = req.attrs();
-    let (Some(addr), Some(port)) = (a.be32_bytes(attr::DEST_ADDR), a.u16(attr::DEST_PORT)) else {
+    let (Some(addr), Some(port)) = (a.be32_bytes(Attr::DestAddr), a.u16(Attr::DestPort)) else {
         return Err(invalid(
             req,
             c_str!("a real server needs DEST_ADDR and DEST_PORT"),
@@ -164,7 +146,7 @@ fn dest_key(req: &mut Request<'_>) -> Result<DestKey> {
 }
 
 fn scheduler(req: &mut Request<'_>) -> Result<Option<SchedKind>> {
-    match req.attrs().string(attr::SVC_SCHED) {
+    match req.attrs().string(Attr::SvcSched) {
         None => Ok(None),
         Some(name) => match SchedKind::from_name(name) {
             Some(k) => Ok(Some(k)),
@@ -177,7 +159,7 @@ fn scheduler(req: &mut Request<'_>) -> Result<Option<SchedKind>> {
 }
 
 fn flags(req: &mut Request<'_>) -> Result<Option<u32>> {
-    match req.attrs().u32(attr::SVC_FLAGS) {
+    match req.attrs().u32(Attr::SvcFlags) {
         Some(0) => Ok(Some(0)),
         Some(_) => Err(invalid(req, c_str!("unknown service flags"))),
         None => Ok(None),
@@ -185,7 +167,7 @@ fn flags(req: &mut Request<'_>) -> Result<Option<u32>> {
 }
 
 fn weight(req: &mut Request<'_>) -> Result<Option<u32>> {
-    match req.attrs().u32(attr::DEST_WEIGHT) {
+    match req.attrs().u32(Attr::DestWeight) {
         Some(w) if w > MAX_WEIGHT => Err(invalid(req, c_str!("weight out of range (0..65535)"))),
         w => Ok(w),
     }
@@ -214,40 +196,30 @@ fn copy_dests(svc: &Service, skip: Option<DestKey>) -> Result<KVec<Dest>> {
 }
 
 fn put_service_key(msg: &mut Msg<'_>, key: &ServiceKey) -> Result {
-    msg.put_u8(attr::SVC_PROTOCOL, key.proto)?;
-    msg.put_be32_bytes(attr::SVC_ADDR, key.addr)?;
-    msg.put_u16(attr::SVC_PORT, key.port)
+    msg.put_u8(Attr::SvcProtocol, key.proto)?;
+    msg.put_be32_bytes(Attr::SvcAddr, key.addr)?;
+    msg.put_u16(Attr::SvcPort, key.port)
 }
 
 fn put_service(msg: &mut Msg<'_>, svc: &Service) -> Result {
     put_service_key(msg, &svc.key)?;
-    msg.put_string(attr::SVC_SCHED, sched_name(svc.sched_kind))?;
-    msg.put_u32(attr::SVC_FLAGS, svc.flags)?;
-    msg.put_u32(attr::SVC_DESTS, svc.dests.len() as u32)?;
+    msg.put_string(Attr::SvcSched, kernel_name(svc.sched_kind.c_name()))?;
+    msg.put_u32(Attr::SvcFlags, svc.flags)?;
+    msg.put_u32(Attr::SvcDests, svc.dests.len() as u32)?;
     svc.stats.put(msg)
 }
 
 fn put_dest(msg: &mut Msg<'_>, svc: &Service, d: &Dest) -> Result {
     put_service_key(msg, &svc.key)?;
-    msg.put_be32_bytes(attr::DEST_ADDR, d.key.addr)?;
-    msg.put_u16(attr::DEST_PORT, d.key.port)?;
-    msg.put_u32(attr::DEST_WEIGHT, d.weight)?;
-    msg.put_u32(attr::DEST_ACTIVE, d.counters.active.load(Ordering::Relaxed))?;
+    msg.put_be32_bytes(Attr::DestAddr, d.key.addr)?;
+    msg.put_u16(Attr::DestPort, d.key.port)?;
+    msg.put_u32(Attr::DestWeight, d.weight)?;
+    msg.put_u32(Attr::DestActive, d.counters.active.load(Ordering::Relaxed))?;
     msg.put_u32(
-        attr::DEST_INACTIVE,
+        Attr::DestInactive,
         d.counters.inactive.load(Ordering::Relaxed),
     )?;
     d.counters.stats.put(msg)
-}
-
-fn sched_name(k: SchedKind) -> &'static CStr {
-    match k {
-        SchedKind::Rr => c_str!("rr"),
-        SchedKind::Wrr => c_str!("wrr"),
-        SchedKind::Lc => c_str!("lc"),
-        SchedKind::Wlc => c_str!("wlc"),
-        SchedKind::Mh => c_str!("mh"),
-    }
 }
 
 impl Control {
@@ -385,11 +357,11 @@ impl Control {
         };
         let svc = Arc::clone(svc);
         drop(guard);
-        req.reply(cmd::GET_SERVICE, |m| put_service(m, &svc))
+        req.reply(Cmd::GetService, |m| put_service(m, &svc))
     }
 
     fn zero(&self, req: &mut Request<'_>) -> Result {
-        if req.attrs().bytes(attr::SVC_PROTOCOL).is_none() {
+        if req.attrs().bytes(Attr::SvcProtocol).is_none() {
             let guard = rcu::read_lock();
             self.global.zero();
             for s in self.store.read(&guard).services.iter() {
@@ -417,11 +389,11 @@ impl Control {
         let global = Arc::clone(&self.global);
         let entries = self.table.len();
         let passes = self.defense.known_passes();
-        req.reply(cmd::GET_STATS, |m| {
+        req.reply(Cmd::GetStats, |m| {
             global.put(m)?;
-            m.put_u64(attr::STAT_ENTRIES, entries.into())?;
-            m.put_u64(attr::STAT_CONN_MAX, self.tunables.conn_max.get() as u64)?;
-            m.put_u64(attr::KNOWN_CLIENT_PASSES, passes)
+            m.put_u64(Attr::StatEntries, entries.into())?;
+            m.put_u64(Attr::StatConnMax, self.tunables.conn_max.get() as u64)?;
+            m.put_u64(Attr::KnownClientPasses, passes)
         })
     }
 
@@ -433,22 +405,22 @@ impl Control {
         let amemthresh = self.tunables.amemthresh.get() as u64;
         let fill_high = self.tunables.table_fill_high.get() as u32;
         let fill_low = self.tunables.table_fill_low.get() as u32;
-        req.reply(cmd::GET_DEFENSE, |m| {
-            m.put_u32(attr::DEF_LEVEL, level)?;
-            m.put_u32(attr::DEF_EFFECTIVE, level)?;
-            m.put_u64(attr::DEF_AVAILABLE, d.available())?;
-            m.put_u64(attr::DEF_AMEMTHRESH, amemthresh)?;
+        req.reply(Cmd::GetDefense, |m| {
+            m.put_u32(Attr::DefLevel, level)?;
+            m.put_u32(Attr::DefEffective, level)?;
+            m.put_u64(Attr::DefAvailable, d.available())?;
+            m.put_u64(Attr::DefAmemthresh, amemthresh)?;
             let rate = d.drop_rate().unwrap_or(0).min(u32::MAX.into()) as u32;
-            m.put_u32(attr::DEF_DROP_RATE, rate)?;
-            m.put_u64(attr::DEF_SWITCHES, d.switches())?;
-            m.put_u32(attr::DEF_FILL_HIGH, fill_high)?;
-            m.put_u32(attr::DEF_FILL_LOW, fill_low)?;
-            m.put_u64(attr::KNOWN_CLIENT_PASSES, d.known_passes())
+            m.put_u32(Attr::DefDropRate, rate)?;
+            m.put_u64(Attr::DefSwitches, d.switches())?;
+            m.put_u32(Attr::DefFillHigh, fill_high)?;
+            m.put_u32(Attr::DefFillLow, fill_low)?;
+            m.put_u64(Attr::KnownClientPasses, d.known_passes())
         })
     }
 
     fn set_defense(&self, req: &mut Request<'_>) -> Result {
-        match req.attrs().u32(attr::DEF_LEVEL) {
+        match req.attrs().u32(Attr::DefLevel) {
             Some(l @ 0..=2) => {
                 if let Some(level) = Level::from_value(l.into()) {
                     self.defense.set_level(level);
@@ -466,7 +438,7 @@ impl Control {
         dump.set_generation(cfg.generation);
         let mut i = dump.cursor(0) as usize;
         while let Some(svc) = cfg.services.get(i) {
-            if !dump.message(cmd::GET_SERVICE, |m| put_service(m, svc))? {
+            if !dump.message(Cmd::GetService, |m| put_service(m, svc))? {
                 break;
             }
             i += 1;
@@ -485,21 +457,21 @@ impl Control {
             let mut err = Ok(());
             let stopped = self.table.walk(s, from, |e| {
                 let expires = e.timer.expires().unwrap_or(now).saturating_sub(now) / jiffies::HZ;
-                match dump.message(cmd::GET_CONN, |m| {
-                    m.put_u8(attr::CONN_PROTOCOL, e.protocol.number())?;
-                    m.put_be32_bytes(attr::CONN_CADDR, e.client_addr.to_be_bytes())?;
-                    m.put_u16(attr::CONN_CPORT, e.client_port)?;
-                    m.put_be32_bytes(attr::CONN_VADDR, e.vaddr.to_be_bytes())?;
-                    m.put_u16(attr::CONN_VPORT, e.vport)?;
-                    m.put_be32_bytes(attr::CONN_DADDR, e.rs_addr.to_be_bytes())?;
-                    m.put_u16(attr::CONN_DPORT, e.rs_port)?;
+                match dump.message(Cmd::GetConn, |m| {
+                    m.put_u8(Attr::ConnProtocol, e.protocol.number())?;
+                    m.put_be32_bytes(Attr::ConnCaddr, e.client_addr.to_be_bytes())?;
+                    m.put_u16(Attr::ConnCport, e.client_port)?;
+                    m.put_be32_bytes(Attr::ConnVaddr, e.vaddr.to_be_bytes())?;
+                    m.put_u16(Attr::ConnVport, e.vport)?;
+                    m.put_be32_bytes(Attr::ConnDaddr, e.rs_addr.to_be_bytes())?;
+                    m.put_u16(Attr::ConnDport, e.rs_port)?;
                     let state = if e.protocol == Protocol::Tcp {
                         e.state as u8
                     } else {
                         0
                     };
-                    m.put_u8(attr::CONN_STATE, state)?;
-                    m.put_u32(attr::CONN_EXPIRES, expires.min(u32::MAX.into()) as u32)
+                    m.put_u8(Attr::ConnState, state)?;
+                    m.put_u32(Attr::ConnExpires, expires.min(u32::MAX.into()) as u32)
                 }) {
                     Ok(true) => true,
                     Ok(false) => false,
@@ -544,7 +516,7 @@ impl Control {
         };
         let mut i = dump.cursor(0) as usize;
         while let Some(d) = svc.dests.get(i) {
-            if !dump.message(cmd::GET_DEST, |m| put_dest(m, svc, d))? {
+            if !dump.message(Cmd::GetDest, |m| put_dest(m, svc, d))? {
                 break;
             }
             i += 1;
@@ -555,55 +527,61 @@ impl Control {
 }
 
 impl Family for Control {
-    const NAME: &'static CStr = c_str!("IPVS_DEFENSE");
+    const NAME: &'static CStr = match CStr::from_bytes_with_nul(FAMILY_NAME_NUL) {
+        Ok(name) => name,
+        Err(_) => panic!("FAMILY_NAME_NUL is not a C string"),
+    };
     const VERSION: u8 = crate::logic::proto::VERSION;
     const POLICY: &'static [AttrPolicy] = &POLICY;
-    const PAD_ATTR: u16 = attr::PAD;
-    const OPS: &'static [Op] = &[
-        op(cmd::NEW_SERVICE, true, false, true),
-        op(cmd::SET_SERVICE, true, false, true),
-        op(cmd::DEL_SERVICE, true, false, true),
-        op(cmd::GET_SERVICE, true, true, false),
-        op(cmd::NEW_DEST, true, false, true),
-        op(cmd::SET_DEST, true, false, true),
-        op(cmd::DEL_DEST, true, false, true),
-        op(cmd::GET_DEST, false, true, false),
-        op(cmd::GET_CONN, false, true, true),
-        op(cmd::GET_STATS, true, false, false),
-        op(cmd::ZERO, true, false, true),
-        op(cmd::FLUSH, true, false, true),
-        op(cmd::GET_DEFENSE, true, false, false),
-        op(cmd::SET_DEFENSE, true, false, true),
-    ];
+    const PAD_ATTR: u16 = Attr::Pad.number();
+    const OPS: &'static [Op] = &OPS;
 
     fn doit(&self, cmd: u8, req: &mut Request<'_>) -> Result {
+        // The core calls this only for the commands of `OPS` that have `doit`.
+        let Ok(cmd) = Cmd::try_from(cmd) else {
+            return Err(EINVAL);
+        };
         match cmd {
-            cmd::NEW_SERVICE => self.new_service(req),
-            cmd::SET_SERVICE => self.set_service(req),
-            cmd::DEL_SERVICE => self.del_service(req),
-            cmd::GET_SERVICE => self.get_service(req),
-            cmd::NEW_DEST => self.put_dest_cmd(req, true),
-            cmd::SET_DEST => self.put_dest_cmd(req, false),
-            cmd::DEL_DEST => self.del_dest(req),
-            cmd::GET_STATS => self.get_stats(req),
-            cmd::ZERO => self.zero(req),
-            cmd::FLUSH => {
+            Cmd::NewService => self.new_service(req),
+            Cmd::SetService => self.set_service(req),
+            Cmd::DelService => self.del_service(req),
+            Cmd::GetService => self.get_service(req),
+            Cmd::NewDest => self.put_dest_cmd(req, true),
+            Cmd::SetDest => self.put_dest_cmd(req, false),
+            Cmd::DelDest => self.del_dest(req),
+            Cmd::GetStats => self.get_stats(req),
+            Cmd::Zero => self.zero(req),
+            Cmd::Flush => {
                 self.store.update(|_| Ok(Change::Flush))?;
                 self.table.flush();
                 Ok(())
             }
-            cmd::GET_DEFENSE => self.get_defense(req),
-            cmd::SET_DEFENSE => self.set_defense(req),
-            _ => Err(EINVAL),
+            Cmd::GetDefense => self.get_defense(req),
+            Cmd::SetDefense => self.set_defense(req),
+            Cmd::GetDest | Cmd::GetConn => Err(EINVAL),
         }
     }
 
     fn dumpit(&self, cmd: u8, dump: &mut Dump<'_>) -> Result {
+        // The core calls this only for the commands of `OPS` that have `dump`.
+        let Ok(cmd) = Cmd::try_from(cmd) else {
+            return Err(EINVAL);
+        };
         match cmd {
-            cmd::GET_SERVICE => self.dump_services(dump),
-            cmd::GET_DEST => self.dump_dests(dump),
-            cmd::GET_CONN => self.dump_conns(dump),
-            _ => Err(EINVAL),
+            Cmd::GetService => self.dump_services(dump),
+            Cmd::GetDest => self.dump_dests(dump),
+            Cmd::GetConn => self.dump_conns(dump),
+            Cmd::NewService
+            | Cmd::SetService
+            | Cmd::DelService
+            | Cmd::NewDest
+            | Cmd::SetDest
+            | Cmd::DelDest
+            | Cmd::GetStats
+            | Cmd::Zero
+            | Cmd::Flush
+            | Cmd::GetDefense
+            | Cmd::SetDefense => Err(EINVAL),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Traffic counters and drop counters, global, per service and per real server, and what
 //! each hook has seen.
 
-use crate::logic::{packet::ParseError, proto::attr};
+use crate::logic::{packet::ParseError, proto::Attr};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{net::genetlink::Msg, net::netfilter::Hook, prelude::*, sync::Arc};
 
@@ -28,15 +28,31 @@ pub(crate) enum DropReason {
     BlindAck = 6,
 }
 
-const DROP_ATTRS: [u16; 7] = [
-    attr::DROP_SYN_RATE,
-    attr::DROP_EVICTIONS,
-    attr::DROP_ROUTE,
-    attr::DROP_ZOMBIE,
-    attr::DROP_TABLE_FULL,
-    attr::DROP_MALFORMED,
-    attr::DROP_BLIND_ACK,
-];
+impl DropReason {
+    /// Every reason, in the order of their numbers (the index of their counter).
+    const ALL: [DropReason; 7] = [
+        DropReason::SynRate,
+        DropReason::Eviction,
+        DropReason::Route,
+        DropReason::Zombie,
+        DropReason::TableFull,
+        DropReason::Malformed,
+        DropReason::BlindAck,
+    ];
+
+    /// The netlink attribute that carries its counter.
+    const fn attr(self) -> Attr {
+        match self {
+            DropReason::SynRate => Attr::DropSynRate,
+            DropReason::Eviction => Attr::DropEvictions,
+            DropReason::Route => Attr::DropRoute,
+            DropReason::Zombie => Attr::DropZombie,
+            DropReason::TableFull => Attr::DropTableFull,
+            DropReason::Malformed => Attr::DropMalformed,
+            DropReason::BlindAck => Attr::DropBlindAck,
+        }
+    }
+}
 
 /// Counters of one scope (the director, a service or a real server).
 #[derive(Default)]
@@ -46,7 +62,7 @@ pub(crate) struct Stats {
     outpkts: AtomicU64,
     inbytes: AtomicU64,
     outbytes: AtomicU64,
-    drops: [AtomicU64; 7],
+    drops: [AtomicU64; DropReason::ALL.len()],
 }
 
 #[allow(dead_code)]
@@ -98,13 +114,13 @@ impl Stats {
 
     /// Appends every counter to a netlink message.
     pub(crate) fn put(&self, msg: &mut Msg<'_>) -> Result {
-        msg.put_u64(attr::STAT_CONNS, self.conns.load(Ordering::Relaxed))?;
-        msg.put_u64(attr::STAT_INPKTS, self.inpkts.load(Ordering::Relaxed))?;
-        msg.put_u64(attr::STAT_OUTPKTS, self.outpkts.load(Ordering::Relaxed))?;
-        msg.put_u64(attr::STAT_INBYTES, self.inbytes.load(Ordering::Relaxed))?;
-        msg.put_u64(attr::STAT_OUTBYTES, self.outbytes.load(Ordering::Relaxed))?;
-        for (a, c) in DROP_ATTRS.iter().zip(self.drops.iter()) {
-            msg.put_u64(*a, c.load(Ordering::Relaxed))?;
+        msg.put_u64(Attr::StatConns, self.conns.load(Ordering::Relaxed))?;
+        msg.put_u64(Attr::StatInpkts, self.inpkts.load(Ordering::Relaxed))?;
+        msg.put_u64(Attr::StatOutpkts, self.outpkts.load(Ordering::Relaxed))?;
+        msg.put_u64(Attr::StatInbytes, self.inbytes.load(Ordering::Relaxed))?;
+        msg.put_u64(Attr::StatOutbytes, self.outbytes.load(Ordering::Relaxed))?;
+        for r in DropReason::ALL {
+            msg.put_u64(r.attr(), self.drops[r as usize].load(Ordering::Relaxed))?;
         }
         Ok(())
     }

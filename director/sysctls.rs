@@ -11,7 +11,7 @@ use crate::logic::{
     defense::Level,
     packet::ParseError,
     sysctl::{format_value, parse_write},
-    timeouts::{TimeoutRow, ROW_COUNT},
+    timeouts::TimeoutRow,
 };
 use kernel::{
     c_str,
@@ -161,61 +161,11 @@ impl Value for Counter {
     }
 }
 
-/// `timeout_<row>` and `defense_timeout_<row>`, in `TimeoutRow::ALL` order (the suffix is
-/// `TimeoutRow::name`).
-const TIMEOUT_NAMES: [(&CStr, &CStr); ROW_COUNT] = [
-    (c_str!("timeout_none"), c_str!("defense_timeout_none")),
-    (
-        c_str!("timeout_established"),
-        c_str!("defense_timeout_established"),
-    ),
-    (
-        c_str!("timeout_syn_sent"),
-        c_str!("defense_timeout_syn_sent"),
-    ),
-    (
-        c_str!("timeout_syn_recv"),
-        c_str!("defense_timeout_syn_recv"),
-    ),
-    (
-        c_str!("timeout_fin_wait"),
-        c_str!("defense_timeout_fin_wait"),
-    ),
-    (
-        c_str!("timeout_time_wait"),
-        c_str!("defense_timeout_time_wait"),
-    ),
-    (c_str!("timeout_close"), c_str!("defense_timeout_close")),
-    (
-        c_str!("timeout_close_wait"),
-        c_str!("defense_timeout_close_wait"),
-    ),
-    (
-        c_str!("timeout_last_ack"),
-        c_str!("defense_timeout_last_ack"),
-    ),
-    (c_str!("timeout_listen"), c_str!("defense_timeout_listen")),
-    (c_str!("timeout_synack"), c_str!("defense_timeout_synack")),
-    (c_str!("timeout_udp"), c_str!("defense_timeout_udp")),
-];
-
-/// `malformed_<reason>`, in `ParseError::ALL` order.
-const MALFORMED_NAMES: [&CStr; ParseError::ALL.len()] = [
-    c_str!("malformed_ipv4_truncated"),
-    c_str!("malformed_not_ipv4"),
-    c_str!("malformed_bad_ihl"),
-    c_str!("malformed_header_beyond_buffer"),
-    c_str!("malformed_total_length_below_header"),
-    c_str!("malformed_total_length_beyond_buffer"),
-    c_str!("malformed_fragment"),
-    c_str!("malformed_tcp_truncated"),
-    c_str!("malformed_tcp_bad_data_offset"),
-    c_str!("malformed_tcp_header_beyond_segment"),
-    c_str!("malformed_udp_truncated"),
-    c_str!("malformed_udp_bad_length"),
-    c_str!("malformed_icmp_truncated"),
-    c_str!("malformed_icmp_bad_quote"),
-];
+/// A name of `logic` (a `core` C string) as the kernel's C string.
+pub(crate) fn kernel_name(name: &'static core::ffi::CStr) -> &'static CStr {
+    // A `core::ffi::CStr`'s bytes end with its only NUL, which is all `CStr` asks.
+    CStr::from_bytes_with_nul(name.to_bytes_with_nul()).unwrap_or(c_str!(""))
+}
 
 /// Registers the table.
 pub(crate) fn register(
@@ -251,13 +201,18 @@ pub(crate) fn register(
     ] {
         e.push(tunable(name, knob)?, GFP_KERNEL)?;
     }
-    for (i, ((n, d), row)) in TIMEOUT_NAMES.iter().zip(TimeoutRow::ALL).enumerate() {
-        // The names end in `TimeoutRow::name`, which the netlink family and ipvsdadm use.
-        if !n.as_bytes().ends_with(row.name().as_bytes()) {
-            return Err(EINVAL);
-        }
-        e.push(tunable(n, Knob::Timeout(i))?, GFP_KERNEL)?;
-        e.push(tunable(d, Knob::DefenseTimeout(i))?, GFP_KERNEL)?;
+    for (i, row) in TimeoutRow::ALL.into_iter().enumerate() {
+        e.push(
+            tunable(kernel_name(row.sysctl_name()), Knob::Timeout(i))?,
+            GFP_KERNEL,
+        )?;
+        e.push(
+            tunable(
+                kernel_name(row.defense_sysctl_name()),
+                Knob::DefenseTimeout(i),
+            )?,
+            GFP_KERNEL,
+        )?;
     }
     let from = Arc::new(
         Counters {
@@ -296,8 +251,11 @@ pub(crate) fn register(
             GFP_KERNEL,
         )?;
     }
-    for (name, c) in MALFORMED_NAMES.iter().zip(MALFORMED.iter()) {
-        e.push(Entry::read_only(name, c), GFP_KERNEL)?;
+    for (why, c) in ParseError::ALL.into_iter().zip(MALFORMED.iter()) {
+        e.push(
+            Entry::read_only(kernel_name(why.sysctl_name()), c),
+            GFP_KERNEL,
+        )?;
     }
     Registration::register(c_str!("net/ipvs_defense"), e)
 }

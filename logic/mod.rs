@@ -25,6 +25,7 @@ pub mod entry;
 pub mod fifo;
 pub mod hash;
 pub mod known;
+pub mod names;
 pub mod packet;
 pub mod proto;
 pub mod ratelimit;

@@ -20,8 +20,10 @@
 //! `u32::from_be_bytes` of the four bytes on the wire.
 
 use super::checksum;
+use super::names::{ascii, c_suffix};
 use super::proto::ipproto;
 use super::tcp_state::TcpFlags;
+use core::ffi::CStr;
 
 /// IP protocol number of ICMP.
 pub const IPPROTO_ICMP: u8 = 1;
@@ -92,26 +94,34 @@ impl ParseError {
         ParseError::IcmpBadQuote,
     ];
 
-    /// A short name for logs and counters.
-    pub const fn name(self) -> &'static str {
+    /// The name of its counter's sysctl file, `malformed_<name>`.
+    pub const fn sysctl_name(self) -> &'static CStr {
         match self {
-            ParseError::Ipv4Truncated => "ipv4_truncated",
-            ParseError::NotIpv4 => "not_ipv4",
-            ParseError::BadIhl => "bad_ihl",
-            ParseError::HeaderBeyondBuffer => "header_beyond_buffer",
-            ParseError::TotalLengthBelowHeader => "total_length_below_header",
-            ParseError::TotalLengthBeyondBuffer => "total_length_beyond_buffer",
-            ParseError::Fragment => "fragment",
-            ParseError::TcpTruncated => "tcp_truncated",
-            ParseError::TcpBadDataOffset => "tcp_bad_data_offset",
-            ParseError::TcpHeaderBeyondSegment => "tcp_header_beyond_segment",
-            ParseError::UdpTruncated => "udp_truncated",
-            ParseError::UdpBadLength => "udp_bad_length",
-            ParseError::IcmpTruncated => "icmp_truncated",
-            ParseError::IcmpBadQuote => "icmp_bad_quote",
+            ParseError::Ipv4Truncated => c"malformed_ipv4_truncated",
+            ParseError::NotIpv4 => c"malformed_not_ipv4",
+            ParseError::BadIhl => c"malformed_bad_ihl",
+            ParseError::HeaderBeyondBuffer => c"malformed_header_beyond_buffer",
+            ParseError::TotalLengthBelowHeader => c"malformed_total_length_below_header",
+            ParseError::TotalLengthBeyondBuffer => c"malformed_total_length_beyond_buffer",
+            ParseError::Fragment => c"malformed_fragment",
+            ParseError::TcpTruncated => c"malformed_tcp_truncated",
+            ParseError::TcpBadDataOffset => c"malformed_tcp_bad_data_offset",
+            ParseError::TcpHeaderBeyondSegment => c"malformed_tcp_header_beyond_segment",
+            ParseError::UdpTruncated => c"malformed_udp_truncated",
+            ParseError::UdpBadLength => c"malformed_udp_bad_length",
+            ParseError::IcmpTruncated => c"malformed_icmp_truncated",
+            ParseError::IcmpBadQuote => c"malformed_icmp_bad_quote",
         }
     }
+
+    /// A short name for logs and counters: the sysctl name without `malformed_`.
+    pub const fn name(self) -> &'static str {
+        ascii(c_suffix(self.sysctl_name(), MALFORMED_PREFIX.len()).to_bytes())
+    }
 }
+
+/// The prefix of the malformation counters' sysctl names.
+pub const MALFORMED_PREFIX: &str = "malformed_";
 
 /// The fields of an IPv4 header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

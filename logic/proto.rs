@@ -22,6 +22,10 @@
 //! | `SET_DEFENSE` | `DEF_LEVEL` | — |
 //!
 //! Every command that changes state, and `GET_CONN`, requires `CAP_NET_ADMIN`.
+//!
+//! In code the commands are [`Cmd`] and the attributes [`Attr`], each name above in
+//! CamelCase (`NEW_SERVICE` is [`Cmd::NewService`]); the kernel builds its operations and
+//! attribute policy from [`Cmd::kind`] and [`Attr::request_payload`].
 
 /// The family's name.
 pub const FAMILY_NAME: &str = "IPVS_DEFENSE";
@@ -31,131 +35,321 @@ pub const FAMILY_NAME_NUL: &[u8] = b"IPVS_DEFENSE\0";
 pub const VERSION: u8 = 1;
 
 /// Commands (`genlmsghdr.cmd`).
-pub mod cmd {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Cmd {
     /// Add a virtual service.
-    pub const NEW_SERVICE: u8 = 1;
+    NewService = 1,
     /// Change a service's scheduler or flags.
-    pub const SET_SERVICE: u8 = 2;
+    SetService = 2,
     /// Delete a service with its real servers and entries.
-    pub const DEL_SERVICE: u8 = 3;
+    DelService = 3,
     /// Get one service, or dump them all.
-    pub const GET_SERVICE: u8 = 4;
+    GetService = 4,
     /// Add a real server to a service.
-    pub const NEW_DEST: u8 = 5;
+    NewDest = 5,
     /// Change a real server's weight.
-    pub const SET_DEST: u8 = 6;
+    SetDest = 6,
     /// Delete a real server.
-    pub const DEL_DEST: u8 = 7;
+    DelDest = 7,
     /// Dump the real servers of a service.
-    pub const GET_DEST: u8 = 8;
+    GetDest = 8,
     /// Dump the connection table.
-    pub const GET_CONN: u8 = 9;
+    GetConn = 9,
     /// Global statistics and drop counters.
-    pub const GET_STATS: u8 = 10;
+    GetStats = 10,
     /// Zero counters.
-    pub const ZERO: u8 = 11;
+    Zero = 11,
     /// Delete every service.
-    pub const FLUSH: u8 = 12;
+    Flush = 12,
     /// The defense state.
-    pub const GET_DEFENSE: u8 = 13;
+    GetDefense = 13,
     /// Set `defense_level`.
-    pub const SET_DEFENSE: u8 = 14;
-    /// The highest command number.
-    pub const MAX: u8 = 14;
+    SetDefense = 14,
+}
+
+/// How the kernel serves a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CmdKind {
+    /// It answers a single request (`doit`).
+    pub doit: bool,
+    /// It answers a dump (`NLM_F_DUMP`).
+    pub dump: bool,
+    /// It requires `CAP_NET_ADMIN` in the network namespace's user namespace.
+    pub admin: bool,
+}
+
+const fn kind(doit: bool, dump: bool, admin: bool) -> CmdKind {
+    CmdKind { doit, dump, admin }
+}
+
+impl Cmd {
+    /// Every command, in numeric order: `ALL[i]` is command `i + 1`.
+    pub const ALL: [Cmd; 14] = [
+        Cmd::NewService,
+        Cmd::SetService,
+        Cmd::DelService,
+        Cmd::GetService,
+        Cmd::NewDest,
+        Cmd::SetDest,
+        Cmd::DelDest,
+        Cmd::GetDest,
+        Cmd::GetConn,
+        Cmd::GetStats,
+        Cmd::Zero,
+        Cmd::Flush,
+        Cmd::GetDefense,
+        Cmd::SetDefense,
+    ];
+
+    /// The command's number on the wire.
+    pub const fn number(self) -> u8 {
+        self as u8
+    }
+
+    /// Whether it is a request, a dump or both, and whether it needs `CAP_NET_ADMIN`:
+    /// every command that changes state, and the connection dump.
+    pub const fn kind(self) -> CmdKind {
+        match self {
+            Cmd::NewService => kind(true, false, true),
+            Cmd::SetService => kind(true, false, true),
+            Cmd::DelService => kind(true, false, true),
+            Cmd::GetService => kind(true, true, false),
+            Cmd::NewDest => kind(true, false, true),
+            Cmd::SetDest => kind(true, false, true),
+            Cmd::DelDest => kind(true, false, true),
+            Cmd::GetDest => kind(false, true, false),
+            Cmd::GetConn => kind(false, true, true),
+            Cmd::GetStats => kind(true, false, false),
+            Cmd::Zero => kind(true, false, true),
+            Cmd::Flush => kind(true, false, true),
+            Cmd::GetDefense => kind(true, false, false),
+            Cmd::SetDefense => kind(true, false, true),
+        }
+    }
+}
+
+impl From<Cmd> for u8 {
+    fn from(c: Cmd) -> u8 {
+        c.number()
+    }
+}
+
+impl TryFrom<u8> for Cmd {
+    /// The number that names no command.
+    type Error = u8;
+
+    fn try_from(n: u8) -> Result<Self, u8> {
+        match n.checked_sub(1).and_then(|i| Cmd::ALL.get(usize::from(i))) {
+            Some(&c) => Ok(c),
+            None => Err(n),
+        }
+    }
+}
+
+/// The longest scheduler name a request may carry, without its NUL.
+pub const SCHED_NAME_MAX: u16 = 15;
+
+/// What a request may carry in an attribute, for the kernel's policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// A `u8`.
+    U8,
+    /// A `u16`.
+    U16,
+    /// A `u32`.
+    U32,
+    /// A NUL-terminated string of at most `max_len` bytes before the NUL.
+    NulString {
+        /// Bytes before the NUL.
+        max_len: u16,
+    },
 }
 
 /// Attribute types (`nlattr.nla_type`).
-pub mod attr {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum Attr {
     /// `u8`: 6 (TCP) or 17 (UDP).
-    pub const SVC_PROTOCOL: u16 = 1;
+    SvcProtocol = 1,
     /// `u32`, network order: the VIP.
-    pub const SVC_ADDR: u16 = 2;
+    SvcAddr = 2,
     /// `u16`, host order: the virtual port (1..65535).
-    pub const SVC_PORT: u16 = 3;
+    SvcPort = 3,
     /// NUL-terminated string: `rr`, `wrr`, `lc`, `wlc` or `mh`.
-    pub const SVC_SCHED: u16 = 4;
+    SvcSched = 4,
     /// `u32`: service flags (none defined yet; must be 0).
-    pub const SVC_FLAGS: u16 = 5;
+    SvcFlags = 5,
     /// `u32`: number of real servers (in replies).
-    pub const SVC_DESTS: u16 = 6;
+    SvcDests = 6,
     /// `u32`, network order: a real server's address.
-    pub const DEST_ADDR: u16 = 7;
+    DestAddr = 7,
     /// `u16`, host order: a real server's port (1..65535).
-    pub const DEST_PORT: u16 = 8;
+    DestPort = 8,
     /// `u32`: weight, 0..=65535 (0 = quiesced: no new connections).
-    pub const DEST_WEIGHT: u16 = 9;
+    DestWeight = 9,
     /// `u32`: active connections (in replies).
-    pub const DEST_ACTIVE: u16 = 10;
+    DestActive = 10,
     /// `u32`: inactive connections (in replies).
-    pub const DEST_INACTIVE: u16 = 11;
+    DestInactive = 11,
     /// `u64`: connections scheduled.
-    pub const STAT_CONNS: u16 = 12;
+    StatConns = 12,
     /// `u64`: packets client → real server.
-    pub const STAT_INPKTS: u16 = 13;
+    StatInpkts = 13,
     /// `u64`: packets real server → client.
-    pub const STAT_OUTPKTS: u16 = 14;
+    StatOutpkts = 14,
     /// `u64`: bytes client → real server.
-    pub const STAT_INBYTES: u16 = 15;
+    StatInbytes = 15,
     /// `u64`: bytes real server → client.
-    pub const STAT_OUTBYTES: u16 = 16;
+    StatOutbytes = 16,
     /// `u64`: SYNs dropped by the defense's rate.
-    pub const DROP_SYN_RATE: u16 = 17;
+    DropSynRate = 17,
     /// `u64`: half-open entries evicted.
-    pub const DROP_EVICTIONS: u16 = 18;
+    DropEvictions = 18,
     /// `u64`: packets dropped because the route lookup failed.
-    pub const DROP_ROUTE: u16 = 19;
+    DropRoute = 19,
     /// `u64`: replies of real servers without an entry.
-    pub const DROP_ZOMBIE: u16 = 20;
+    DropZombie = 20,
     /// `u64`: new connections refused because the table was full.
-    pub const DROP_TABLE_FULL: u16 = 21;
+    DropTableFull = 21,
     /// `u64`: malformed packets for a service.
-    pub const DROP_MALFORMED: u16 = 22;
+    DropMalformed = 22,
     /// `u64`: client ACKs refused by ACK validation.
-    pub const DROP_BLIND_ACK: u16 = 23;
+    DropBlindAck = 23,
     /// `u8`: a connection's protocol.
-    pub const CONN_PROTOCOL: u16 = 24;
+    ConnProtocol = 24,
     /// `u32`, network order: the client's address.
-    pub const CONN_CADDR: u16 = 25;
+    ConnCaddr = 25,
     /// `u16`: the client's port.
-    pub const CONN_CPORT: u16 = 26;
+    ConnCport = 26,
     /// `u32`, network order: the VIP.
-    pub const CONN_VADDR: u16 = 27;
+    ConnVaddr = 27,
     /// `u16`: the virtual port.
-    pub const CONN_VPORT: u16 = 28;
+    ConnVport = 28,
     /// `u32`, network order: the real server's address.
-    pub const CONN_DADDR: u16 = 29;
+    ConnDaddr = 29,
     /// `u16`: the real server's port.
-    pub const CONN_DPORT: u16 = 30;
+    ConnDport = 30,
     /// `u8`: the TCP state (`tcp_state::State as u8`), or 0 for UDP.
-    pub const CONN_STATE: u16 = 31;
+    ConnState = 31,
     /// `u32`: seconds until the entry expires.
-    pub const CONN_EXPIRES: u16 = 32;
+    ConnExpires = 32,
     /// `u32`: the operator's `defense_level` (0..=2).
-    pub const DEF_LEVEL: u16 = 33;
+    DefLevel = 33,
     /// `u32`: the effective level (0..=2).
-    pub const DEF_EFFECTIVE: u16 = 34;
+    DefEffective = 34,
     /// `u64`: available memory in pages (free + buffers).
-    pub const DEF_AVAILABLE: u16 = 35;
+    DefAvailable = 35,
     /// `u64`: the `amemthresh` sysctl, in pages.
-    pub const DEF_AMEMTHRESH: u16 = 36;
+    DefAmemthresh = 36,
     /// `u32`: current SYN drop rate: drop one in N (0 = none).
-    pub const DEF_DROP_RATE: u16 = 37;
+    DefDropRate = 37,
     /// `u64`: how many times the effective level changed.
-    pub const DEF_SWITCHES: u16 = 38;
+    DefSwitches = 38,
     /// `u64`: entries in the connection table.
-    pub const STAT_ENTRIES: u16 = 39;
+    StatEntries = 39,
     /// `u64`: the table's bound (`conn_max`).
-    pub const STAT_CONN_MAX: u16 = 40;
+    StatConnMax = 40,
     /// `u64`: SYNs of known clients that skipped the rate drop.
-    pub const KNOWN_CLIENT_PASSES: u16 = 41;
+    KnownClientPasses = 41,
     /// Padding for 64-bit attributes (`nla_put_u64_64bit`); never carries data.
-    pub const PAD: u16 = 42;
+    Pad = 42,
     /// `u32`: `table_fill_high`, percent of `conn_max` (0 = the fill trigger is off).
-    pub const DEF_FILL_HIGH: u16 = 43;
+    DefFillHigh = 43,
     /// `u32`: `table_fill_low`, percent of `conn_max`.
-    pub const DEF_FILL_LOW: u16 = 44;
-    /// The highest attribute number.
-    pub const MAX: u16 = 44;
+    DefFillLow = 44,
+}
+
+impl Attr {
+    /// Every attribute, in numeric order: `ALL[i]` is attribute `i + 1`.
+    pub const ALL: [Attr; 44] = [
+        Attr::SvcProtocol,
+        Attr::SvcAddr,
+        Attr::SvcPort,
+        Attr::SvcSched,
+        Attr::SvcFlags,
+        Attr::SvcDests,
+        Attr::DestAddr,
+        Attr::DestPort,
+        Attr::DestWeight,
+        Attr::DestActive,
+        Attr::DestInactive,
+        Attr::StatConns,
+        Attr::StatInpkts,
+        Attr::StatOutpkts,
+        Attr::StatInbytes,
+        Attr::StatOutbytes,
+        Attr::DropSynRate,
+        Attr::DropEvictions,
+        Attr::DropRoute,
+        Attr::DropZombie,
+        Attr::DropTableFull,
+        Attr::DropMalformed,
+        Attr::DropBlindAck,
+        Attr::ConnProtocol,
+        Attr::ConnCaddr,
+        Attr::ConnCport,
+        Attr::ConnVaddr,
+        Attr::ConnVport,
+        Attr::ConnDaddr,
+        Attr::ConnDport,
+        Attr::ConnState,
+        Attr::ConnExpires,
+        Attr::DefLevel,
+        Attr::DefEffective,
+        Attr::DefAvailable,
+        Attr::DefAmemthresh,
+        Attr::DefDropRate,
+        Attr::DefSwitches,
+        Attr::StatEntries,
+        Attr::StatConnMax,
+        Attr::KnownClientPasses,
+        Attr::Pad,
+        Attr::DefFillHigh,
+        Attr::DefFillLow,
+    ];
+
+    /// The attribute's type number on the wire.
+    pub const fn number(self) -> u16 {
+        self as u16
+    }
+
+    /// What a request may carry in it; `None` for attributes that only replies carry
+    /// (the kernel refuses them in requests).
+    pub const fn request_payload(self) -> Option<Payload> {
+        match self {
+            Attr::SvcProtocol => Some(Payload::U8),
+            Attr::SvcAddr => Some(Payload::U32),
+            Attr::SvcPort => Some(Payload::U16),
+            Attr::SvcSched => Some(Payload::NulString {
+                max_len: SCHED_NAME_MAX,
+            }),
+            Attr::SvcFlags => Some(Payload::U32),
+            Attr::DestAddr => Some(Payload::U32),
+            Attr::DestPort => Some(Payload::U16),
+            Attr::DestWeight => Some(Payload::U32),
+            Attr::DefLevel => Some(Payload::U32),
+            _ => None,
+        }
+    }
+}
+
+impl From<Attr> for u16 {
+    fn from(a: Attr) -> u16 {
+        a.number()
+    }
+}
+
+impl TryFrom<u16> for Attr {
+    /// The number that names no attribute.
+    type Error = u16;
+
+    fn try_from(n: u16) -> Result<Self, u16> {
+        match n.checked_sub(1).and_then(|i| Attr::ALL.get(usize::from(i))) {
+            Some(&a) => Ok(a),
+            None => Err(n),
+        }
+    }
 }
 
 /// IP protocol numbers the director handles.

@@ -6,8 +6,10 @@
 //! fit an `int` at HZ = 1000, as for the kernel's `proc_dointvec_jiffies`. Conversions here
 //! are done in `u64` and saturate, so no HZ and no value can overflow them.
 
+use super::names::{ascii, c_suffix};
 use super::sysctl::IntRange;
 use super::tcp_state::{TcpState, STATE_COUNT};
+use core::ffi::CStr;
 
 /// Smallest accepted timeout, in seconds.
 pub const MIN_SECS: u32 = 1;
@@ -48,25 +50,37 @@ impl TimeoutRow {
         }
     }
 
-    /// The row's sysctl suffix: `timeout_<name>` and `defense_timeout_<name>`. Lower-case
-    /// state names as `ipvsadm -c` shows them (`established`, `syn_recv`, ...), and `udp`.
-    pub const fn name(self) -> &'static str {
+    /// The sysctl file of the row's timeout while defense is engaged:
+    /// `defense_timeout_<name>`.
+    pub const fn defense_sysctl_name(self) -> &'static CStr {
         match self {
             TimeoutRow::Tcp(s) => match s {
-                TcpState::None => "none",
-                TcpState::Established => "established",
-                TcpState::SynSent => "syn_sent",
-                TcpState::SynRecv => "syn_recv",
-                TcpState::FinWait => "fin_wait",
-                TcpState::TimeWait => "time_wait",
-                TcpState::Close => "close",
-                TcpState::CloseWait => "close_wait",
-                TcpState::LastAck => "last_ack",
-                TcpState::Listen => "listen",
-                TcpState::SynAck => "synack",
+                TcpState::None => c"defense_timeout_none",
+                TcpState::Established => c"defense_timeout_established",
+                TcpState::SynSent => c"defense_timeout_syn_sent",
+                TcpState::SynRecv => c"defense_timeout_syn_recv",
+                TcpState::FinWait => c"defense_timeout_fin_wait",
+                TcpState::TimeWait => c"defense_timeout_time_wait",
+                TcpState::Close => c"defense_timeout_close",
+                TcpState::CloseWait => c"defense_timeout_close_wait",
+                TcpState::LastAck => c"defense_timeout_last_ack",
+                TcpState::Listen => c"defense_timeout_listen",
+                TcpState::SynAck => c"defense_timeout_synack",
             },
-            TimeoutRow::Udp => "udp",
+            TimeoutRow::Udp => c"defense_timeout_udp",
         }
+    }
+
+    /// The sysctl file of the row's normal timeout: `timeout_<name>`.
+    pub const fn sysctl_name(self) -> &'static CStr {
+        c_suffix(self.defense_sysctl_name(), "defense_".len())
+    }
+
+    /// The row's name: lower-case state names as `ipvsadm -c` shows them (`established`,
+    /// `syn_recv`, ...), and `udp`; the sysctl names are `timeout_<name>` and
+    /// `defense_timeout_<name>`.
+    pub const fn name(self) -> &'static str {
+        ascii(c_suffix(self.defense_sysctl_name(), "defense_timeout_".len()).to_bytes())
     }
 }
 

@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::net::Ipv4Addr;
 
-use ipvsd_logic::proto::{attr, cmd, VERSION};
+use ipvsd_logic::proto::{Attr, Cmd, VERSION};
 use ipvsdadm::args::ListMode;
 use ipvsdadm::client::NlError;
 use ipvsdadm::format::{format_connections, format_list, json_connections, json_list, FormatOpts};
@@ -112,14 +112,14 @@ fn parse_one(bytes: &[u8]) -> NlMsg {
 }
 
 /// Sends `attrs` through both encoders and neli, and returns the map the tool reads.
-fn through_the_wire(attrs: &[(u16, Vec<u8>)], values: Option<&[(u16, AttrValue)]>) -> AttrMap {
-    let raw = encode(FAMILY, 0x5, SEQ, cmd::GET_SERVICE, attrs);
+fn through_the_wire(attrs: &[(u16, Vec<u8>)], values: Option<&[(Attr, AttrValue)]>) -> AttrMap {
+    let raw = encode(FAMILY, 0x5, SEQ, Cmd::GetService.number(), attrs);
     if let Some(values) = values {
         let msg = build_request(
             FAMILY,
             SEQ,
             PID,
-            cmd::GET_SERVICE,
+            Cmd::GetService.number(),
             VERSION,
             NlmF::ACK,
             values,
@@ -140,20 +140,20 @@ fn through_the_wire(attrs: &[(u16, Vec<u8>)], values: Option<&[(u16, AttrValue)]
     }
 }
 
-fn u8a(ty: u16, v: u8) -> (u16, Vec<u8>) {
-    (ty, vec![v])
+fn u8a(ty: Attr, v: u8) -> (u16, Vec<u8>) {
+    (ty.number(), vec![v])
 }
-fn u16a(ty: u16, v: u16) -> (u16, Vec<u8>) {
-    (ty, v.to_ne_bytes().to_vec())
+fn u16a(ty: Attr, v: u16) -> (u16, Vec<u8>) {
+    (ty.number(), v.to_ne_bytes().to_vec())
 }
-fn u32a(ty: u16, v: u32) -> (u16, Vec<u8>) {
-    (ty, v.to_ne_bytes().to_vec())
+fn u32a(ty: Attr, v: u32) -> (u16, Vec<u8>) {
+    (ty.number(), v.to_ne_bytes().to_vec())
 }
-fn u64a(ty: u16, v: u64) -> (u16, Vec<u8>) {
-    (ty, v.to_ne_bytes().to_vec())
+fn u64a(ty: Attr, v: u64) -> (u16, Vec<u8>) {
+    (ty.number(), v.to_ne_bytes().to_vec())
 }
-fn addra(ty: u16, a: Ipv4Addr) -> (u16, Vec<u8>) {
-    (ty, a.octets().to_vec())
+fn addra(ty: Attr, a: Ipv4Addr) -> (u16, Vec<u8>) {
+    (ty.number(), a.octets().to_vec())
 }
 
 /// Every attribute of `canon` that `original` has holds the very same bytes.
@@ -170,31 +170,31 @@ fn same_bytes(original: &AttrMap, canon: &[(u16, Vec<u8>)], what: &str) {
 
 fn key_attrs(k: &ServiceKey) -> Attrs {
     vec![
-        u8a(attr::SVC_PROTOCOL, k.protocol.number()),
-        addra(attr::SVC_ADDR, k.addr),
-        u16a(attr::SVC_PORT, k.port),
+        u8a(Attr::SvcProtocol, k.protocol.number()),
+        addra(Attr::SvcAddr, k.addr),
+        u16a(Attr::SvcPort, k.port),
     ]
 }
 
 fn stats_attrs(s: &ipvsdadm::model::Stats) -> Attrs {
     vec![
-        u64a(attr::STAT_CONNS, s.conns),
-        u64a(attr::STAT_INPKTS, s.inpkts),
-        u64a(attr::STAT_OUTPKTS, s.outpkts),
-        u64a(attr::STAT_INBYTES, s.inbytes),
-        u64a(attr::STAT_OUTBYTES, s.outbytes),
+        u64a(Attr::StatConns, s.conns),
+        u64a(Attr::StatInpkts, s.inpkts),
+        u64a(Attr::StatOutpkts, s.outpkts),
+        u64a(Attr::StatInbytes, s.inbytes),
+        u64a(Attr::StatOutbytes, s.outbytes),
     ]
 }
 
 fn drops_attrs(d: &ipvsdadm::model::Drops) -> Attrs {
     vec![
-        u64a(attr::DROP_SYN_RATE, d.syn_rate_drops),
-        u64a(attr::DROP_EVICTIONS, d.entry_evictions),
-        u64a(attr::DROP_ROUTE, d.route_errors),
-        u64a(attr::DROP_ZOMBIE, d.zombie_replies),
-        u64a(attr::DROP_TABLE_FULL, d.table_full),
-        u64a(attr::DROP_MALFORMED, d.malformed),
-        u64a(attr::DROP_BLIND_ACK, d.blind_acks),
+        u64a(Attr::DropSynRate, d.syn_rate_drops),
+        u64a(Attr::DropEvictions, d.entry_evictions),
+        u64a(Attr::DropRoute, d.route_errors),
+        u64a(Attr::DropZombie, d.zombie_replies),
+        u64a(Attr::DropTableFull, d.table_full),
+        u64a(Attr::DropMalformed, d.malformed),
+        u64a(Attr::DropBlindAck, d.blind_acks),
     ]
 }
 
@@ -212,20 +212,20 @@ fn service_roundtrip(m: &AttrMap) -> Option<ServiceView> {
             port: key.port.rotate_left(3),
         };
         let mut canon = canon;
-        canon.push(addra(attr::DEST_ADDR, dest.addr));
-        canon.push(u16a(attr::DEST_PORT, dest.port));
+        canon.push(addra(Attr::DestAddr, dest.addr));
+        canon.push(u16a(Attr::DestPort, dest.port));
         through_the_wire(&canon, Some(&dest_attrs(&key, &dest)));
     }
     let sv = decode_service(m).ok()?;
     let mut canon = key_attrs(&sv.key);
     let mut sched = sv.scheduler.clone().into_bytes();
     sched.push(0);
-    canon.push((attr::SVC_SCHED, sched));
-    canon.push(u32a(attr::SVC_FLAGS, sv.flags));
+    canon.push((Attr::SvcSched.number(), sched));
+    canon.push(u32a(Attr::SvcFlags, sv.flags));
     canon.extend(stats_attrs(&sv.stats));
     canon.extend(drops_attrs(&sv.drops));
     // The scheduler's bytes are the original's up to its first NUL (when valid UTF-8).
-    let orig = &m[&attr::SVC_SCHED];
+    let orig = &m[&Attr::SvcSched.number()];
     let end = orig.iter().position(|&b| b == 0).unwrap_or(orig.len());
     if let Ok(s) = std::str::from_utf8(&orig[..end]) {
         assert_eq!(s, sv.scheduler);
@@ -234,14 +234,14 @@ fn service_roundtrip(m: &AttrMap) -> Option<ServiceView> {
         m,
         &canon
             .iter()
-            .filter(|(t, _)| *t != attr::SVC_SCHED)
+            .filter(|(t, _)| *t != Attr::SvcSched.number())
             .cloned()
             .collect::<Vec<_>>(),
         "service",
     );
     let mut values = service_attrs(&sv.key);
-    values.push((attr::SVC_SCHED, AttrValue::Str(sv.scheduler.clone())));
-    values.push((attr::SVC_FLAGS, AttrValue::U32(sv.flags)));
+    values.push((Attr::SvcSched, AttrValue::Str(sv.scheduler.clone())));
+    values.push((Attr::SvcFlags, AttrValue::U32(sv.flags)));
     let back = through_the_wire(&canon[..5], Some(&values));
     let back_full = through_the_wire(&canon, None);
     assert_eq!(back, last_of_each(&canon[..5]));
@@ -252,18 +252,18 @@ fn service_roundtrip(m: &AttrMap) -> Option<ServiceView> {
 fn dest_roundtrip(m: &AttrMap) -> Option<DestView> {
     let dv = decode_dest(m).ok()?;
     let mut canon = vec![
-        addra(attr::DEST_ADDR, dv.addr),
-        u16a(attr::DEST_PORT, dv.port),
-        u32a(attr::DEST_WEIGHT, dv.weight),
-        u32a(attr::DEST_ACTIVE, dv.active),
-        u32a(attr::DEST_INACTIVE, dv.inactive),
+        addra(Attr::DestAddr, dv.addr),
+        u16a(Attr::DestPort, dv.port),
+        u32a(Attr::DestWeight, dv.weight),
+        u32a(Attr::DestActive, dv.active),
+        u32a(Attr::DestInactive, dv.inactive),
     ];
     let values = vec![
-        (attr::DEST_ADDR, AttrValue::Addr(dv.addr)),
-        (attr::DEST_PORT, AttrValue::U16(dv.port)),
-        (attr::DEST_WEIGHT, AttrValue::U32(dv.weight)),
-        (attr::DEST_ACTIVE, AttrValue::U32(dv.active)),
-        (attr::DEST_INACTIVE, AttrValue::U32(dv.inactive)),
+        (Attr::DestAddr, AttrValue::Addr(dv.addr)),
+        (Attr::DestPort, AttrValue::U16(dv.port)),
+        (Attr::DestWeight, AttrValue::U32(dv.weight)),
+        (Attr::DestActive, AttrValue::U32(dv.active)),
+        (Attr::DestInactive, AttrValue::U32(dv.inactive)),
     ];
     through_the_wire(&canon, Some(&values));
     canon.extend(stats_attrs(&dv.stats));
@@ -278,26 +278,26 @@ fn dest_roundtrip(m: &AttrMap) -> Option<DestView> {
 fn conn_roundtrip(m: &AttrMap) -> Option<ConnView> {
     let c = decode_conn(m).ok()?;
     let canon = vec![
-        u8a(attr::CONN_PROTOCOL, c.protocol.number()),
-        addra(attr::CONN_CADDR, c.caddr),
-        u16a(attr::CONN_CPORT, c.cport),
-        addra(attr::CONN_VADDR, c.vaddr),
-        u16a(attr::CONN_VPORT, c.vport),
-        addra(attr::CONN_DADDR, c.daddr),
-        u16a(attr::CONN_DPORT, c.dport),
-        u8a(attr::CONN_STATE, c.state),
-        u32a(attr::CONN_EXPIRES, c.expires),
+        u8a(Attr::ConnProtocol, c.protocol.number()),
+        addra(Attr::ConnCaddr, c.caddr),
+        u16a(Attr::ConnCport, c.cport),
+        addra(Attr::ConnVaddr, c.vaddr),
+        u16a(Attr::ConnVport, c.vport),
+        addra(Attr::ConnDaddr, c.daddr),
+        u16a(Attr::ConnDport, c.dport),
+        u8a(Attr::ConnState, c.state),
+        u32a(Attr::ConnExpires, c.expires),
     ];
     let values = vec![
-        (attr::CONN_PROTOCOL, AttrValue::U8(c.protocol.number())),
-        (attr::CONN_CADDR, AttrValue::Addr(c.caddr)),
-        (attr::CONN_CPORT, AttrValue::U16(c.cport)),
-        (attr::CONN_VADDR, AttrValue::Addr(c.vaddr)),
-        (attr::CONN_VPORT, AttrValue::U16(c.vport)),
-        (attr::CONN_DADDR, AttrValue::Addr(c.daddr)),
-        (attr::CONN_DPORT, AttrValue::U16(c.dport)),
-        (attr::CONN_STATE, AttrValue::U8(c.state)),
-        (attr::CONN_EXPIRES, AttrValue::U32(c.expires)),
+        (Attr::ConnProtocol, AttrValue::U8(c.protocol.number())),
+        (Attr::ConnCaddr, AttrValue::Addr(c.caddr)),
+        (Attr::ConnCport, AttrValue::U16(c.cport)),
+        (Attr::ConnVaddr, AttrValue::Addr(c.vaddr)),
+        (Attr::ConnVport, AttrValue::U16(c.vport)),
+        (Attr::ConnDaddr, AttrValue::Addr(c.daddr)),
+        (Attr::ConnDport, AttrValue::U16(c.dport)),
+        (Attr::ConnState, AttrValue::U8(c.state)),
+        (Attr::ConnExpires, AttrValue::U32(c.expires)),
     ];
     same_bytes(m, &canon, "conn");
     let back = through_the_wire(&canon, Some(&values));
@@ -311,9 +311,9 @@ fn global_roundtrip(m: &AttrMap, version: u8) {
     };
     let mut canon = stats_attrs(&g.stats);
     canon.extend(drops_attrs(&g.drops));
-    canon.push(u64a(attr::STAT_ENTRIES, g.entries));
-    canon.push(u64a(attr::STAT_CONN_MAX, g.conn_max));
-    canon.push(u64a(attr::KNOWN_CLIENT_PASSES, g.known_client_passes));
+    canon.push(u64a(Attr::StatEntries, g.entries));
+    canon.push(u64a(Attr::StatConnMax, g.conn_max));
+    canon.push(u64a(Attr::KnownClientPasses, g.known_client_passes));
     same_bytes(m, &canon, "global");
     let back = through_the_wire(&canon, None);
     assert_eq!(decode_global(&back, version).ok(), Some(g));
@@ -326,19 +326,19 @@ fn defense_roundtrip(m: &AttrMap) {
         return;
     };
     let mut canon = vec![
-        u32a(attr::DEF_LEVEL, d.level),
-        u32a(attr::DEF_EFFECTIVE, d.effective),
-        u64a(attr::DEF_AVAILABLE, d.available_pages),
-        u64a(attr::DEF_AMEMTHRESH, d.amemthresh_pages),
-        u32a(attr::DEF_DROP_RATE, d.drop_rate),
-        u64a(attr::DEF_SWITCHES, d.switches),
+        u32a(Attr::DefLevel, d.level),
+        u32a(Attr::DefEffective, d.effective),
+        u64a(Attr::DefAvailable, d.available_pages),
+        u64a(Attr::DefAmemthresh, d.amemthresh_pages),
+        u32a(Attr::DefDropRate, d.drop_rate),
+        u64a(Attr::DefSwitches, d.switches),
     ];
     if let Some(p) = d.known_client_passes {
-        canon.push(u64a(attr::KNOWN_CLIENT_PASSES, p));
+        canon.push(u64a(Attr::KnownClientPasses, p));
     }
     if let Some((hi, lo)) = d.fill_watermarks {
-        canon.push(u32a(attr::DEF_FILL_HIGH, hi));
-        canon.push(u32a(attr::DEF_FILL_LOW, lo));
+        canon.push(u32a(Attr::DefFillHigh, hi));
+        canon.push(u32a(Attr::DefFillLow, lo));
     }
     same_bytes(m, &canon, "defense");
     let back = through_the_wire(&canon, None);
@@ -499,7 +499,7 @@ fuzz_target!(|data: &[u8]| {
     if data.len() > 0xffff - 20 {
         return;
     }
-    let mut msg = encode(FAMILY, 0x2, SEQ, cmd::GET_SERVICE, &[]);
+    let mut msg = encode(FAMILY, 0x2, SEQ, Cmd::GetService.number(), &[]);
     msg.extend_from_slice(data);
     let len = msg.len() as u32;
     msg[..4].copy_from_slice(&len.to_ne_bytes());

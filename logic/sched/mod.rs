@@ -14,6 +14,9 @@
 //!
 //! [`Scheduler`] holds whichever the service uses and dispatches to it.
 
+use super::names::ascii;
+use core::ffi::CStr;
+
 pub mod lc;
 pub mod mh;
 pub mod rr;
@@ -96,15 +99,20 @@ impl SchedKind {
         Self::ALL.into_iter().find(|k| k.name().as_bytes() == name)
     }
 
+    /// The scheduler's name, as a C string (for netlink and the kernel).
+    pub const fn c_name(self) -> &'static CStr {
+        match self {
+            SchedKind::Rr => c"rr",
+            SchedKind::Wrr => c"wrr",
+            SchedKind::Lc => c"lc",
+            SchedKind::Wlc => c"wlc",
+            SchedKind::Mh => c"mh",
+        }
+    }
+
     /// The scheduler's name.
     pub const fn name(self) -> &'static str {
-        match self {
-            SchedKind::Rr => "rr",
-            SchedKind::Wrr => "wrr",
-            SchedKind::Lc => "lc",
-            SchedKind::Wlc => "wlc",
-            SchedKind::Mh => "mh",
-        }
+        ascii(self.c_name().to_bytes())
     }
 }
 

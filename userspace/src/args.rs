@@ -7,12 +7,15 @@ use std::net::Ipv4Addr;
 
 use crate::model::{DestKey, Protocol, ServiceKey};
 use crate::timeouts::{self, Set};
+use ipvsd_logic::sched::SchedKind;
 
-/// The schedulers the module implements (Documentation/ipvs-defense.rst, "Netlink protocol").
-pub const SCHEDULERS: [&str; 5] = ["rr", "wrr", "lc", "wlc", "mh"];
+/// The names of the schedulers the module implements, comma-separated.
+fn scheduler_names() -> String {
+    SchedKind::ALL.map(SchedKind::name).join(", ")
+}
 
 /// ipvsadm's default scheduler, used by `-A`/`-E` without `-s`.
-pub const DEFAULT_SCHEDULER: &str = "wlc";
+pub const DEFAULT_SCHEDULER: &str = SchedKind::Wlc.name();
 
 /// Default weight of `-a`/`-e` without `-w`, as ipvsadm.
 pub const DEFAULT_WEIGHT: u32 = 1;
@@ -840,13 +843,12 @@ pub fn parse_server(text: &str, svc_port: u16) -> Result<DestKey, UsageError> {
 }
 
 fn parse_scheduler(text: &str) -> Result<String, UsageError> {
-    if SCHEDULERS.contains(&text) {
-        Ok(text.to_string())
-    } else {
-        usage(format!(
+    match SchedKind::from_name(text.as_bytes()) {
+        Some(k) => Ok(k.name().to_string()),
+        None => usage(format!(
             "unknown scheduler '{text}' (one of {})",
-            SCHEDULERS.join(", ")
-        ))
+            scheduler_names()
+        )),
     }
 }
 
@@ -1023,7 +1025,7 @@ Files: timeouts are read and written in {dir}/.
 ",
         version = env!("CARGO_PKG_VERSION"),
         names = wrap(&timeouts::names_help(), 48, 30),
-        scheds = SCHEDULERS.join(", "),
+        scheds = scheduler_names(),
         default_sched = DEFAULT_SCHEDULER,
         dir = timeouts::SYSCTL_DIR,
     )

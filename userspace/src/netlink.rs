@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::net::Ipv4Addr;
 
-use ipvsd_logic::proto::{self, attr, cmd};
+use ipvsd_logic::proto::{self, Attr, Cmd};
 use neli::consts::genl::{CtrlAttr, CtrlCmd};
 use neli::consts::nl::{GenlId, NlmF, NlmsgerrAttr};
 use neli::consts::socket::NlFamily;
@@ -87,18 +87,18 @@ fn to_nlattr(ty: u16, value: &AttrValue) -> Result<Nlattr<u16, Buffer>, NlError>
 }
 
 /// Builds one request message.
-pub fn build_request(
+pub fn build_request<A: Copy + Into<u16>>(
     nl_type: u16,
     seq: u32,
     pid: u32,
     command: u8,
     version: u8,
     flags: NlmF,
-    attrs: &[(u16, AttrValue)],
+    attrs: &[(A, AttrValue)],
 ) -> Result<NlMsg, NlError> {
     let attrs = attrs
         .iter()
-        .map(|(ty, v)| to_nlattr(*ty, v))
+        .map(|(ty, v)| to_nlattr((*ty).into(), v))
         .collect::<Result<GenlBuffer<u16, Buffer>, NlError>>()?;
     let genl = GenlmsghdrBuilder::default()
         .cmd(command)
@@ -189,7 +189,8 @@ pub fn handle_message(msg: &NlMsg, seq: u32) -> Result<Step, NlError> {
 }
 
 /// Reads an attribute of `N` bytes.
-fn fixed<const N: usize>(m: &AttrMap, ty: u16) -> Result<Option<[u8; N]>, NlError> {
+fn fixed<const N: usize>(m: &AttrMap, ty: impl Into<u16>) -> Result<Option<[u8; N]>, NlError> {
+    let ty: u16 = ty.into();
     match m.get(&ty) {
         None => Ok(None),
         Some(v) => v.as_slice().try_into().map(Some).map_err(|_| {
@@ -201,50 +202,50 @@ fn fixed<const N: usize>(m: &AttrMap, ty: u16) -> Result<Option<[u8; N]>, NlErro
     }
 }
 
-fn opt_u8(m: &AttrMap, ty: u16) -> Result<Option<u8>, NlError> {
+fn opt_u8(m: &AttrMap, ty: impl Into<u16>) -> Result<Option<u8>, NlError> {
     Ok(fixed::<1>(m, ty)?.map(|b| b[0]))
 }
 
-fn opt_u16(m: &AttrMap, ty: u16) -> Result<Option<u16>, NlError> {
+fn opt_u16(m: &AttrMap, ty: impl Into<u16>) -> Result<Option<u16>, NlError> {
     Ok(fixed::<2>(m, ty)?.map(u16::from_ne_bytes))
 }
 
-fn opt_u32(m: &AttrMap, ty: u16) -> Result<Option<u32>, NlError> {
+fn opt_u32(m: &AttrMap, ty: impl Into<u16>) -> Result<Option<u32>, NlError> {
     Ok(fixed::<4>(m, ty)?.map(u32::from_ne_bytes))
 }
 
-fn opt_u64(m: &AttrMap, ty: u16) -> Result<Option<u64>, NlError> {
+fn opt_u64(m: &AttrMap, ty: impl Into<u16>) -> Result<Option<u64>, NlError> {
     Ok(fixed::<8>(m, ty)?.map(u64::from_ne_bytes))
 }
 
-fn opt_addr(m: &AttrMap, ty: u16) -> Result<Option<Ipv4Addr>, NlError> {
+fn opt_addr(m: &AttrMap, ty: impl Into<u16>) -> Result<Option<Ipv4Addr>, NlError> {
     Ok(fixed::<4>(m, ty)?.map(Ipv4Addr::from))
 }
 
-fn missing(ty: u16) -> NlError {
-    NlError::Protocol(format!("reply lacks attribute {ty}"))
+fn missing(ty: Attr) -> NlError {
+    NlError::Protocol(format!("reply lacks attribute {ty:?} ({})", ty.number()))
 }
 
-fn req<T>(v: Option<T>, ty: u16) -> Result<T, NlError> {
+fn req<T>(v: Option<T>, ty: Attr) -> Result<T, NlError> {
     v.ok_or_else(|| missing(ty))
 }
 
-fn u64_or0(m: &AttrMap, ty: u16) -> Result<u64, NlError> {
+fn u64_or0(m: &AttrMap, ty: impl Into<u16>) -> Result<u64, NlError> {
     Ok(opt_u64(m, ty)?.unwrap_or(0))
 }
 
-fn u32_or0(m: &AttrMap, ty: u16) -> Result<u32, NlError> {
+fn u32_or0(m: &AttrMap, ty: impl Into<u16>) -> Result<u32, NlError> {
     Ok(opt_u32(m, ty)?.unwrap_or(0))
 }
 
-fn string(m: &AttrMap, ty: u16) -> Result<Option<String>, NlError> {
-    Ok(m.get(&ty).map(|v| {
+fn string(m: &AttrMap, ty: Attr) -> Result<Option<String>, NlError> {
+    Ok(m.get(&ty.number()).map(|v| {
         let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
         String::from_utf8_lossy(&v[..end]).into_owned()
     }))
 }
 
-fn protocol(m: &AttrMap, ty: u16) -> Result<Protocol, NlError> {
+fn protocol(m: &AttrMap, ty: Attr) -> Result<Protocol, NlError> {
     let n = req(opt_u8(m, ty)?, ty)?;
     Protocol::from_number(n).ok_or_else(|| NlError::Protocol(format!("unknown protocol {n}")))
 }
@@ -252,33 +253,33 @@ fn protocol(m: &AttrMap, ty: u16) -> Result<Protocol, NlError> {
 /// Decodes the `STAT_*` counters (absent ones are 0).
 pub fn decode_stats(m: &AttrMap) -> Result<Stats, NlError> {
     Ok(Stats {
-        conns: u64_or0(m, attr::STAT_CONNS)?,
-        inpkts: u64_or0(m, attr::STAT_INPKTS)?,
-        outpkts: u64_or0(m, attr::STAT_OUTPKTS)?,
-        inbytes: u64_or0(m, attr::STAT_INBYTES)?,
-        outbytes: u64_or0(m, attr::STAT_OUTBYTES)?,
+        conns: u64_or0(m, Attr::StatConns)?,
+        inpkts: u64_or0(m, Attr::StatInpkts)?,
+        outpkts: u64_or0(m, Attr::StatOutpkts)?,
+        inbytes: u64_or0(m, Attr::StatInbytes)?,
+        outbytes: u64_or0(m, Attr::StatOutbytes)?,
     })
 }
 
 /// Decodes the `DROP_*` counters (absent ones are 0).
 pub fn decode_drops(m: &AttrMap) -> Result<Drops, NlError> {
     Ok(Drops {
-        syn_rate_drops: u64_or0(m, attr::DROP_SYN_RATE)?,
-        entry_evictions: u64_or0(m, attr::DROP_EVICTIONS)?,
-        route_errors: u64_or0(m, attr::DROP_ROUTE)?,
-        zombie_replies: u64_or0(m, attr::DROP_ZOMBIE)?,
-        table_full: u64_or0(m, attr::DROP_TABLE_FULL)?,
-        malformed: u64_or0(m, attr::DROP_MALFORMED)?,
-        blind_acks: u64_or0(m, attr::DROP_BLIND_ACK)?,
+        syn_rate_drops: u64_or0(m, Attr::DropSynRate)?,
+        entry_evictions: u64_or0(m, Attr::DropEvictions)?,
+        route_errors: u64_or0(m, Attr::DropRoute)?,
+        zombie_replies: u64_or0(m, Attr::DropZombie)?,
+        table_full: u64_or0(m, Attr::DropTableFull)?,
+        malformed: u64_or0(m, Attr::DropMalformed)?,
+        blind_acks: u64_or0(m, Attr::DropBlindAck)?,
     })
 }
 
 /// Decodes a service key (`SVC_PROTOCOL`, `SVC_ADDR`, `SVC_PORT`).
 pub fn decode_service_key(m: &AttrMap) -> Result<ServiceKey, NlError> {
     Ok(ServiceKey {
-        protocol: protocol(m, attr::SVC_PROTOCOL)?,
-        addr: req(opt_addr(m, attr::SVC_ADDR)?, attr::SVC_ADDR)?,
-        port: req(opt_u16(m, attr::SVC_PORT)?, attr::SVC_PORT)?,
+        protocol: protocol(m, Attr::SvcProtocol)?,
+        addr: req(opt_addr(m, Attr::SvcAddr)?, Attr::SvcAddr)?,
+        port: req(opt_u16(m, Attr::SvcPort)?, Attr::SvcPort)?,
     })
 }
 
@@ -286,8 +287,8 @@ pub fn decode_service_key(m: &AttrMap) -> Result<ServiceKey, NlError> {
 pub fn decode_service(m: &AttrMap) -> Result<ServiceView, NlError> {
     Ok(ServiceView {
         key: decode_service_key(m)?,
-        scheduler: req(string(m, attr::SVC_SCHED)?, attr::SVC_SCHED)?,
-        flags: u32_or0(m, attr::SVC_FLAGS)?,
+        scheduler: req(string(m, Attr::SvcSched)?, Attr::SvcSched)?,
+        flags: u32_or0(m, Attr::SvcFlags)?,
         stats: decode_stats(m)?,
         drops: decode_drops(m)?,
         rates: None,
@@ -298,11 +299,11 @@ pub fn decode_service(m: &AttrMap) -> Result<ServiceView, NlError> {
 /// Decodes one `GET_DEST` reply.
 pub fn decode_dest(m: &AttrMap) -> Result<DestView, NlError> {
     Ok(DestView {
-        addr: req(opt_addr(m, attr::DEST_ADDR)?, attr::DEST_ADDR)?,
-        port: req(opt_u16(m, attr::DEST_PORT)?, attr::DEST_PORT)?,
-        weight: u32_or0(m, attr::DEST_WEIGHT)?,
-        active: u32_or0(m, attr::DEST_ACTIVE)?,
-        inactive: u32_or0(m, attr::DEST_INACTIVE)?,
+        addr: req(opt_addr(m, Attr::DestAddr)?, Attr::DestAddr)?,
+        port: req(opt_u16(m, Attr::DestPort)?, Attr::DestPort)?,
+        weight: u32_or0(m, Attr::DestWeight)?,
+        active: u32_or0(m, Attr::DestActive)?,
+        inactive: u32_or0(m, Attr::DestInactive)?,
         stats: decode_stats(m)?,
         rates: None,
     })
@@ -313,15 +314,15 @@ pub fn decode_conn(m: &AttrMap) -> Result<ConnView, NlError> {
     let addr = |ty| -> Result<Ipv4Addr, NlError> { req(opt_addr(m, ty)?, ty) };
     let port = |ty| -> Result<u16, NlError> { req(opt_u16(m, ty)?, ty) };
     Ok(ConnView {
-        protocol: protocol(m, attr::CONN_PROTOCOL)?,
-        caddr: addr(attr::CONN_CADDR)?,
-        cport: port(attr::CONN_CPORT)?,
-        vaddr: addr(attr::CONN_VADDR)?,
-        vport: port(attr::CONN_VPORT)?,
-        daddr: addr(attr::CONN_DADDR)?,
-        dport: port(attr::CONN_DPORT)?,
-        state: opt_u8(m, attr::CONN_STATE)?.unwrap_or(0),
-        expires: u32_or0(m, attr::CONN_EXPIRES)?,
+        protocol: protocol(m, Attr::ConnProtocol)?,
+        caddr: addr(Attr::ConnCaddr)?,
+        cport: port(Attr::ConnCport)?,
+        vaddr: addr(Attr::ConnVaddr)?,
+        vport: port(Attr::ConnVport)?,
+        daddr: addr(Attr::ConnDaddr)?,
+        dport: port(Attr::ConnDport)?,
+        state: opt_u8(m, Attr::ConnState)?.unwrap_or(0),
+        expires: u32_or0(m, Attr::ConnExpires)?,
     })
 }
 
@@ -331,40 +332,40 @@ pub fn decode_global(m: &AttrMap, version: u8) -> Result<GlobalStats, NlError> {
         version,
         stats: decode_stats(m)?,
         drops: decode_drops(m)?,
-        entries: u64_or0(m, attr::STAT_ENTRIES)?,
-        conn_max: u64_or0(m, attr::STAT_CONN_MAX)?,
-        known_client_passes: u64_or0(m, attr::KNOWN_CLIENT_PASSES)?,
+        entries: u64_or0(m, Attr::StatEntries)?,
+        conn_max: u64_or0(m, Attr::StatConnMax)?,
+        known_client_passes: u64_or0(m, Attr::KnownClientPasses)?,
     })
 }
 
 /// Decodes the `GET_DEFENSE` reply.
 pub fn decode_defense(m: &AttrMap) -> Result<DefenseInfo, NlError> {
     Ok(DefenseInfo {
-        level: req(opt_u32(m, attr::DEF_LEVEL)?, attr::DEF_LEVEL)?,
-        effective: req(opt_u32(m, attr::DEF_EFFECTIVE)?, attr::DEF_EFFECTIVE)?,
-        available_pages: u64_or0(m, attr::DEF_AVAILABLE)?,
-        amemthresh_pages: u64_or0(m, attr::DEF_AMEMTHRESH)?,
-        drop_rate: u32_or0(m, attr::DEF_DROP_RATE)?,
-        switches: u64_or0(m, attr::DEF_SWITCHES)?,
-        known_client_passes: opt_u64(m, attr::KNOWN_CLIENT_PASSES)?,
-        fill_watermarks: opt_u32(m, attr::DEF_FILL_HIGH)?.zip(opt_u32(m, attr::DEF_FILL_LOW)?),
+        level: req(opt_u32(m, Attr::DefLevel)?, Attr::DefLevel)?,
+        effective: req(opt_u32(m, Attr::DefEffective)?, Attr::DefEffective)?,
+        available_pages: u64_or0(m, Attr::DefAvailable)?,
+        amemthresh_pages: u64_or0(m, Attr::DefAmemthresh)?,
+        drop_rate: u32_or0(m, Attr::DefDropRate)?,
+        switches: u64_or0(m, Attr::DefSwitches)?,
+        known_client_passes: opt_u64(m, Attr::KnownClientPasses)?,
+        fill_watermarks: opt_u32(m, Attr::DefFillHigh)?.zip(opt_u32(m, Attr::DefFillLow)?),
     })
 }
 
 /// The service key attributes.
-pub fn service_attrs(key: &ServiceKey) -> Vec<(u16, AttrValue)> {
+pub fn service_attrs(key: &ServiceKey) -> Vec<(Attr, AttrValue)> {
     vec![
-        (attr::SVC_PROTOCOL, AttrValue::U8(key.protocol.number())),
-        (attr::SVC_ADDR, AttrValue::Addr(key.addr)),
-        (attr::SVC_PORT, AttrValue::U16(key.port)),
+        (Attr::SvcProtocol, AttrValue::U8(key.protocol.number())),
+        (Attr::SvcAddr, AttrValue::Addr(key.addr)),
+        (Attr::SvcPort, AttrValue::U16(key.port)),
     ]
 }
 
 /// The service key plus the real server's address and port.
-pub fn dest_attrs(key: &ServiceKey, dest: &DestKey) -> Vec<(u16, AttrValue)> {
+pub fn dest_attrs(key: &ServiceKey, dest: &DestKey) -> Vec<(Attr, AttrValue)> {
     let mut v = service_attrs(key);
-    v.push((attr::DEST_ADDR, AttrValue::Addr(dest.addr)));
-    v.push((attr::DEST_PORT, AttrValue::U16(dest.port)));
+    v.push((Attr::DestAddr, AttrValue::Addr(dest.addr)));
+    v.push((Attr::DestPort, AttrValue::U16(dest.port)));
     v
 }
 
@@ -420,13 +421,13 @@ impl NlClient {
     }
 
     /// Sends one request and reads every reply up to the ACK or `NLMSG_DONE`.
-    fn exchange(
+    fn exchange<A: Copy + Into<u16>>(
         &mut self,
         nl_type: u16,
         command: u8,
         version: u8,
         flags: NlmF,
-        attrs: &[(u16, AttrValue)],
+        attrs: &[(A, AttrValue)],
     ) -> Result<Vec<(AttrMap, u8)>, NlError> {
         for _ in 0..DUMP_RETRIES {
             self.seq = self.seq.wrapping_add(1);
@@ -468,111 +469,124 @@ impl NlClient {
 
     fn do_request(
         &mut self,
-        command: u8,
-        attrs: &[(u16, AttrValue)],
+        command: Cmd,
+        attrs: &[(Attr, AttrValue)],
     ) -> Result<Vec<(AttrMap, u8)>, NlError> {
-        self.exchange(self.family, command, proto::VERSION, NlmF::ACK, attrs)
+        let attrs: Vec<(u16, AttrValue)> =
+            attrs.iter().map(|(a, v)| (a.number(), v.clone())).collect();
+        self.exchange(
+            self.family,
+            command.number(),
+            proto::VERSION,
+            NlmF::ACK,
+            &attrs,
+        )
     }
 
-    fn dump(&mut self, command: u8, attrs: &[(u16, AttrValue)]) -> Result<Vec<AttrMap>, NlError> {
+    fn dump(&mut self, command: Cmd, attrs: &[(Attr, AttrValue)]) -> Result<Vec<AttrMap>, NlError> {
+        let attrs: Vec<(u16, AttrValue)> =
+            attrs.iter().map(|(a, v)| (a.number(), v.clone())).collect();
         Ok(self
-            .exchange(self.family, command, proto::VERSION, NlmF::DUMP, attrs)?
+            .exchange(
+                self.family,
+                command.number(),
+                proto::VERSION,
+                NlmF::DUMP,
+                &attrs,
+            )?
             .into_iter()
             .map(|(m, _)| m)
             .collect())
     }
 
-    fn one(&mut self, command: u8, attrs: &[(u16, AttrValue)]) -> Result<(AttrMap, u8), NlError> {
+    fn one(&mut self, command: Cmd, attrs: &[(Attr, AttrValue)]) -> Result<(AttrMap, u8), NlError> {
         self.do_request(command, attrs)?
             .into_iter()
             .next()
-            .ok_or_else(|| NlError::Protocol(format!("no reply to command {command}")))
+            .ok_or_else(|| NlError::Protocol(format!("no reply to command {command:?}")))
     }
 }
 
 impl Client for NlClient {
     fn services(&mut self) -> Result<Vec<ServiceView>, NlError> {
-        self.dump(cmd::GET_SERVICE, &[])?
+        self.dump(Cmd::GetService, &[])?
             .iter()
             .map(decode_service)
             .collect()
     }
 
     fn service(&mut self, key: &ServiceKey) -> Result<ServiceView, NlError> {
-        decode_service(&self.one(cmd::GET_SERVICE, &service_attrs(key))?.0)
+        decode_service(&self.one(Cmd::GetService, &service_attrs(key))?.0)
     }
 
     fn dests(&mut self, key: &ServiceKey) -> Result<Vec<DestView>, NlError> {
-        self.dump(cmd::GET_DEST, &service_attrs(key))?
+        self.dump(Cmd::GetDest, &service_attrs(key))?
             .iter()
             .map(decode_dest)
             .collect()
     }
 
     fn connections(&mut self) -> Result<Vec<ConnView>, NlError> {
-        self.dump(cmd::GET_CONN, &[])?
+        self.dump(Cmd::GetConn, &[])?
             .iter()
             .map(decode_conn)
             .collect()
     }
 
     fn global_stats(&mut self) -> Result<GlobalStats, NlError> {
-        let (m, v) = self.one(cmd::GET_STATS, &[])?;
+        let (m, v) = self.one(Cmd::GetStats, &[])?;
         decode_global(&m, v)
     }
 
     fn defense(&mut self) -> Result<DefenseInfo, NlError> {
-        decode_defense(&self.one(cmd::GET_DEFENSE, &[])?.0)
+        decode_defense(&self.one(Cmd::GetDefense, &[])?.0)
     }
 
     fn add_service(&mut self, key: &ServiceKey, scheduler: &str) -> Result<(), NlError> {
         let mut a = service_attrs(key);
-        a.push((attr::SVC_SCHED, AttrValue::Str(scheduler.to_string())));
-        self.do_request(cmd::NEW_SERVICE, &a).map(drop)
+        a.push((Attr::SvcSched, AttrValue::Str(scheduler.to_string())));
+        self.do_request(Cmd::NewService, &a).map(drop)
     }
 
     fn edit_service(&mut self, key: &ServiceKey, scheduler: &str) -> Result<(), NlError> {
         let mut a = service_attrs(key);
-        a.push((attr::SVC_SCHED, AttrValue::Str(scheduler.to_string())));
-        self.do_request(cmd::SET_SERVICE, &a).map(drop)
+        a.push((Attr::SvcSched, AttrValue::Str(scheduler.to_string())));
+        self.do_request(Cmd::SetService, &a).map(drop)
     }
 
     fn del_service(&mut self, key: &ServiceKey) -> Result<(), NlError> {
-        self.do_request(cmd::DEL_SERVICE, &service_attrs(key))
+        self.do_request(Cmd::DelService, &service_attrs(key))
             .map(drop)
     }
 
     fn add_dest(&mut self, key: &ServiceKey, dest: &DestKey, weight: u32) -> Result<(), NlError> {
         let mut a = dest_attrs(key, dest);
-        a.push((attr::DEST_WEIGHT, AttrValue::U32(weight)));
-        self.do_request(cmd::NEW_DEST, &a).map(drop)
+        a.push((Attr::DestWeight, AttrValue::U32(weight)));
+        self.do_request(Cmd::NewDest, &a).map(drop)
     }
 
     fn edit_dest(&mut self, key: &ServiceKey, dest: &DestKey, weight: u32) -> Result<(), NlError> {
         let mut a = dest_attrs(key, dest);
-        a.push((attr::DEST_WEIGHT, AttrValue::U32(weight)));
-        self.do_request(cmd::SET_DEST, &a).map(drop)
+        a.push((Attr::DestWeight, AttrValue::U32(weight)));
+        self.do_request(Cmd::SetDest, &a).map(drop)
     }
 
     fn del_dest(&mut self, key: &ServiceKey, dest: &DestKey) -> Result<(), NlError> {
-        self.do_request(cmd::DEL_DEST, &dest_attrs(key, dest))
+        self.do_request(Cmd::DelDest, &dest_attrs(key, dest))
             .map(drop)
     }
 
     fn zero(&mut self, key: Option<&ServiceKey>) -> Result<(), NlError> {
         let a = key.map(service_attrs).unwrap_or_default();
-        self.do_request(cmd::ZERO, &a).map(drop)
+        self.do_request(Cmd::Zero, &a).map(drop)
     }
 
     fn flush(&mut self) -> Result<(), NlError> {
-        self.do_request(cmd::FLUSH, &[]).map(drop)
+        self.do_request(Cmd::Flush, &[]).map(drop)
     }
 
     fn set_defense(&mut self, level: u32) -> Result<(), NlError> {
-        self.do_request(
-            cmd::SET_DEFENSE,
-            &[(attr::DEF_LEVEL, AttrValue::U32(level))],
-        )
-        .map(drop)
+        self.do_request(Cmd::SetDefense, &[(Attr::DefLevel, AttrValue::U32(level))])
+            .map(drop)
     }
 }

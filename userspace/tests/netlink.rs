@@ -6,7 +6,7 @@ mod common;
 use std::io::Cursor;
 
 use common::*;
-use ipvsd_logic::proto::{attr, cmd, ipproto};
+use ipvsd_logic::proto::{ipproto, Attr, Cmd};
 use ipvsdadm::client::NlError;
 use ipvsdadm::model::{DestKey, Protocol};
 use ipvsdadm::netlink::{
@@ -54,7 +54,8 @@ impl Bytes {
         self
     }
     /// An attribute: `nla_len`, `nla_type`, payload, padding.
-    fn attr(self, ty: u16, payload: &[u8]) -> Self {
+    fn attr(self, ty: impl Into<u16>, payload: &[u8]) -> Self {
+        let ty: u16 = ty.into();
         self.u16(4 + payload.len() as u16)
             .u16(ty)
             .raw(payload)
@@ -84,22 +85,22 @@ fn parse_all(buf: &[u8]) -> Vec<NlMsg> {
 
 fn new_service_request() -> Vec<u8> {
     let mut a = service_attrs(&tcp80());
-    a.push((attr::SVC_SCHED, AttrValue::Str("rr".into())));
-    let msg = build_request(FAMILY, SEQ, PID, cmd::NEW_SERVICE, 1, NlmF::ACK, &a).unwrap();
+    a.push((Attr::SvcSched, AttrValue::Str("rr".into())));
+    let msg = build_request(FAMILY, SEQ, PID, Cmd::NewService.number(), 1, NlmF::ACK, &a).unwrap();
     to_bytes(&msg).unwrap()
 }
 
 #[test]
 fn new_service_request_bytes() {
     let attrs = Bytes::default()
-        .attr(attr::SVC_PROTOCOL, &[ipproto::TCP])
+        .attr(Attr::SvcProtocol, &[ipproto::TCP])
         // The VIP in network order: the address bytes in order.
-        .attr(attr::SVC_ADDR, &[192, 0, 2, 100])
+        .attr(Attr::SvcAddr, &[192, 0, 2, 100])
         // The port in host order.
-        .attr(attr::SVC_PORT, &80u16.to_ne_bytes())
-        .attr(attr::SVC_SCHED, b"rr\0");
+        .attr(Attr::SvcPort, &80u16.to_ne_bytes())
+        .attr(Attr::SvcSched, b"rr\0");
     let genl = Bytes::default()
-        .u8(cmd::NEW_SERVICE)
+        .u8(Cmd::NewService.number())
         .u8(1)
         .u16(0)
         .raw(&attrs.0);
@@ -120,17 +121,17 @@ fn dest_request_bytes() {
         port: 8080,
     };
     let mut a = dest_attrs(&udp53(), &dest);
-    a.push((attr::DEST_WEIGHT, AttrValue::U32(65535)));
-    let msg = build_request(FAMILY, 9, PID, cmd::SET_DEST, 1, NlmF::ACK, &a).unwrap();
+    a.push((Attr::DestWeight, AttrValue::U32(65535)));
+    let msg = build_request(FAMILY, 9, PID, Cmd::SetDest.number(), 1, NlmF::ACK, &a).unwrap();
     let attrs = Bytes::default()
-        .attr(attr::SVC_PROTOCOL, &[ipproto::UDP])
-        .attr(attr::SVC_ADDR, &[192, 0, 2, 100])
-        .attr(attr::SVC_PORT, &53u16.to_ne_bytes())
-        .attr(attr::DEST_ADDR, &[198, 51, 100, 2])
-        .attr(attr::DEST_PORT, &8080u16.to_ne_bytes())
-        .attr(attr::DEST_WEIGHT, &65535u32.to_ne_bytes());
+        .attr(Attr::SvcProtocol, &[ipproto::UDP])
+        .attr(Attr::SvcAddr, &[192, 0, 2, 100])
+        .attr(Attr::SvcPort, &53u16.to_ne_bytes())
+        .attr(Attr::DestAddr, &[198, 51, 100, 2])
+        .attr(Attr::DestPort, &8080u16.to_ne_bytes())
+        .attr(Attr::DestWeight, &65535u32.to_ne_bytes());
     let genl = Bytes::default()
-        .u8(cmd::SET_DEST)
+        .u8(Cmd::SetDest.number())
         .u8(1)
         .u16(0)
         .raw(&attrs.0);
@@ -145,8 +146,9 @@ fn dest_request_bytes() {
 
 #[test]
 fn dump_request_bytes() {
-    let msg = build_request(FAMILY, 3, PID, cmd::GET_CONN, 1, NlmF::DUMP, &[]).unwrap();
-    let genl = Bytes::default().u8(cmd::GET_CONN).u8(1).u16(0);
+    let msg =
+        build_request::<Attr>(FAMILY, 3, PID, Cmd::GetConn.number(), 1, NlmF::DUMP, &[]).unwrap();
+    let genl = Bytes::default().u8(Cmd::GetConn.number()).u8(1).u16(0);
     let want = Bytes::msg(
         FAMILY,
         (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16,
@@ -270,19 +272,19 @@ fn ack_ends_a_do_request() {
 
 fn service_reply(seq: u32) -> Vec<u8> {
     let attrs = Bytes::default()
-        .attr(attr::SVC_PROTOCOL, &[ipproto::TCP])
-        .attr(attr::SVC_ADDR, &[192, 0, 2, 100])
-        .attr(attr::SVC_PORT, &80u16.to_ne_bytes())
-        .attr(attr::SVC_SCHED, b"rr\0")
-        .attr(attr::SVC_FLAGS, &0u32.to_ne_bytes())
-        .attr(attr::SVC_DESTS, &3u32.to_ne_bytes())
-        .attr(attr::STAT_CONNS, &1523u64.to_ne_bytes())
-        .attr(attr::STAT_INPKTS, &98234u64.to_ne_bytes())
-        .attr(attr::STAT_OUTBYTES, &123_456_789u64.to_ne_bytes())
-        .attr(attr::DROP_SYN_RATE, &9u64.to_ne_bytes())
-        .attr(attr::DROP_BLIND_ACK, &2u64.to_ne_bytes());
+        .attr(Attr::SvcProtocol, &[ipproto::TCP])
+        .attr(Attr::SvcAddr, &[192, 0, 2, 100])
+        .attr(Attr::SvcPort, &80u16.to_ne_bytes())
+        .attr(Attr::SvcSched, b"rr\0")
+        .attr(Attr::SvcFlags, &0u32.to_ne_bytes())
+        .attr(Attr::SvcDests, &3u32.to_ne_bytes())
+        .attr(Attr::StatConns, &1523u64.to_ne_bytes())
+        .attr(Attr::StatInpkts, &98234u64.to_ne_bytes())
+        .attr(Attr::StatOutbytes, &123_456_789u64.to_ne_bytes())
+        .attr(Attr::DropSynRate, &9u64.to_ne_bytes())
+        .attr(Attr::DropBlindAck, &2u64.to_ne_bytes());
     let genl = Bytes::default()
-        .u8(cmd::GET_SERVICE)
+        .u8(Cmd::GetService.number())
         .u8(1)
         .u16(0)
         .raw(&attrs.0);
@@ -367,13 +369,16 @@ fn map(entries: &[(u16, Vec<u8>)]) -> AttrMap {
 #[test]
 fn decode_dest_reply() {
     let m = map(&[
-        (attr::DEST_ADDR, vec![198, 51, 100, 3]),
-        (attr::DEST_PORT, 8080u16.to_ne_bytes().to_vec()),
-        (attr::DEST_WEIGHT, 2u32.to_ne_bytes().to_vec()),
-        (attr::DEST_ACTIVE, 12u32.to_ne_bytes().to_vec()),
-        (attr::DEST_INACTIVE, 3u32.to_ne_bytes().to_vec()),
-        (attr::STAT_CONNS, 700u64.to_ne_bytes().to_vec()),
-        (attr::STAT_INBYTES, 2_892_344u64.to_ne_bytes().to_vec()),
+        (Attr::DestAddr.number(), vec![198, 51, 100, 3]),
+        (Attr::DestPort.number(), 8080u16.to_ne_bytes().to_vec()),
+        (Attr::DestWeight.number(), 2u32.to_ne_bytes().to_vec()),
+        (Attr::DestActive.number(), 12u32.to_ne_bytes().to_vec()),
+        (Attr::DestInactive.number(), 3u32.to_ne_bytes().to_vec()),
+        (Attr::StatConns.number(), 700u64.to_ne_bytes().to_vec()),
+        (
+            Attr::StatInbytes.number(),
+            2_892_344u64.to_ne_bytes().to_vec(),
+        ),
     ]);
     let d = decode_dest(&m).unwrap();
     assert_eq!(d.addr, ip("198.51.100.3"));
@@ -384,20 +389,20 @@ fn decode_dest_reply() {
 #[test]
 fn decode_conn_reply() {
     let m = map(&[
-        (attr::CONN_PROTOCOL, vec![ipproto::UDP]),
-        (attr::CONN_CADDR, vec![203, 0, 113, 9]),
-        (attr::CONN_CPORT, 5353u16.to_ne_bytes().to_vec()),
-        (attr::CONN_VADDR, vec![192, 0, 2, 100]),
-        (attr::CONN_VPORT, 53u16.to_ne_bytes().to_vec()),
-        (attr::CONN_DADDR, vec![198, 51, 100, 4]),
-        (attr::CONN_DPORT, 53u16.to_ne_bytes().to_vec()),
-        (attr::CONN_STATE, vec![0]),
-        (attr::CONN_EXPIRES, 300u32.to_ne_bytes().to_vec()),
+        (Attr::ConnProtocol.number(), vec![ipproto::UDP]),
+        (Attr::ConnCaddr.number(), vec![203, 0, 113, 9]),
+        (Attr::ConnCport.number(), 5353u16.to_ne_bytes().to_vec()),
+        (Attr::ConnVaddr.number(), vec![192, 0, 2, 100]),
+        (Attr::ConnVport.number(), 53u16.to_ne_bytes().to_vec()),
+        (Attr::ConnDaddr.number(), vec![198, 51, 100, 4]),
+        (Attr::ConnDport.number(), 53u16.to_ne_bytes().to_vec()),
+        (Attr::ConnState.number(), vec![0]),
+        (Attr::ConnExpires.number(), 300u32.to_ne_bytes().to_vec()),
     ]);
     assert_eq!(decode_conn(&m).unwrap(), connections()[4]);
     let mut tcp = m.clone();
-    tcp.insert(attr::CONN_PROTOCOL, vec![ipproto::TCP]);
-    tcp.insert(attr::CONN_STATE, vec![10]);
+    tcp.insert(Attr::ConnProtocol.number(), vec![ipproto::TCP]);
+    tcp.insert(Attr::ConnState.number(), vec![10]);
     let c = decode_conn(&tcp).unwrap();
     assert_eq!(c.protocol, Protocol::Tcp);
     assert_eq!(c.state_name(), "SYNACK");
@@ -406,30 +411,33 @@ fn decode_conn_reply() {
 #[test]
 fn decode_defense_and_stats_replies() {
     let m = map(&[
-        (attr::DEF_LEVEL, 0u32.to_ne_bytes().to_vec()),
-        (attr::DEF_EFFECTIVE, 1u32.to_ne_bytes().to_vec()),
-        (attr::DEF_AVAILABLE, 1999u64.to_ne_bytes().to_vec()),
-        (attr::DEF_AMEMTHRESH, 2560u64.to_ne_bytes().to_vec()),
-        (attr::DEF_DROP_RATE, 5u32.to_ne_bytes().to_vec()),
-        (attr::DEF_SWITCHES, 3u64.to_ne_bytes().to_vec()),
+        (Attr::DefLevel.number(), 0u32.to_ne_bytes().to_vec()),
+        (Attr::DefEffective.number(), 1u32.to_ne_bytes().to_vec()),
+        (Attr::DefAvailable.number(), 1999u64.to_ne_bytes().to_vec()),
+        (Attr::DefAmemthresh.number(), 2560u64.to_ne_bytes().to_vec()),
+        (Attr::DefDropRate.number(), 5u32.to_ne_bytes().to_vec()),
+        (Attr::DefSwitches.number(), 3u64.to_ne_bytes().to_vec()),
     ]);
     assert_eq!(decode_defense(&m).unwrap(), defense_info());
     let g = map(&[
-        (attr::STAT_CONNS, 10u64.to_ne_bytes().to_vec()),
-        (attr::STAT_INPKTS, 20u64.to_ne_bytes().to_vec()),
-        (attr::STAT_OUTPKTS, 30u64.to_ne_bytes().to_vec()),
-        (attr::STAT_INBYTES, 40u64.to_ne_bytes().to_vec()),
-        (attr::STAT_OUTBYTES, 50u64.to_ne_bytes().to_vec()),
-        (attr::DROP_SYN_RATE, 1000u64.to_ne_bytes().to_vec()),
-        (attr::DROP_EVICTIONS, 20u64.to_ne_bytes().to_vec()),
-        (attr::DROP_ROUTE, 0u64.to_ne_bytes().to_vec()),
-        (attr::DROP_ZOMBIE, 5u64.to_ne_bytes().to_vec()),
-        (attr::DROP_TABLE_FULL, 0u64.to_ne_bytes().to_vec()),
-        (attr::DROP_MALFORMED, 2u64.to_ne_bytes().to_vec()),
-        (attr::DROP_BLIND_ACK, 17u64.to_ne_bytes().to_vec()),
-        (attr::STAT_ENTRIES, 1234u64.to_ne_bytes().to_vec()),
-        (attr::STAT_CONN_MAX, 65536u64.to_ne_bytes().to_vec()),
-        (attr::KNOWN_CLIENT_PASSES, 42u64.to_ne_bytes().to_vec()),
+        (Attr::StatConns.number(), 10u64.to_ne_bytes().to_vec()),
+        (Attr::StatInpkts.number(), 20u64.to_ne_bytes().to_vec()),
+        (Attr::StatOutpkts.number(), 30u64.to_ne_bytes().to_vec()),
+        (Attr::StatInbytes.number(), 40u64.to_ne_bytes().to_vec()),
+        (Attr::StatOutbytes.number(), 50u64.to_ne_bytes().to_vec()),
+        (Attr::DropSynRate.number(), 1000u64.to_ne_bytes().to_vec()),
+        (Attr::DropEvictions.number(), 20u64.to_ne_bytes().to_vec()),
+        (Attr::DropRoute.number(), 0u64.to_ne_bytes().to_vec()),
+        (Attr::DropZombie.number(), 5u64.to_ne_bytes().to_vec()),
+        (Attr::DropTableFull.number(), 0u64.to_ne_bytes().to_vec()),
+        (Attr::DropMalformed.number(), 2u64.to_ne_bytes().to_vec()),
+        (Attr::DropBlindAck.number(), 17u64.to_ne_bytes().to_vec()),
+        (Attr::StatEntries.number(), 1234u64.to_ne_bytes().to_vec()),
+        (Attr::StatConnMax.number(), 65536u64.to_ne_bytes().to_vec()),
+        (
+            Attr::KnownClientPasses.number(),
+            42u64.to_ne_bytes().to_vec(),
+        ),
     ]);
     assert_eq!(decode_global(&g, 1).unwrap(), global());
 }
@@ -438,33 +446,31 @@ fn decode_defense_and_stats_replies() {
 fn malformed_replies_are_errors() {
     // Wrong size.
     let m = map(&[
-        (attr::SVC_PROTOCOL, vec![ipproto::TCP]),
-        (attr::SVC_ADDR, vec![192, 0, 2]),
-        (attr::SVC_PORT, 80u16.to_ne_bytes().to_vec()),
-        (attr::SVC_SCHED, b"rr\0".to_vec()),
+        (Attr::SvcProtocol.number(), vec![ipproto::TCP]),
+        (Attr::SvcAddr.number(), vec![192, 0, 2]),
+        (Attr::SvcPort.number(), 80u16.to_ne_bytes().to_vec()),
+        (Attr::SvcSched.number(), b"rr\0".to_vec()),
     ]);
     assert_eq!(
         decode_service(&m),
-        Err(NlError::Protocol(format!(
-            "attribute {} has 3 bytes, expected 4",
-            attr::SVC_ADDR
-        )))
+        Err(NlError::Protocol(
+            "attribute 2 has 3 bytes, expected 4".into()
+        ))
     );
     // Missing.
-    let m = map(&[(attr::DEF_LEVEL, 0u32.to_ne_bytes().to_vec())]);
+    let m = map(&[(Attr::DefLevel.number(), 0u32.to_ne_bytes().to_vec())]);
     assert_eq!(
         decode_defense(&m),
-        Err(NlError::Protocol(format!(
-            "reply lacks attribute {}",
-            attr::DEF_EFFECTIVE
-        )))
+        Err(NlError::Protocol(
+            "reply lacks attribute DefEffective (34)".into()
+        ))
     );
     // Unknown protocol.
     let m = map(&[
-        (attr::SVC_PROTOCOL, vec![132]),
-        (attr::SVC_ADDR, vec![192, 0, 2, 100]),
-        (attr::SVC_PORT, 80u16.to_ne_bytes().to_vec()),
-        (attr::SVC_SCHED, b"rr\0".to_vec()),
+        (Attr::SvcProtocol.number(), vec![132]),
+        (Attr::SvcAddr.number(), vec![192, 0, 2, 100]),
+        (Attr::SvcPort.number(), 80u16.to_ne_bytes().to_vec()),
+        (Attr::SvcSched.number(), b"rr\0".to_vec()),
     ]);
     assert_eq!(
         decode_service(&m),

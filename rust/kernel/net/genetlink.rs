@@ -153,7 +153,8 @@ use core::marker::PhantomData;
 
 impl<'a> Attrs<'a> {
     /// The payload of attribute `ty`, if present.
-    pub fn bytes(&self, ty: u16) -> Option<&'a [u8]> {
+    pub fn bytes(&self, ty: impl Into<u16>) -> Option<&'a [u8]> {
+        let ty: u16 = ty.into();
         if ty == 0 || ty > self.max || self.attrs.is_null() {
             return None;
         }
@@ -171,31 +172,31 @@ impl<'a> Attrs<'a> {
     }
 
     /// Attribute `ty` as a `u8`.
-    pub fn u8(&self, ty: u16) -> Option<u8> {
+    pub fn u8(&self, ty: impl Into<u16>) -> Option<u8> {
         Some(*self.bytes(ty)?.first()?)
     }
 
     /// Attribute `ty` as a `u16` (host order).
-    pub fn u16(&self, ty: u16) -> Option<u16> {
+    pub fn u16(&self, ty: impl Into<u16>) -> Option<u16> {
         Some(u16::from_ne_bytes(
             self.bytes(ty)?.get(..2)?.try_into().ok()?,
         ))
     }
 
     /// Attribute `ty` as a `u32` (host order).
-    pub fn u32(&self, ty: u16) -> Option<u32> {
+    pub fn u32(&self, ty: impl Into<u16>) -> Option<u32> {
         Some(u32::from_ne_bytes(
             self.bytes(ty)?.get(..4)?.try_into().ok()?,
         ))
     }
 
     /// Attribute `ty` as a `u32` in network order (an IPv4 address): the bytes as sent.
-    pub fn be32_bytes(&self, ty: u16) -> Option<[u8; 4]> {
+    pub fn be32_bytes(&self, ty: impl Into<u16>) -> Option<[u8; 4]> {
         self.bytes(ty)?.get(..4)?.try_into().ok()
     }
 
     /// Attribute `ty` as a string, without its NUL.
-    pub fn string(&self, ty: u16) -> Option<&'a [u8]> {
+    pub fn string(&self, ty: impl Into<u16>) -> Option<&'a [u8]> {
         let b = self.bytes(ty)?;
         let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
         b.get(..end)
@@ -229,38 +230,44 @@ fn put_result(ret: i32) -> Result {
 
 impl Msg<'_> {
     /// Appends a `u8` attribute.
-    pub fn put_u8(&mut self, ty: u16, v: u8) -> Result {
+    pub fn put_u8(&mut self, ty: impl Into<u16>, v: u8) -> Result {
+        let ty: u16 = ty.into();
         // SAFETY: `skb` is a valid message buffer (type invariant); `nla_put_u8` checks room.
         put_result(unsafe { bindings::nla_put_u8(self.skb, ty.into(), v) })
     }
 
     /// Appends a `u16` attribute (host order).
-    pub fn put_u16(&mut self, ty: u16, v: u16) -> Result {
-        // SAFETY: As above.
+    pub fn put_u16(&mut self, ty: impl Into<u16>, v: u16) -> Result {
+        let ty: u16 = ty.into();
+        // SAFETY: `skb` is a valid message buffer (type invariant); `nla_put_u16` checks room.
         put_result(unsafe { bindings::nla_put_u16(self.skb, ty.into(), v) })
     }
 
     /// Appends a `u32` attribute (host order).
-    pub fn put_u32(&mut self, ty: u16, v: u32) -> Result {
-        // SAFETY: As above.
+    pub fn put_u32(&mut self, ty: impl Into<u16>, v: u32) -> Result {
+        let ty: u16 = ty.into();
+        // SAFETY: `skb` is a valid message buffer (type invariant); `nla_put_u32` checks room.
         put_result(unsafe { bindings::nla_put_u32(self.skb, ty.into(), v) })
     }
 
     /// Appends a 4-byte attribute holding `bytes` as they are (an IPv4 address in network
     /// order).
-    pub fn put_be32_bytes(&mut self, ty: u16, bytes: [u8; 4]) -> Result {
+    pub fn put_be32_bytes(&mut self, ty: impl Into<u16>, bytes: [u8; 4]) -> Result {
         self.put_u32(ty, u32::from_ne_bytes(bytes))
     }
 
     /// Appends a `u64` attribute (host order), padded for alignment.
-    pub fn put_u64(&mut self, ty: u16, v: u64) -> Result {
-        // SAFETY: As above.
+    pub fn put_u64(&mut self, ty: impl Into<u16>, v: u64) -> Result {
+        let ty: u16 = ty.into();
+        // SAFETY: `skb` is a valid message buffer (type invariant); `nla_put_u64_64bit` checks room.
         put_result(unsafe { bindings::nla_put_u64_64bit(self.skb, ty.into(), v, self.pad.into()) })
     }
 
     /// Appends a NUL-terminated string attribute.
-    pub fn put_string(&mut self, ty: u16, s: &CStr) -> Result {
-        // SAFETY: As above; `s` is NUL-terminated.
+    pub fn put_string(&mut self, ty: impl Into<u16>, s: &CStr) -> Result {
+        let ty: u16 = ty.into();
+        // SAFETY: `skb` is a valid message buffer (type invariant); `nla_put_string` checks
+        // room and reads `s` up to its NUL, which `CStr` guarantees.
         put_result(unsafe { bindings::nla_put_string(self.skb, ty.into(), s.as_char_ptr()) })
     }
 }
@@ -295,7 +302,12 @@ impl<'a> Request<'a> {
     }
 
     /// Sends a reply with command `cmd`, whose attributes `fill` appends.
-    pub fn reply(&mut self, cmd: u8, fill: impl FnOnce(&mut Msg<'_>) -> Result) -> Result {
+    pub fn reply(
+        &mut self,
+        cmd: impl Into<u8>,
+        fill: impl FnOnce(&mut Msg<'_>) -> Result,
+    ) -> Result {
+        let cmd: u8 = cmd.into();
         // SAFETY: Allocating a message buffer has no preconditions.
         let skb = unsafe {
             bindings::genlmsg_new(bindings::NLMSG_DEFAULT_SIZE as usize, bindings::GFP_KERNEL)
@@ -392,7 +404,12 @@ impl<'a> Dump<'a> {
     ///
     /// Returns `Ok(false)` when the buffer is full (the message is not added: stop and
     /// resume from the same place on the next call).
-    pub fn message(&mut self, cmd: u8, fill: impl FnOnce(&mut Msg<'_>) -> Result) -> Result<bool> {
+    pub fn message(
+        &mut self,
+        cmd: impl Into<u8>,
+        fill: impl FnOnce(&mut Msg<'_>) -> Result,
+    ) -> Result<bool> {
+        let cmd: u8 = cmd.into();
         // SAFETY: `skb`, `cb` and `family` are valid (type invariant).
         let hdr = unsafe { bindings::genlmsg_put_dump(self.skb, self.cb, self.family, cmd) };
         if hdr.is_null() {
