@@ -13,7 +13,7 @@ t0=$(date +%s)
 # runs, within CI's 90 minutes (measured times: README, "Test time").
 CORE_TESTS="test_sysctl_bounds test_load_unload test_hook_counts test_demo test_icmp test_route_failure
   test_zombie_timeouts test_nat test_datapath test_xmit test_routed test_fragments test_netlink test_unload_under_traffic
-  test_defense test_defense_holes test_bench_quick test_fuzz_genl test_conntrack_nft test_conntrack"
+  test_defense test_defense_holes test_bench_quick test_fuzz_genl test_fuzz_pkt test_conntrack_nft test_conntrack"
 LONG_TESTS="test_defense_floods"
 if [ -n "${TESTS:-}" ]; then
   guest_tests=$TESTS
@@ -41,7 +41,7 @@ declare -A SECS=([test_sysctl_bounds]=16 [test_load_unload]=64 [test_hook_counts
   [test_demo]=211 [test_icmp]=94 [test_route_failure]=188 [test_zombie_timeouts]=157
   [test_nat]=131 [test_datapath]=212 [test_xmit]=154 [test_routed]=103 [test_fragments]=64
   [test_netlink]=214 [test_unload_under_traffic]=739 [test_defense]=169
-  [test_defense_holes]=326 [test_fuzz_genl]=143 [test_bench_quick]=496 [test_conntrack_nft]=81
+  [test_defense_holes]=326 [test_fuzz_genl]=143 [test_fuzz_pkt]=383 [test_bench_quick]=496 [test_conntrack_nft]=81
   [test_conntrack]=79 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"

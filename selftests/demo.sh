@@ -5,7 +5,7 @@
 # on 198.51.100.0/24). The script stops with a non-zero status at the first step that does
 # not do what it says (no `set -e`: a command that may fail harmlessly must not end it).
 . "$(dirname "$0")/lib.sh"
-FLOOD="python3 $IPVSD_TOP/selftests/flood.py"
+FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; mod_unload; topo_cleanup' EXIT
 
 show() { echo "\$ ${1##*/} ${*:2}"; "$@"; }

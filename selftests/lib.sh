@@ -23,7 +23,7 @@ DIR_GW=203.0.113.1
 IPVSD_TOP=${IPVSD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 KO=${KO:-$IPVSD_TOP/ipvs_defense.ko}
 IPVSDADM=${IPVSDADM:-$IPVSD_TOP/target/debug/ipvsdadm}
-GENL="python3 $IPVSD_TOP/selftests/genl.py"
+GENL="python3 -S $IPVSD_TOP/selftests/genl.py"
 SYSCTL=/proc/sys/net/ipvs_defense
 
 export LC_ALL=C
@@ -35,21 +35,27 @@ skip() { echo "# SKIP: $*"; exit 4; }
 # Runs a command in a namespace.
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-# The topology is built and torn down by a few `ip -batch` runs: under emulation every exec
-# of `ip` costs seconds, so one per command made each test spend ~100 s on set-up alone.
+# The topology is built and torn down by a few `ip -batch` runs (namespaces included): under
+# emulation every exec costs a second or more, so one per command made each test spend
+# ~100 s on set-up alone.
 _ns_conf() { # ns addr/len gateway|-
   local ns=$1 addr=$2 gw=$3
   { echo "link set lo up"; echo "addr add $addr dev eth0"; echo "link set eth0 up"
     [ "$gw" = - ] || echo "route add default via $gw"; } | ip -n "$ns" -batch -
 }
 
+TOPO_NS="cl1 cl2 rs1 rs2 gw"
+
 topo_setup() {
   topo_cleanup
-  sysctl -qw net.ipv4.ip_forward=1
   local ns
-  for ns in cl1 cl2 rs1 rs2 gw; do ip netns add "$ns"; done
+  # The namespaces are hosts, not routers, but a new namespace inherits ip_forward from
+  # the root one: create them with it off (a client forwarding what the director routes to
+  # it for the spoofed range would send it back, to and fro until its TTL ran out).
+  echo 0 > /proc/sys/net/ipv4/ip_forward
   # Bridges forward at once (no STP learning delay).
-  ip -batch - <<EOF || fail "topology: ip -batch failed"
+  { for ns in $TOPO_NS; do echo "netns add $ns"; done
+    cat <<EOF
 link set lo up
 link add br-cl type bridge forward_delay 0 stp_state 0
 link add br-rs type bridge forward_delay 0 stp_state 0
@@ -70,6 +76,8 @@ link set v-rs2 master br-rs up
 addr add $DIR_GW/25 dev v-gw
 link set v-gw up
 EOF
+  } | ip -batch - || fail "topology: ip -batch failed"
+  echo 1 > /proc/sys/net/ipv4/ip_forward
   _ns_conf cl1 "$CL1/24" "$DIR_CL" || fail "topology: cl1"
   _ns_conf cl2 "$CL2/24" "$DIR_CL" || fail "topology: cl2"
   _ns_conf rs1 "$RS1/24" "$DIR_RS" || fail "topology: rs1"
@@ -77,16 +85,24 @@ EOF
   _ns_conf gw "$GW/25" - || fail "topology: gw"
 }
 
+# The processes in namespace $1 (what `ip netns pids` prints), found with builtins.
+_ns_pids() {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$p/ns/net" -ef "/run/netns/$1" ] && echo "${p#/proc/}"
+  done 2>/dev/null
+}
+
 topo_cleanup() {
-  local ns pids
-  for ns in cl1 cl2 rs1 rs2 gw; do
+  local ns pids del=()
+  for ns in $TOPO_NS; do
     [ -e "/run/netns/$ns" ] || continue
-    # A process left in a namespace keeps it, and its veth, alive after `ip netns del`.
-    pids=$(ip netns pids "$ns" 2>/dev/null)
+    # A process left in a namespace keeps it, and its veth, alive after `netns del`.
+    pids=$(_ns_pids "$ns")
     [ -z "$pids" ] || kill -9 $pids 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
+    del+=("netns del $ns")
   done
-  printf '%s\n' "link del v-cl1" "link del v-cl2" "link del v-rs1" "link del v-rs2" \
+  printf '%s\n' "${del[@]}" "link del v-cl1" "link del v-cl2" "link del v-rs1" "link del v-rs2" \
     "link del v-gw" "link del br-cl" "link del br-rs" "route del default" |
     ip -force -batch - >/dev/null 2>&1
   return 0

@@ -12,8 +12,8 @@
 # - a don't-fragment datagram larger than the route's MTU gets ICMP fragmentation-needed,
 #   which the client's stack takes (its route to the VIP learns the MTU).
 . "$(dirname "$0")/lib.sh"
-FLOOD="python3 $IPVSD_TOP/selftests/flood.py"
-CRAFT="python3 $IPVSD_TOP/selftests/craft.py"
+FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
+CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
 trap 'exec 3>&- 2>/dev/null; kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
 rs_start

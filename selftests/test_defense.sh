@@ -9,7 +9,7 @@
 # - with the table full, half-open entries are evicted (entry_evictions) and the real
 #   server gets a reset for each; a real client still gets in.
 . "$(dirname "$0")/lib.sh"
-FLOOD="python3 $IPVSD_TOP/selftests/flood.py"
+FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
 rs_start

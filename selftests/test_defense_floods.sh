@@ -17,7 +17,7 @@
 # 4. levels and timeouts changed during a flood, then rmmod during a flood: no warning (the
 #    runner checks dmesg), no leak.
 . "$(dirname "$0")/lib.sh"
-FLOOD="python3 $IPVSD_TOP/selftests/flood.py"
+FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 mod_unload; topo_setup; mod_load
 leak_begin
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -114,7 +114,7 @@ expect_eq "$syns1" 50 "SYNs cl1 sent for 50 connections (a dropped SYN is sent a
 for i in $(seq 10 49); do echo "address add 192.0.2.$i/24 dev eth0"; done | ip -n cl2 -batch - ||
   fail "could not add the new clients' addresses to cl2"
 cap_start newsyn "$SYN_ONLY and src net 192.0.2.0/26 and not src $CL1 and not src $CL2" rs1 rs2
-sent=$(in_ns cl2 python3 "$IPVSD_TOP/selftests/craft.py" "$VIP" 80 --src-range 192.0.2.10 40 tcp_syn)
+sent=$(in_ns cl2 python3 -S "$IPVSD_TOP/selftests/craft.py" "$VIP" 80 --src-range 192.0.2.10 40 tcp_syn)
 sleep 2
 cap_stop newsyn
 kill $flood 2>/dev/null; wait $flood 2>/dev/null

@@ -11,8 +11,8 @@
 #
 # Topology: lib.sh's; the spoofed sources' replies are routed to cl2, which drops them.
 . "$(dirname "$0")/lib.sh"
-FLOOD="python3 $IPVSD_TOP/selftests/flood.py"
-CRAFT="python3 $IPVSD_TOP/selftests/craft.py"
+FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
+CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
 rs_start

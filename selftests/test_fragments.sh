@@ -10,10 +10,10 @@
 #
 # Topology: lib.sh's. Runs before the tests that turn conntrack on.
 . "$(dirname "$0")/lib.sh"
-CRAFT="python3 $IPVSD_TOP/selftests/craft.py"
+CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
-in_ns rs1 python3 -c 'import socket
+in_ns rs1 python3 -S -c 'import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", 5354))
 while True:
@@ -26,7 +26,7 @@ wait_listen rs1 5354 u
 fragmented_replies() {
   local got from_rs frags
   cap_start frag "src host $RS1 or src host $RS2 or (udp and src host $VIP)" cl1
-  got=$(in_ns cl1 python3 -c 'import socket, sys
+  got=$(in_ns cl1 python3 -S -c 'import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(5)
 s.connect((sys.argv[1], 54))

@@ -23,7 +23,7 @@ SEED=${FUZZ_SEED:-731580}
 [ "$SEED" = random ] && SEED=$(( $(date +%s%N) % 1000000 ))
 ROOT_COUNT=${FUZZ_ROOT_COUNT:-8000} NOBODY_COUNT=${FUZZ_NOBODY_COUNT:-2000}
 export PYTHONDONTWRITEBYTECODE=1
-FUZZ="python3 $IPVSD_TOP/selftests/genl_fuzz.py"
+FUZZ="python3 -S $IPVSD_TOP/selftests/genl_fuzz.py"
 diag "seed $SEED (FUZZ_SEED=$SEED reproduces both runs)"
 problems=()
 
@@ -67,7 +67,7 @@ pub=$(mktemp -d /tmp/fuzz-nonroot.XXXXXX) && chmod 755 "$pub" &&
   chmod a+rX "$pub"/* || fail "could not copy the fuzzer for the unprivileged user"
 nonroot() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"; }
 t0=$(date +%s)
-nonroot python3 "$pub/genl_fuzz.py" --seed "$((SEED + 1))" --count "$NOBODY_COUNT" \
+nonroot python3 -S "$pub/genl_fuzz.py" --seed "$((SEED + 1))" --count "$NOBODY_COUNT" \
   --time-limit 90 --expect unprivileged > /tmp/fuzz_nobody.out 2>&1
 rc=$?
 report nobody /tmp/fuzz_nobody.out

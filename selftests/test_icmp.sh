@@ -50,7 +50,7 @@ diag "the director's own port unreachable for local real server $DIR_RS:5455 rea
 # as a route error. The server answers 2 s late, after the client has closed its socket.
 "$IPVSDADM" -A -u "$VIP:56" -s rr
 "$IPVSDADM" -a -u "$VIP:56" -r "$DIR_RS:5656" -m
-python3 -c 'import socket, sys, time
+python3 -S -c 'import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 5656))
 _, peer = s.recvfrom(100)
@@ -68,7 +68,7 @@ except socket.timeout:
 srv=$!
 wait_listen - 5656 u
 r0=$(drops route_errors)
-in_ns cl1 python3 -c 'import socket, sys
+in_ns cl1 python3 -S -c 'import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(b"hi", (sys.argv[1], 56))
 s.close()' "$VIP"

@@ -60,7 +60,7 @@ echo "$conns" | grep -qE "^UDP .*$CL1:[0-9]+ +$VIP:53 +198.51.100.[23]:5353" ||
   fail "no UDP entry in the connection listing"
 
 stats=$("$IPVSDADM" -L -n --stats --json)
-c=$(echo "$stats" | python3 -c '
+c=$(echo "$stats" | python3 -S -c '
 import json, sys
 d = json.load(sys.stdin)
 s = [s for s in d["services"] if s["protocol"] == "TCP"][0]

@@ -54,7 +54,7 @@ diag "ipvsdadm -L -n prints what the in-kernel ipvsadm -L -n prints for the same
 "$IPVSDADM" -E -t "$VIP:80" -s mh || fail "ipvsdadm -E failed"
 "$IPVSDADM" -L -n | grep -q "TCP  $VIP:80 mh" || fail "scheduler not changed to mh"
 "$IPVSDADM" -L -n | grep -qE "$RS2:8080 +Masq +5 " || fail "weight not changed to 5"
-"$IPVSDADM" -L -n --json | python3 -c '
+"$IPVSDADM" -L -n --json | python3 -S -c '
 import json, sys
 d = json.load(sys.stdin)
 s = [s for s in d["services"] if s["protocol"] == "TCP"][0]
@@ -109,7 +109,7 @@ pub=$(mktemp -d /tmp/netlink-nonroot.XXXXXX) && chmod 755 "$pub" &&
   cp "$IPVSD_TOP/selftests/genl.py" "$IPVSDADM" "$pub/" && chmod a+rX "$pub"/* ||
   fail "could not copy genl.py and ipvsdadm for the unprivileged user"
 nonroot() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"; }
-NR_GENL="python3 $pub/genl.py" NR_IPVSDADM=$pub/ipvsdadm
+NR_GENL="python3 -S $pub/genl.py" NR_IPVSDADM=$pub/ipvsdadm
 nonroot test -r "$pub/genl.py" -a -x "$NR_IPVSDADM" ||
   fail "the unprivileged user cannot read $pub/genl.py"
 # Every command that changes something, and the connection dump, refused before it runs,

@@ -14,7 +14,7 @@
 # with "203.0.113.200/32 via 203.0.113.2" on the director, or only a default route.
 . "$(dirname "$0")/lib.sh"
 RS3=203.0.113.200
-CRAFT="python3 $IPVSD_TOP/selftests/craft.py"
+CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; ip route del default 2>/dev/null; ip route del $RS3/32 2>/dev/null
   ip netns del rs3 2>/dev/null; mod_unload; topo_cleanup' EXIT

@@ -12,7 +12,7 @@
 #
 # Topology: lib.sh's; the flood's replies are routed to cl2, which drops them.
 . "$(dirname "$0")/lib.sh"
-FLOOD="python3 $IPVSD_TOP/selftests/flood.py"
+FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 FAULT_DIR=${FAULT_DIR:-$IPVSD_TOP/out}
 for f in slow_hook init; do
   [ -f "$FAULT_DIR/fault-$f/ipvs_defense.ko" ] ||
@@ -49,7 +49,7 @@ configure() {
 
 # One round: load KO, configure, wait for traffic and entries, rmmod.
 round() { # ko label
-  local i fw li e
+  local i fw li e t0=$SECONDS
   insmod "$1" || fail "$2: insmod failed"
   configure || fail "$2: could not configure the services"
   for i in $(seq 1 300); do
@@ -60,7 +60,7 @@ round() { # ko label
   rmmod ipvs_defense || fail "$2: rmmod failed"
   [ "$fw" -gt 0 ] && [ "$li" -gt 0 ] && [ "$e" -gt 0 ] ||
     fail "$2: no traffic or entries before rmmod (local $li, forwarded $fw, entries $e)"
-  diag "$2: unloaded with $e entries after $li local and $fw forwarded packets"
+  diag "$2: unloaded with $e entries after $li local and $fw forwarded packets ($((SECONDS - t0)) s)"
 }
 
 load

@@ -30,7 +30,7 @@ time_wait_socket_reused() {
   wait_listen - 80
   # The client closes only after it has read the director's end of data: the director
   # closes first, whatever emulation does to the timing.
-  ans=$(in_ns cl1 timeout 30 python3 -c 'import socket, sys
+  ans=$(in_ns cl1 timeout 30 python3 -S -c 'import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(sys.argv[2])))
@@ -80,7 +80,7 @@ timestamping_socket() {
   # Any socket asking for receive timestamps makes the stack stamp every packet it receives
   # (with the time of day); a UDP datagram carries no departure time of its own, so that
   # stamp is what fq would read. The requests start once the socket exists.
-  python3 -c 'import socket, time
+  python3 -S -c 'import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, 35, 1)  # SO_TIMESTAMPNS
 s.bind(("127.0.0.1", 5999))

@@ -34,7 +34,7 @@ diag "zombie from rs1:7070 dropped (zombie_replies $z0 -> $(drops zombie_replies
 cap_start zcl "tcp and src port 8080" cl1
 cap_start zrs "tcp[tcpflags] & tcp-rst != 0 and src $CL1 and src port 5555" rs1
 z0=$(drops zombie_replies)
-sent=$(in_ns rs1 python3 "$IPVSD_TOP/selftests/craft.py" "$CL1" 5555 --sport 8080 tcp_synack tcp_ack)
+sent=$(in_ns rs1 python3 -S "$IPVSD_TOP/selftests/craft.py" "$CL1" 5555 --sport 8080 tcp_synack tcp_ack)
 expect_eq "$sent" 2 "crafted segments sent"
 sleep 1
 cap_stop zcl; cap_stop zrs
@@ -50,7 +50,7 @@ diag "crafted SYN+ACK and ACK from rs1:8080: dropped (zombie_replies $z0 -> $((z
 cap_start zburst "tcp[tcpflags] & tcp-rst != 0 and src $CL1 and src port 5557" rs1
 z0=$(drops zombie_replies)
 t0=$(date +%s)
-sent=$(in_ns rs1 python3 "$IPVSD_TOP/selftests/craft.py" "$CL1" 5557 --sport 8080 \
+sent=$(in_ns rs1 python3 -S "$IPVSD_TOP/selftests/craft.py" "$CL1" 5557 --sport 8080 \
   $(for i in $(seq 1 300); do echo tcp_synack; done))
 t1=$(date +%s)
 sleep 1
