@@ -15,6 +15,13 @@
 #   BENCH_SECONDS   length of each throughput/connection run (10)
 #   FLOOD_SECONDS   length of each flood run's measured window (10)
 #   FLOOD_MAX       upper bound of SYNs per flood run (2000000)
+#   UDP_RATE        datagrams per second of the udp workload, every contestant alike (4000)
+#   CONN_RATE       connections per second of the conn workload (80)
+#   STREAM_MBIT     Mbit/s of the stream workload (100)
+#   FLOOD_RATE      SYNs per second of the synflood workload, every contestant alike (1000)
+#   LEGIT_RATE      legitimate connections per second during it (5)
+#   FULL_CONN_MAX   conn_max of ours' full-table variant l2full (500)
+#   IPVS_EMPTY_WAIT seconds a synflood run waits for IPVS's table to empty (130)
 #   SYNACK_COUNT    SYN+ACK pairs per SYN-then-ACK flood run (5000)
 #   MEM_FLOOD       SYNs of the memory workload's flood (100000)
 #   MEM_FLOOD_SECONDS  time bound of that flood (60)
@@ -31,6 +38,13 @@ LOADGEN=${LOADGEN:-$IPVSD_TOP/target/release/loadgen}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 FLOOD_SECONDS=${FLOOD_SECONDS:-10}
 FLOOD_MAX=${FLOOD_MAX:-2000000}
+UDP_RATE=${UDP_RATE:-4000}
+CONN_RATE=${CONN_RATE:-80}
+STREAM_MBIT=${STREAM_MBIT:-100}
+FLOOD_RATE=${FLOOD_RATE:-1000}
+LEGIT_RATE=${LEGIT_RATE:-5}
+FULL_CONN_MAX=${FULL_CONN_MAX:-500}
+IPVS_EMPTY_WAIT=${IPVS_EMPTY_WAIT:-130}
 SYNACK_COUNT=${SYNACK_COUNT:-5000}
 MEM_FLOOD=${MEM_FLOOD:-100000}
 MEM_FLOOD_SECONDS=${MEM_FLOOD_SECONDS:-60}
@@ -74,6 +88,11 @@ bench_init() {
   sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
     net.ipv4.conf.br-cl.rp_filter=0
   ip route add 198.18.0.0/15 via "$CL2" || die "route 198.18.0.0/15"
+  # IPVS's table cannot be flushed: with an established timeout of 60 s (900 by default)
+  # the SYN-then-ACK workload's entries expire between rounds, so that every synflood
+  # run of IPVS can start with an empty table (ipvs_wait_empty). No workload keeps a
+  # connection idle for that long.
+  ipvsadm --set 60 120 300 || die "ipvsadm --set"
   # Let the UDP sinks have a 4 MiB receive buffer (the sink must not be what drops).
   sysctl -qw net.core.rmem_max=8388608
   local rs
@@ -155,14 +174,20 @@ contestant_on() {
 
 rs_addr() { case "$1" in rs1) echo "$RS1" ;; rs2) echo "$RS2" ;; *) die "no server $1" ;; esac; }
 
-# Flood variants: the defense settings of each contestant.
-#   ours:  l0 (defense_level 0) | l2 (defense_level 2, forced)
-#   ipvs:  st0 (secure_tcp 0, no drops) | st3 (secure_tcp 3, drop_packet 3, drop_entry 3)
+# Flood variants: the defense settings of each contestant, like for like.
+#   ours:  l0 (defense_level 0, its defaults) | l2 (defense_level 2, forced, dropping one
+#          new-connection SYN in IPVS's am_droprate, as IPVS's drop_packet=3 does) |
+#          l2full (l2 with conn_max FULL_CONN_MAX: a flood keeps the table full)
+#   ipvs:  st0 (secure_tcp 0, no drops, its defaults) | st3 (secure_tcp 3, drop_packet 3,
+#          drop_entry 3)
 #   route: -
 variant_on() { # contestant variant
   case "$1:$2" in
     ours:l0) "$IPVSDADM" --set-defense 0 || die "--set-defense 0" ;;
-    ours:l2) "$IPVSDADM" --set-defense 2 || die "--set-defense 2" ;;
+    ours:l2|ours:l2full)
+      "$IPVSDADM" --set-defense 2 || die "--set-defense 2"
+      sc_write syn_drop_rate "$(cat $IPVS_SYSCTL/am_droprate)" || die "syn_drop_rate"
+      [ "$2" = l2full ] && { sc_write conn_max "$FULL_CONN_MAX" || die "conn_max"; } ;;
     ipvs:st0) ipvs_reset_sysctls ;;
     ipvs:st3)
       echo 3 > $IPVS_SYSCTL/secure_tcp; echo 3 > $IPVS_SYSCTL/drop_packet
@@ -220,12 +245,56 @@ kv() { # prefix line
   done
 }
 
-# Sum of the dropped-packet column of /proc/net/softnet_stat over all CPUs (packets the
-# input backlog could not take).
-softnet_drops() {
-  local total=0 a b rest
-  while read -r a b rest; do total=$(( total + 16#$b )); done < /proc/net/softnet_stat
-  echo $total
+# Kernel CPU time of the whole guest so far (every CPU: system, irq and softirq of
+# /proc/stat's "cpu" line), in ticks of TICKS_PER_S.
+TICKS_PER_S=$(getconf CLK_TCK)
+kernel_ticks() {
+  local cpu user nice system idle iowait irq softirq rest
+  read -r cpu user nice system idle iowait irq softirq rest < /proc/stat
+  echo $(( system + irq + softirq ))
+}
+
+# TCP segments received by both real servers (Tcp InSegs of their namespaces).
+servers_tcp_insegs() {
+  local ns n=0 v
+  for ns in rs1 rs2; do
+    v=$(in_ns "$ns" awk '$1 == "Tcp:" && $2 ~ /^[0-9]+$/ { print $11 }' /proc/net/snmp) ||
+      die "no Tcp counters in $ns"
+    n=$(( n + v ))
+  done
+  echo $n
+}
+
+# Entries in IPVS's table, whatever service they belonged to: the lines of
+# /proc/net/ip_vs_conn after its header (/proc/net/ip_vs counts only those of configured
+# services, and the ip_vs_conn slab cache may be merged with others).
+ipvs_conn_objects() {
+  local n
+  n=$(wc -l < /proc/net/ip_vs_conn) || die "no /proc/net/ip_vs_conn"
+  echo $(( n > 0 ? n - 1 : 0 ))
+}
+
+# Waits, at most IPVS_EMPTY_WAIT seconds, for IPVS's table to hold no more than 100
+# entries: entries cannot be flushed, a run that starts with the last run's entries pays
+# for their longer hash chains, and their expiry timers cost whichever run they fire in.
+ipvs_wait_empty() {
+  local i
+  for i in $(seq 1 "$IPVS_EMPTY_WAIT"); do
+    [ "$(ipvs_conn_objects)" -le 100 ] && return 0
+    sleep 1
+  done
+  note "IPVS's table still holds $(ipvs_conn_objects) entries after ${IPVS_EMPTY_WAIT} s"
+}
+
+# Waits (at most 60 s) for a process to create FILE; fails when it died first.
+wait_file() { # file pid
+  local i
+  for i in $(seq 1 300); do
+    [ -e "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
 }
 
 # A field of /proc/meminfo in bytes.
@@ -316,13 +385,8 @@ flood_start() {
   in_ns cl1 timeout 600 "$LOADGEN" syn "$@" --src-block "$FLOOD_BLOCK" \
     --ready /tmp/bench-flood.ready > /tmp/bench-flood.out 2>&1 &
   FLOOD_PID=$!
-  local i
-  for i in $(seq 1 300); do
-    [ -e /tmp/bench-flood.ready ] && return 0
-    kill -0 $FLOOD_PID 2>/dev/null || break
-    sleep 0.2
-  done
-  die "the flooder did not start: $(cat /tmp/bench-flood.out)"
+  wait_file /tmp/bench-flood.ready $FLOOD_PID ||
+    die "the flooder did not start: $(cat /tmp/bench-flood.out)"
 }
 # Waits for the flood and reads loadgen's result into FLOOD_LINE (not through $(...): a
 # subshell cannot wait for its parent's child).

@@ -24,12 +24,14 @@ bench_outdir "$out"
   echo "guest_mem_bytes=$(meminfo MemTotal)"
 } > "$out/guest-meta.txt"
 
-# One round: "workload contestant [variant]" in order.
+# One round: "workload contestant [variant]"; round r starts each workload's list at its
+# r-th entry (round_plan), so that no contestant always runs first or after the same one.
 PLAN=(
   "stream ipvs" "stream ours" "stream route"
   "udp ipvs" "udp ours" "udp route"
   "conn ipvs" "conn ours" "conn route"
   "synflood ipvs st0" "synflood ours l0" "synflood route -" "synflood ipvs st3" "synflood ours l2"
+  "synflood ours l2full"
   "synack ipvs st0" "synack ours l0" "synack ipvs st3" "synack ours l2"
   "memory ipvs" "memory ours"
 )
@@ -49,10 +51,27 @@ trap 'echo 1 > "$out/guest.status"' EXIT
 bench_init
 export BENCH_TOPO_UP=1
 note "topology up in $(( $(date +%s) - t0 )) s; ${ROUNDS} round(s) of ${#PLAN[@]} runs"
+# Prints its arguments, one a line, starting at the k-th (k counted from 0, modulo $#).
+rotated() { # k item...
+  local k=$1 i; shift
+  local items=("$@")
+  for i in "${!items[@]}"; do echo "${items[(i + k) % ${#items[@]}]}"; done
+}
+# Prints PLAN for round r, one run a line, each workload's runs rotated by r - 1.
+round_plan() { # r
+  local w="" p group=()
+  for p in "${PLAN[@]}" "end"; do
+    if [ "${p%% *}" != "$w" ] && [ ${#group[@]} -gt 0 ]; then
+      rotated $(( $1 - 1 )) "${group[@]}"; group=()
+    fi
+    w=${p%% *}; group+=("$p")
+  done
+}
 failures=()
 for r in $(seq 1 "$ROUNDS"); do
   export BENCH_ROUND=$r
-  for p in "${PLAN[@]}"; do
+  mapfile -t plan < <(round_plan "$r")
+  for p in "${plan[@]}"; do
     read -r w c v <<< "$p"
     s=$(date +%s)
     timeout --kill-after=10 "${WL_TIMEOUT:-900}" bash "$here/wl_$w.sh" "$c" ${v:+"$v"}

@@ -25,33 +25,67 @@ import sys
 
 # What each workload must record, per (contestant, variant). Primary metrics first.
 EXPECTED = {
-    "stream": (["mbit_s"], [("ipvs", ""), ("ours", ""), ("route", "")]),
-    "udp": (["pps", "sent_pps"], [("ipvs", ""), ("ours", ""), ("route", "")]),
-    "conn": (["conns_per_s", "failed", "slow"], [("ipvs", ""), ("ours", ""), ("route", "")]),
-    "synflood": (["absorbed_pps", "offered_pps", "legit_success_pct", "legit_cps"],
+    "stream": (["kernel_us_per_mbit", "set_mbit_s", "mbit_s"],
+               [("ipvs", ""), ("ours", ""), ("route", "")]),
+    "udp": (["kernel_us_per_pkt", "set_pps", "offered_pps", "pps", "delivered_pct"],
+            [("ipvs", ""), ("ours", ""), ("route", "")]),
+    "conn": (["kernel_us_per_conn", "set_cps", "conns_per_s", "failed", "slow"],
+             [("ipvs", ""), ("ours", ""), ("route", "")]),
+    "synflood": (["kernel_us_per_syn", "set_pps", "offered_pps", "delivered_pct",
+                  "legit_success_pct", "legit_1s_pct", "legit_slow", "start_entries"],
                  [("ipvs", "st0"), ("ours", "l0"), ("route", "-"), ("ipvs", "st3"),
-                  ("ours", "l2")]),
+                  ("ours", "l2"), ("ours", "l2full")]),
     "synack": (["established", "entries", "sent"],
                [("ipvs", "st0"), ("ours", "l0"), ("ipvs", "st3"), ("ours", "l2")]),
     "memory": (["bytes_per_entry", "table_bytes", "entries"],
                [("ipvs", ""), ("ours", "")]),
 }
 
-# The ratio table: (workload, metric, numerator, denominator, what is better).
+# Metrics the report derives per round: (workload, new metric, metric, baseline): the
+# metric minus the baseline's in the same round. The synflood run's kernel CPU per SYN
+# includes the flooder and the servers, which plain routing pays alike: what is left is
+# the director's.
+DERIVED = [
+    ("stream", "director_us_per_mbit", "kernel_us_per_mbit", ("route", "")),
+    ("udp", "director_us_per_pkt", "kernel_us_per_pkt", ("route", "")),
+    ("conn", "director_us_per_conn", "kernel_us_per_conn", ("route", "")),
+    ("synflood", "director_us_per_syn", "kernel_us_per_syn", ("route", "-")),
+]
+
+# A run below this share of its set rate did not get the load the others got: (set rate,
+# rate reached) per workload.
+EQUAL_LOAD_SHARE = 0.95
+LOAD_METRICS = {
+    "stream": ("set_mbit_s", "mbit_s"),
+    "udp": ("set_pps", "offered_pps"),
+    "conn": ("set_cps", "conns_per_s"),
+    "synflood": ("set_pps", "offered_pps"),
+}
+
+# The ratio table: (workload, metric, numerator, denominator, what is better, target).
+# A target ("<=", x) or (">=", x) applies to the median of the per-round ratios.
 RATIOS = [
-    ("stream", "mbit_s", ("ours", ""), ("ipvs", ""), "higher"),
-    ("stream", "mbit_s", ("ours", ""), ("route", ""), "higher"),
-    ("udp", "pps", ("ours", ""), ("ipvs", ""), "higher"),
-    ("udp", "pps", ("ours", ""), ("route", ""), "higher"),
+    # The fast-path targets (issue 15), in CPU per unit at equal load: a stream at least as
+    # fast as IPVS's, 64-byte UDP at most 0.8 x IPVS's director cost and 1.1 x plain
+    # routing's, new connections 1.1 x IPVS's rate (1/1.1 of its cost).
+    ("stream", "kernel_us_per_mbit", ("ours", ""), ("ipvs", ""), "lower", ("<=", 1.0)),
+    ("stream", "director_us_per_mbit", ("ours", ""), ("ipvs", ""), "lower"),
+    ("udp", "kernel_us_per_pkt", ("ours", ""), ("ipvs", ""), "lower"),
+    ("udp", "director_us_per_pkt", ("ours", ""), ("ipvs", ""), "lower", ("<=", 0.8)),
+    ("udp", "kernel_us_per_pkt", ("ours", ""), ("route", ""), "lower", ("<=", 1.1)),
+    ("conn", "kernel_us_per_conn", ("ours", ""), ("ipvs", ""), "lower", ("<=", 0.91)),
+    ("conn", "director_us_per_conn", ("ours", ""), ("ipvs", ""), "lower"),
     ("conn", "conns_per_s", ("ours", ""), ("ipvs", ""), "higher"),
-    ("conn", "conns_per_s", ("ours", ""), ("route", ""), "higher"),
-    ("synflood", "absorbed_pps", ("ours", "l0"), ("ipvs", "st0"), "higher"),
-    ("synflood", "absorbed_pps", ("ours", "l2"), ("ipvs", "st3"), "higher"),
-    ("synflood", "absorbed_pps", ("ours", "l0"), ("route", "-"), "higher"),
-    ("synflood", "absorbed_pps", ("ours", "l2"), ("route", "-"), "higher"),
+    ("synflood", "kernel_us_per_syn", ("ours", "l0"), ("ipvs", "st0"), "lower"),
+    ("synflood", "director_us_per_syn", ("ours", "l0"), ("ipvs", "st0"), "lower"),
+    ("synflood", "kernel_us_per_syn", ("ours", "l2"), ("ipvs", "st3"), "lower"),
+    # A full table (every SYN evicts) costs the guest at most 1.25 x an empty one per SYN
+    # at the same rate: it takes at least 0.8 x as many SYNs per second.
+    ("synflood", "kernel_us_per_syn", ("ours", "l2full"), ("ours", "l2"), "lower",
+     ("<=", 1.25)),
     ("synflood", "legit_success_pct", ("ours", "l0"), ("ipvs", "st0"), "higher"),
     ("synflood", "legit_success_pct", ("ours", "l2"), ("ipvs", "st3"), "higher"),
-    ("synflood", "legit_success_pct", ("ours", "l2"), ("route", "-"), "higher"),
+    ("synflood", "legit_1s_pct", ("ours", "l2"), ("ipvs", "st3"), "higher"),
     ("synack", "established", ("ours", "l0"), ("ipvs", "st0"), "lower"),
     ("synack", "established", ("ours", "l2"), ("ipvs", "st3"), "lower"),
     ("synack", "entries", ("ours", "l0"), ("ipvs", "st0"), "lower"),
@@ -116,6 +150,24 @@ def main():
         print(f"FAILED: unknown workload(s) in WORKLOADS: {' '.join(unknown)}")
         return 1
 
+    # Derived metrics, per round, from the same round's baseline.
+    for w, new, m, base in DERIVED:
+        for r in runs:
+            if r["workload"] != w or m not in r["metrics"]:
+                continue
+            b = [x["metrics"].get(m) for x in runs if (x["workload"], x["contestant"],
+                 x["variant"], x["round"]) == (w, base[0], base[1], r["round"])]
+            if b and b[0] is not None:
+                r["metrics"][new] = round(r["metrics"][m] - b[0], 3)
+    # Runs that did not get their set load.
+    short_load = []
+    for r in runs:
+        set_m, got_m = LOAD_METRICS.get(r["workload"], (None, None))
+        want, got = r["metrics"].get(set_m), r["metrics"].get(got_m)
+        if want and got is not None and got < EQUAL_LOAD_SHARE * want:
+            short_load.append(f"{r['workload']} {name((r['contestant'], r['variant']))} round "
+                              f"{r['round']}: {got_m} {got} of {want}")
+
     # Completeness: every planned (workload, contestant, variant) has every metric in
     # every round that ran.
     rounds = sorted({r["round"] for r in runs}) or [1]
@@ -148,7 +200,7 @@ def main():
         return None
 
     ratios = []
-    for w, m, num, den, better in RATIOS:
+    for w, m, num, den, better, *target in RATIOS:
         if only and w not in only:
             continue
         per_round, skipped = [], 0
@@ -156,7 +208,7 @@ def main():
             n, d = value(w, num, m, rnd), value(w, den, m, rnd)
             if n is None or d is None:
                 continue
-            if d == 0:
+            if d <= 0:  # a derived metric can be 0 or below
                 skipped += 1
                 continue
             per_round.append(n / d)
@@ -164,6 +216,11 @@ def main():
                  "better": better, "per_round": per_round, "zero_denominator_rounds": skipped}
         entry.update(summary(per_round) if per_round else
                      {"median": None, "min": None, "max": None, "n": 0})
+        if target:
+            op, x = target[0]
+            med = entry["median"]
+            entry["target"] = f"{op} {x}"
+            entry["target_met"] = None if med is None else (med <= x if op == "<=" else med >= x)
         ratios.append(entry)
 
     accel = meta.get("accel", "unknown")
@@ -189,15 +246,24 @@ def main():
                           f"{fmt(s['min'])} - {fmt(s['max'])}")
     print()
     print("Ratios within this boot (per round, then median and min-max over rounds):")
-    print(f"{'workload':<9} {'metric':<18} {'ratio':<22} {'median':>8}  {'min - max':<18} better")
+    print(f"{'workload':<9} {'metric':<20} {'ratio':<22} {'median':>8}  {'min - max':<18} better")
     for e in ratios:
         label = f"{e['numerator']} / {e['denominator']}"
         rng = "n/a" if e["min"] is None else f"{fmt(e['min'])} - {fmt(e['max'])}"
-        extra = f" ({e['zero_denominator_rounds']} round(s) with 0/0 or x/0)" \
+        extra = f" ({e['zero_denominator_rounds']} round(s) with a denominator <= 0)" \
             if e["zero_denominator_rounds"] else ""
-        print(f"{e['workload']:<9} {e['metric']:<18} {label:<22} {fmt(e['median']):>8}  "
+        if "target" in e:
+            verdict = {True: "met", False: "MISSED", None: "no data"}[e["target_met"]]
+            extra += f"; target {e['target']}: {verdict}"
+        print(f"{e['workload']:<9} {e['metric']:<20} {label:<22} {fmt(e['median']):>8}  "
               f"{rng:<18} {e['better']}{extra}")
+    print("(median of per-round ratios: each round's ratio, then the median over rounds)")
     print(f"({note})")
+    if short_load:
+        print(f"\nNot at equal load ({len(short_load)} run(s) below "
+              f"{EQUAL_LOAD_SHARE:.0%} of the set rate; the sender could not keep up):")
+        for line in short_load:
+            print(f"  {line}")
 
     # --- files ----------------------------------------------------------------------
     os.makedirs(a.outdir, exist_ok=True)
@@ -223,8 +289,10 @@ def main():
         "guest_cpus": meta.get("guest_cpus"),
         "guest_mem_bytes": meta.get("guest_mem_bytes"),
         "module": meta.get("git_commit"),
-        "params": {k: meta.get(k) for k in ("ROUNDS", "BENCH_SECONDS", "FLOOD_SECONDS",
-                                            "FLOOD_MAX", "SYNACK_COUNT", "MEM_FLOOD", "MEM_FLOOD_SECONDS",
+        "params": {k: meta.get(k) for k in ("ROUNDS", "BENCH_SECONDS", "UDP_RATE",
+                                            "CONN_RATE", "STREAM_MBIT", "FLOOD_SECONDS",
+                                            "FLOOD_RATE", "LEGIT_RATE", "IPVS_EMPTY_WAIT",
+                                            "FULL_CONN_MAX", "FLOOD_MAX", "SYNACK_COUNT", "MEM_FLOOD", "MEM_FLOOD_SECONDS",
                                             "CONN_PARALLEL", "WORKLOADS", "VM_MEMORY")},
         "wall_seconds": meta.get("wall_seconds"),
         "runs": runs,
@@ -232,6 +300,7 @@ def main():
                      **v} for k, v in sorted(summaries.items())],
         "ratios": ratios,
         "missing": missing,
+        "not_at_equal_load": short_load,
     }
     with open(stem + ".json", "w") as f:
         json.dump(doc, f, indent=1)
@@ -265,7 +334,10 @@ def plot(ratios, path, meta, note):
         med.append(e["median"])
         lo.append(e["median"] - e["min"])
         hi.append(e["max"] - e["median"])
-        good = (e["median"] >= 1) if e["better"] == "higher" else (e["median"] <= 1)
+        if "target" in e:
+            good = e["target_met"]
+        else:
+            good = (e["median"] >= 1) if e["better"] == "higher" else (e["median"] <= 1)
         colors.append("tab:green" if good else "tab:red")
     y = list(range(len(rows)))
     ax.barh(y, med, xerr=[lo, hi], color=colors, alpha=0.7, capsize=3)
@@ -275,7 +347,7 @@ def plot(ratios, path, meta, note):
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("ratio (median over rounds; bars: min-max)")
+    ax.set_xlabel("median of per-round ratios (bars: min-max over rounds)")
     ax.set_title(f"ipvs_defense benchmark, kernel {meta.get('kernel', '?')}, "
                  f"{meta.get('accel', '?')}, {meta.get('date', '')}", fontsize=9)
     fig.text(0.01, 0.005, note, fontsize=7, wrap=True)

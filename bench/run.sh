@@ -6,7 +6,9 @@
 #   make bench QUICK=1    the test kernel, one short round: checks that every workload
 #                         still produces its numbers (never how fast); output in out/bench-quick
 #
-# Settings (environment): ROUNDS, BENCH_SECONDS, FLOOD_SECONDS, FLOOD_MAX, SYNACK_COUNT,
+# Settings (environment): ROUNDS, BENCH_SECONDS, UDP_RATE, CONN_RATE, STREAM_MBIT,
+# FLOOD_SECONDS, FLOOD_RATE, LEGIT_RATE,
+# IPVS_EMPTY_WAIT, FULL_CONN_MAX, FLOOD_MAX, SYNACK_COUNT,
 # MEM_FLOOD, MEM_FLOOD_SECONDS, CONN_PARALLEL (see bench/common.sh), WORKLOADS (a subset, e.g. "conn udp"),
 # VM_MEMORY (4G: room for a 100,000-entry table in ours, which takes 1/256 of RAM).
 set -euo pipefail
@@ -45,7 +47,10 @@ tail -n +1 -F "$out/bench.log" 2>/dev/null & tailpid=$!
 set +e
 guest_cmd="bash $top/bench/guest.sh $out"
 [ -n "${PROFILE:-}" ] && guest_cmd="bash $top/bench/profile.sh $out $PROFILE"
-VM_MEMORY=${VM_MEMORY:-4G} bash scripts/vm.sh "$tree" "$out" "$guest_cmd"
+# One vCPU: under single-threaded TCG two vCPUs share one host thread, yet each counts its
+# busy time in full, so work that overlaps on both would count twice in the kernel CPU
+# time the workloads measure.
+VM_CPUS=${VM_CPUS:-1} VM_MEMORY=${VM_MEMORY:-4G} bash scripts/vm.sh "$tree" "$out" "$guest_cmd"
 vm_rc=$?
 set -e
 sleep 1; kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null || true
@@ -73,11 +78,12 @@ fi
   echo "git_commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- director logic ipvs_defense.rs rust || echo -dirty)"
   echo "wall_seconds=$(( $(date +%s) - t0 ))"
   cat "$out/guest-meta.txt" 2>/dev/null
-  for v in ROUNDS BENCH_SECONDS FLOOD_SECONDS FLOOD_MAX SYNACK_COUNT MEM_FLOOD MEM_FLOOD_SECONDS CONN_PARALLEL; do
+  for v in ROUNDS BENCH_SECONDS UDP_RATE CONN_RATE STREAM_MBIT FLOOD_SECONDS FLOOD_RATE LEGIT_RATE IPVS_EMPTY_WAIT FULL_CONN_MAX FLOOD_MAX SYNACK_COUNT MEM_FLOOD MEM_FLOOD_SECONDS CONN_PARALLEL; do
     echo "$v=${!v}"
   done
   echo "WORKLOADS=${WORKLOADS:-}"
   echo "VM_MEMORY=${VM_MEMORY:-4G}"
+  echo "VM_CPUS=${VM_CPUS:-1}"
 } > "$out/meta.txt"
 
 # Kept results are those of a complete full run; a QUICK or failed run's go to $out.

@@ -187,8 +187,8 @@ drops() { # field
 }
 
 # Packet captures. cap_start starts tcpdump on eth0 of each namespace named (files
-# /tmp/TAG.NS.pcap), bounded by `timeout` (CAP_SECONDS, 300 s by default), and returns
-# once every one of them listens; cap_stop ends them (SIGTERM through timeout, which passes it on: a background job of a
+# /tmp/TAG.NS.pcap), bounded by `timeout` (CAP_SECONDS, 300 s by default), of the packets
+# in either direction or only CAP_DIRECTION (in, out), and returns once every one listens; cap_stop ends them (SIGTERM through timeout, which passes it on: a background job of a
 # script ignores SIGINT); cap_count counts what they saw, all namespaces together.
 cap_start() { # tag filter ns...
   local tag=$1 filter=$2 ns i; shift 2
@@ -196,7 +196,8 @@ cap_start() { # tag filter ns...
   for ns in "$@"; do
     rm -f "/tmp/$tag.$ns.pcap" "/tmp/$tag.$ns.err"
     ip netns exec "$ns" timeout "${CAP_SECONDS:-300}" \
-      tcpdump -nli eth0 -U -w "/tmp/$tag.$ns.pcap" "$filter" 2>"/tmp/$tag.$ns.err" &
+      tcpdump -nli eth0 ${CAP_DIRECTION:+-Q "$CAP_DIRECTION"} -U -w "/tmp/$tag.$ns.pcap" "$filter" \
+      2>"/tmp/$tag.$ns.err" &
     eval "CAP_$tag=\"\$CAP_$tag $!\""
   done
   for ns in "$@"; do

@@ -12,7 +12,7 @@ out=/tmp/bench-quick; rm -rf "$out"; mkdir -p "$out"
 bench_write_params "$out" "$KO"
 BENCH_DMESG=runner timeout 1200 bash "$IPVSD_TOP/bench/guest.sh" "$out" > "$out/guest.out" 2>&1
 rc=$?
-grep -E 'FAILED|failure' "$out/bench.log" | sed 's/^/# /'
+grep -E 'FAILED|failure| took ' "$out/bench.log" | sed 's/^/# /'
 [ $rc -eq 0 ] || fail "bench/guest.sh exit $rc"
 expect_eq "$(cat "$out/guest.status" 2>/dev/null)" 0 "bench guest status"
 runs=$(wc -l < "$out/results.jsonl")

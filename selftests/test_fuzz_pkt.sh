@@ -102,23 +102,6 @@ snapshot() { # array
 }
 REASONS=$(cd "$SYSCTL" && ls -d malformed_* | tr '\n' ' ')
 
-# lib.sh's cap_start, capturing only what each namespace receives (tcpdump -Q in): the
-# fuzzer's own 50,000 frames from cl1 are then not copied to the capture at all.
-cap_start_in() { # tag filter ns...
-  local tag=$1 filter=$2 ns i; shift 2
-  eval "CAP_$tag="
-  for ns in "$@"; do
-    rm -f "/tmp/$tag.$ns.pcap" "/tmp/$tag.$ns.err"
-    ip netns exec "$ns" timeout "${CAP_SECONDS:-900}" \
-      tcpdump -nli eth0 -Q in -U -w "/tmp/$tag.$ns.pcap" "$filter" 2>"/tmp/$tag.$ns.err" &
-    eval "CAP_$tag=\"\$CAP_$tag $!\""
-  done
-  for ns in "$@"; do
-    for i in $(seq 1 300); do grep -q listening "/tmp/$tag.$ns.err" && break; sleep 0.2; done
-    grep -q listening "/tmp/$tag.$ns.err" || fail "tcpdump in $ns did not start"
-  done
-}
-
 setup
 live_start
 LIVE=$(live_list)
@@ -126,7 +109,9 @@ LIVE=$(live_list)
 diag "live entries: $LIVE"
 read -r MAC_CL < /sys/class/net/br-cl/address
 read -r MAC_RS < /sys/class/net/br-rs/address
-cap_start_in pkt "src net 198.51.100.0/24 or ($TRANSLATED_ICMP)" cl1 cl2
+# Only what the clients receive (tcpdump -Q in): the fuzzer's own 50,000 frames from cl1
+# are then not copied to the capture at all.
+CAP_DIRECTION=in CAP_SECONDS=900 cap_start pkt "src net 198.51.100.0/24 or ($TRANSLATED_ICMP)" cl1 cl2
 declare -A B A
 snapshot B
 t0=$(date +%s)

@@ -12,32 +12,40 @@
 //!     UDP sink: counts datagrams; exits S seconds after start, or MS (default 2000)
 //!     milliseconds after the last datagram once one arrived. Prints `received=N`.
 //! loadgen conn --dst IP:PORT [--dst IP:PORT ...] --seconds S --parallel N --ports LO-HI
-//!             [--timeout-ms T]
+//!             [--timeout-ms T] [--rate R] [--ready FILE]
 //!     Short TCP connections from N threads for S seconds, round robin over the
 //!     destinations: bind the next client port of LO..=HI (each port once, so a client
 //!     never reuses a port that a server may still hold in TIME_WAIT), connect, read the
-//!     answer to EOF, close. Stops early when the ports run out. Prints
-//!     `ok= failed= bind_errors= slow= elapsed_ms= rate= ports_used= exhausted=
-//!     start_ms= end_ms=` (wall clock, for combining clients).
-//! loadgen udp --dst IP:PORT [--dst ...] --seconds S [--flows F] [--size BYTES]
-//!     Small UDP datagrams as fast as possible from F sockets (F source ports, so a
-//!     scheduler spreads them). Prints `sent= errors= elapsed_ms= rate=`.
-//! loadgen syn --dst IP:PORT --count N --seconds S [--ack] [--ready FILE] [--src-block B]
-//!     Spoofed TCP SYNs (with --ack each followed by a blind ACK from the same source) as
-//!     fast as possible, from random sources in 198.18.0.0/15 (the benchmarking range;
-//!     the guest routes it back to a client namespace that drops the replies) and random
-//!     ports; with --src-block B (0..63) only from the B-th /21 of that range, so that
-//!     the entries of one flood can be told from those of earlier ones. Creates FILE (if
-//!     given) when it starts sending. Stops after N packets or S
-//!     seconds. Prints `sent= errors= elapsed_ms= rate=`.
+//!     answer to EOF, close; with --rate, connection i starts no earlier than i/R seconds
+//!     after the start (R per second in all threads together). Creates FILE (if given)
+//!     when it starts. Stops early when the ports run out. Prints `ok= fast= failed= bind_errors= slow= elapsed_ms= rate= ports_used=
+//!     exhausted= start_ms= end_ms=` (fast: answered within 1 s; slow: took 900 ms or
+//!     more, answered or not; start_ms, end_ms: wall clock, for combining clients).
+//! loadgen udp --dst IP:PORT [--dst ...] --seconds S [--flows F] [--size BYTES] [--rate R]
+//!             [--ready FILE]
+//!     Small UDP datagrams from F sockets (F source ports, so a scheduler spreads them),
+//!     as fast as possible or R per second in all. Creates FILE (if given) when it starts.
+//!     Prints `sent= errors= elapsed_ms= rate=`.
+//! loadgen syn --dst IP:PORT [--dst ...] --count N --seconds S [--ack] [--ready FILE]
+//!             [--src-block B] [--rate R] [--stop-file STOP]
+//!     Spoofed TCP SYNs (with --ack each followed by a blind ACK from the same source),
+//!     round robin over the destinations, as fast as possible, or R SYNs per second with
+//!     --rate, from random sources in 198.18.0.0/15 (the benchmarking range; the guest
+//!     routes it back to a client namespace that drops the replies) and random ports;
+//!     with --src-block B (0..63) only from the B-th /21 of that range, so that the
+//!     entries of one flood can be told from those of earlier ones. Creates FILE (if
+//!     given) when it starts sending. Stops after N packets, S seconds, or once STOP
+//!     exists. Prints `sent= errors= elapsed_ms= rate=`.
 //! ```
 //!
-//! Every mode is bounded in time; floods also in count.
+//! Every mode is bounded in time; floods also in count. A sender that cannot keep up with
+//! --rate sends as fast as it can: the printed rate says what it offered.
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
+use std::path::Path;
 use std::process::exit;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -121,6 +129,48 @@ fn main() {
         eprintln!("loadgen {cmd}: {e}");
         exit(1);
     }
+}
+
+/// Paces a sender to a set rate: item `i` is due `i / rate` seconds after the start.
+#[derive(Clone, Copy)]
+struct Pacer {
+    start: Instant,
+    rate: Option<f64>,
+}
+
+impl Pacer {
+    /// `--rate R` per second (0 or absent: as fast as possible), counted from `start`.
+    fn new(o: &Opts, start: Instant) -> Result<Self, String> {
+        let rate: f64 = o.get("rate", Some(0.0))?;
+        if !(0.0..=1e7).contains(&rate) {
+            return Err("--rate must be in [0, 10000000] (0: as fast as possible)".into());
+        }
+        Ok(Self {
+            start,
+            rate: (rate > 0.0).then_some(rate),
+        })
+    }
+
+    /// Sleeps until item `i` is due, unless that is less than a millisecond away (a sleep
+    /// costs more than the packet under emulation; the schedule keeps the average).
+    fn wait(&self, i: u64) {
+        if let Some(rate) = self.rate {
+            let due = Duration::from_secs_f64(i as f64 / rate);
+            let now = self.start.elapsed();
+            if due > now + Duration::from_millis(1) {
+                thread::sleep(due - now);
+            }
+        }
+    }
+}
+
+/// Creates the file of `--ready FILE`, if given: tells a caller waiting for the sender to
+/// run (a process start takes seconds in the guest) that it now does.
+fn signal_ready(o: &Opts) -> Result<(), String> {
+    if let Ok(ready) = o.get::<String>("ready", None) {
+        std::fs::write(&ready, b"").map_err(|e| format!("--ready {ready}: {e}"))?;
+    }
+    Ok(())
 }
 
 fn secs(o: &Opts) -> Result<Duration, String> {
@@ -211,6 +261,7 @@ fn parse_range(s: &str) -> Result<(u16, u16), String> {
 #[derive(Default)]
 struct ConnCounts {
     ok: AtomicU64,
+    fast: AtomicU64,
     failed: AtomicU64,
     bind_errors: AtomicU64,
     slow: AtomicU64,
@@ -252,6 +303,8 @@ fn conn(o: &Opts) -> Result<(), String> {
     let counts = Arc::new(ConnCounts::default());
     let wall_start = unix_ms();
     let start = Instant::now();
+    let pacer = Pacer::new(o, start)?;
+    signal_ready(o)?;
     let mut handles = Vec::new();
     for _ in 0..parallel.max(1) {
         let (dsts, next, counts) = (Arc::clone(&dsts), Arc::clone(&next), Arc::clone(&counts));
@@ -262,16 +315,26 @@ fn conn(o: &Opts) -> Result<(), String> {
                 else {
                     break;
                 };
+                pacer.wait(i);
+                if start.elapsed() >= dur {
+                    break;
+                }
                 let dst = dsts[(i % dsts.len() as u64) as usize];
                 let t0 = Instant::now();
-                let c = match one_conn(port as u16, dst, timeout) {
+                let result = one_conn(port as u16, dst, timeout);
+                let took = t0.elapsed();
+                let c = match result {
+                    Ok(true) if took < Duration::from_secs(1) => {
+                        counts.fast.fetch_add(1, Ordering::Relaxed);
+                        &counts.ok
+                    }
                     Ok(true) => &counts.ok,
                     Ok(false) => &counts.failed,
                     Err(()) => &counts.bind_errors,
                 };
                 c.fetch_add(1, Ordering::Relaxed);
                 // A SYN retransmission (1 s) shows up here: the symptom of port reuse.
-                if t0.elapsed() >= Duration::from_millis(900) {
+                if took >= Duration::from_millis(900) {
                     counts.slow.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -285,8 +348,9 @@ fn conn(o: &Opts) -> Result<(), String> {
     let used = next.load(Ordering::Relaxed).min(u64::from(hi - lo) + 1);
     let ok = counts.ok.load(Ordering::Relaxed);
     println!(
-        "ok={} failed={} bind_errors={} slow={} elapsed_ms={} rate={:.1} ports_used={} exhausted={} start_ms={} end_ms={}",
+        "ok={} fast={} failed={} bind_errors={} slow={} elapsed_ms={} rate={:.1} ports_used={} exhausted={} start_ms={} end_ms={}",
         ok,
+        counts.fast.load(Ordering::Relaxed),
         counts.failed.load(Ordering::Relaxed),
         counts.bind_errors.load(Ordering::Relaxed),
         counts.slow.load(Ordering::Relaxed),
@@ -314,12 +378,15 @@ fn udp_send(o: &Opts) -> Result<(), String> {
     }
     let payload = vec![0x5au8; size];
     let (mut sent, mut errors) = (0u64, 0u64);
+    signal_ready(o)?;
     let start = Instant::now();
+    let pacer = Pacer::new(o, start)?;
     'outer: loop {
         // Check the clock every 16 rounds of sends (a send costs far more than a look at
         // the clock, but under emulation with a debug kernel a send can take milliseconds).
         for _ in 0..16 {
             for s in &socks {
+                pacer.wait(sent + errors);
                 // ECONNREFUSED (an ICMP port unreachable came back) and ENOBUFS (a full
                 // queue) only count: the rate delivered is measured at the sinks.
                 match s.send(&payload) {
@@ -413,14 +480,17 @@ fn segment(
 }
 
 fn syn_flood(o: &Opts) -> Result<(), String> {
-    let dst = o.dsts()?[0];
+    let dsts = o.dsts()?;
     let count: u64 = o.get("count", None)?;
     let dur = secs(o)?;
     let with_ack = o.flag("ack");
     // IPPROTO_RAW (255): we write the IP header ourselves.
     let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(255)))
         .map_err(|e| format!("raw socket (needs CAP_NET_RAW): {e}"))?;
-    let to = SockAddr::from(SocketAddr::V4(dst));
+    let tos: Vec<SockAddr> = dsts
+        .iter()
+        .map(|d| SockAddr::from(SocketAddr::V4(*d)))
+        .collect();
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -432,15 +502,17 @@ fn syn_flood(o: &Opts) -> Result<(), String> {
         b if b < 64 => (b << 11, 11),
         _ => return Err("--src-block must be 0..63".into()),
     };
-    // Tells a caller waiting for the flood to run (a process start takes seconds in the
-    // guest) that it now does.
-    if let Ok(ready) = o.get::<String>("ready", None) {
-        std::fs::write(&ready, b"").map_err(|e| format!("--ready {ready}: {e}"))?;
-    }
+    signal_ready(o)?;
     let (mut sent, mut errors) = (0u64, 0u64);
     let start = Instant::now();
+    let pacer = Pacer::new(o, start)?;
+    let stop_file = o.get::<String>("stop-file", None).ok();
     while sent < count {
+        pacer.wait(sent);
         if sent % 8 == 0 && start.elapsed() >= dur {
+            break;
+        }
+        if sent % 64 == 0 && stop_file.as_ref().is_some_and(|f| Path::new(f).exists()) {
             break;
         }
         let r = rng.next();
@@ -450,8 +522,10 @@ fn syn_flood(o: &Opts) -> Result<(), String> {
         let src = Ipv4Addr::from(0xc612_0000u32 | (host & 0x1_ff00) | last);
         let sport = 1024 + ((r >> 20) as u16 % 64000);
         let seq = (r >> 32) as u32;
+        let i = (sent % dsts.len() as u64) as usize;
+        let (dst, to) = (dsts[i], &tos[i]);
         let syn = segment(src, dst, sport, seq, 0, 0x02);
-        match s.send_to(&syn, &to) {
+        match s.send_to(&syn, to) {
             Ok(_) => sent += 1,
             Err(_) => {
                 errors += 1;
@@ -468,7 +542,7 @@ fn syn_flood(o: &Opts) -> Result<(), String> {
                 rng.next() as u32,
                 0x10,
             );
-            if s.send_to(&ack, &to).is_err() {
+            if s.send_to(&ack, to).is_err() {
                 errors += 1;
             }
         }
