@@ -15,7 +15,7 @@
 #   BENCH_SECONDS   length of each throughput/connection run (10)
 #   FLOOD_SECONDS   length of each flood run's measured window (10)
 #   FLOOD_MAX       upper bound of SYNs per flood run (2000000)
-#   UDP_RATE        datagrams per second of the udp workload, every contestant alike (4000)
+#   UDP_RATE        datagrams per second of the udp workload, every contestant alike (1500)
 #   CONN_RATE       connections per second of the conn workload (80)
 #   STREAM_MBIT     Mbit/s of the stream workload (100)
 #   FLOOD_RATE      SYNs per second of the synflood workload, every contestant alike (1000)
@@ -38,7 +38,7 @@ LOADGEN=${LOADGEN:-$IPVSD_TOP/target/release/loadgen}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 FLOOD_SECONDS=${FLOOD_SECONDS:-10}
 FLOOD_MAX=${FLOOD_MAX:-2000000}
-UDP_RATE=${UDP_RATE:-4000}
+UDP_RATE=${UDP_RATE:-1500}
 CONN_RATE=${CONN_RATE:-80}
 STREAM_MBIT=${STREAM_MBIT:-100}
 FLOOD_RATE=${FLOOD_RATE:-1000}
@@ -245,13 +245,16 @@ kv() { # prefix line
   done
 }
 
-# Kernel CPU time of the whole guest so far (every CPU: system, irq and softirq of
-# /proc/stat's "cpu" line), in ticks of TICKS_PER_S.
-TICKS_PER_S=$(getconf CLK_TCK)
-kernel_ticks() {
-  local cpu user nice system idle iowait irq softirq rest
-  read -r cpu user nice system idle iowait irq softirq rest < /proc/stat
-  echo $(( system + irq + softirq ))
+# The guest's busy time so far, every CPU, in hundredths of a second: the time since boot
+# times the CPUs, minus their idle time (/proc/uptime). With NO_HZ the kernel measures
+# idle time exactly, at idle entry and exit; the system and softirq times of /proc/stat
+# are sampled at ticks instead, and under emulation the ticks of a busy CPU get lost when
+# the emulator falls behind (per-packet figures from them varied five-fold between rounds).
+BENCH_CPUS=$(nproc)
+busy_cs() {
+  local up idle
+  read -r up idle < /proc/uptime
+  echo $(( 10#${up/./} * BENCH_CPUS - 10#${idle/./} ))
 }
 
 # TCP segments received by both real servers (Tcp InSegs of their namespaces).

@@ -10,7 +10,7 @@ bench_params() { # quick (0|1)
     : "${SYNACK_COUNT:=150}" "${MEM_FLOOD:=500}" "${MEM_FLOOD_SECONDS:=30}" "${CONN_PARALLEL:=4}"
   else
     : "${ROUNDS:=5}" "${BENCH_SECONDS:=10}" "${FLOOD_SECONDS:=10}" "${FLOOD_MAX:=2000000}"
-    : "${UDP_RATE:=4000}" "${CONN_RATE:=80}" "${STREAM_MBIT:=100}"
+    : "${UDP_RATE:=1500}" "${CONN_RATE:=80}" "${STREAM_MBIT:=100}"
     : "${FLOOD_RATE:=1000}" "${LEGIT_RATE:=5}" "${IPVS_EMPTY_WAIT:=130}" "${FULL_CONN_MAX:=500}"
     : "${SYNACK_COUNT:=5000}" "${MEM_FLOOD:=100000}" "${MEM_FLOOD_SECONDS:=60}" "${CONN_PARALLEL:=8}"
   fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Workload "synflood": a spoofed SYN flood at a set rate, the same for every contestant, and
-# legitimate clients at a set rate during it; the director's kernel CPU time per SYN.
+# legitimate clients at a set rate during it; the guest's busy time per SYN.
 #
 #   bench/wl_synflood.sh ours l0|l2|l2full  |  ipvs st0|st3  |  route -  (in the guest, as root)
 #
@@ -18,10 +18,10 @@
 #   set_pps            FLOOD_RATE
 #   offered_pps        what the flooder really sent per second (below set_pps only when it
 #                      could not keep up; the report flags such runs)
-#   kernel_us_per_syn  kernel CPU time of the whole guest (system + irq + softirq of
-#                      /proc/stat, every CPU) in the window, per SYN sent in it: the
-#                      flooder's sends, the director, the servers' answers. The report
-#                      subtracts plain routing's figure of the same round (director_us_per_syn)
+#   busy_us_per_syn    the guest's busy time in the window (wall time minus idle time,
+#                      every CPU, /proc/uptime: bench/common.sh busy_cs) per SYN sent in
+#                      it: the senders, the director, the servers; the report subtracts
+#                      plain routing's figure of the same round (director_us_per_syn)
 #   delivered_pct      TCP segments the real servers received over the whole flood (Tcp
 #                      InSegs of both), in percent of the SYNs sent: the legitimate
 #                      clients' segments and eviction resets count too, a few percent
@@ -66,9 +66,9 @@ in_ns cl2 timeout $((FLOOD_SECONDS + 60)) "$LOADGEN" conn "${DSTS[@]}" \
   --timeout-ms 3000 --ready /tmp/bench-legit.ready > /tmp/bench-legit.out 2>&1 &
 legit_pid=$!
 wait_file /tmp/bench-legit.ready $legit_pid || die "synflood/$c/$v: the legitimate client did not start"
-t0=$(date +%s%N); k0=$(kernel_ticks)
+t0=$(date +%s%N); k0=$(busy_cs)
 wait $legit_pid || die "synflood/$c/$v: legitimate client failed: $(cat /tmp/bench-legit.out)"
-k1=$(kernel_ticks); t1=$(date +%s%N)
+k1=$(busy_cs); t1=$(date +%s%N)
 touch /tmp/bench-flood.stop
 flood_wait; fline=$FLOOD_LINE
 segs1=$(servers_tcp_insegs)
@@ -89,7 +89,7 @@ window_syns=$(( f_sent * window_ms / f_elapsed_ms ))
 extra=()
 [ "$c" != route ] && extra=(entries="$(table_entries "$c")")
 emit synflood "$c" "$v" set_pps="$FLOOD_RATE" offered_pps="$offered_pps" \
-  kernel_us_per_syn="$(div $(( (k1 - k0) * 1000000 / TICKS_PER_S )) "$window_syns")" \
+  busy_us_per_syn="$(div $(( (k1 - k0) * 10000 )) "$window_syns")" \
   delivered_pct="$(div $(( (segs1 - segs0) * 100 )) "$f_sent")" window_ms="$window_ms" \
   legit_success_pct="$(div $((l_ok * 100)) "$tries")" legit_1s_pct="$(div $((l_fast * 100)) "$tries")" \
   legit_slow="$l_slow" legit_tries="$tries" start_entries="$start_entries" "${extra[@]}"

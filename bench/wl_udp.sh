@@ -9,9 +9,10 @@
 # UDP VIP:9000 to rs1 and rs2 (rr spreads the 4 flows; route: 2 flows to each server
 # directly). Sinks in rs1 and rs2 count what arrives. The window runs from the sender's
 # start (after its process start) to its end. Records:
-#   kernel_us_per_pkt  kernel CPU time of the whole guest in the window (system + irq +
-#                      softirq, every CPU) per datagram sent; the report subtracts plain
-#                      routing's figure of the same round (director_us_per_pkt)
+#   busy_us_per_pkt  the guest's busy time in the window (wall time minus idle time,
+#                   every CPU, /proc/uptime: bench/common.sh busy_cs) per datagram sent: the
+#                   senders, the director, the servers; the report subtracts plain
+#                   routing's figure of the same round (director_us_per_pkt)
 #   set_pps, offered_pps  UDP_RATE, and what the sender managed
 #   pps, delivered_pct    datagrams delivered per second of sending, and in percent of sent
 . "$(dirname "$0")/common.sh"
@@ -32,9 +33,9 @@ in_ns cl1 timeout $((BENCH_SECONDS + 60)) "$LOADGEN" udp "${DSTS[@]}" --seconds 
   --flows 4 --size 18 --rate "$UDP_RATE" --ready /tmp/bench-udp.ready > /tmp/bench-udp.out 2>&1 &
 spid=$!
 wait_file /tmp/bench-udp.ready $spid || die "udp/$c: the sender did not start: $(cat /tmp/bench-udp.out)"
-k0=$(kernel_ticks)
+k0=$(busy_cs)
 wait $spid || die "udp/$c: sender failed: $(cat /tmp/bench-udp.out)"
-k1=$(kernel_ticks)
+k1=$(busy_cs)
 line=$(cat /tmp/bench-udp.out)
 for p in "${pids[@]}"; do
   wait "$p" || die "udp/$c: a sink failed: $(cat /tmp/bench-sink.rs1 /tmp/bench-sink.rs2)"
@@ -44,7 +45,7 @@ got=$(( ${r1_received:-0} + ${r2_received:-0} ))
 [ "$got" -gt 0 ] || die "udp/$c: no datagram arrived (sent ${s_sent:-?})"
 tried=$(( s_sent + s_errors ))
 [ "$tried" -gt 0 ] || die "udp/$c: nothing sent"
-emit udp "$c" "" kernel_us_per_pkt="$(div $(( (k1 - k0) * 1000000 / TICKS_PER_S )) "$tried")" \
+emit udp "$c" "" busy_us_per_pkt="$(div $(( (k1 - k0) * 10000 )) "$tried")" \
   set_pps="$UDP_RATE" offered_pps="$(div $((tried * 1000)) "$s_elapsed_ms")" \
   pps="$(div $((got * 1000)) "$s_elapsed_ms")" delivered_pct="$(div $((got * 100)) "$tried")" \
   rs1="${r1_received:-0}" rs2="${r2_received:-0}"
