@@ -37,12 +37,12 @@ read -r hp hf hs < "$out/host.counts"
 # TCG). The split is by measured time: each test goes to the guest with less work so far,
 # longest first. Seconds per test, measured under emulation with two guests at once
 # (README, "Test time"); a test not listed counts as 300 s.
-declare -A SECS=([test_sysctl_bounds]=16 [test_load_unload]=64 [test_hook_counts]=37
-  [test_demo]=211 [test_icmp]=94 [test_route_failure]=188 [test_zombie_timeouts]=157
-  [test_nat]=131 [test_datapath]=212 [test_xmit]=154 [test_routed]=103 [test_fragments]=64
-  [test_netlink]=214 [test_unload_under_traffic]=739 [test_defense]=169
-  [test_defense_holes]=326 [test_fuzz_genl]=143 [test_fuzz_pkt]=383 [test_bench_quick]=496 [test_conntrack_nft]=81
-  [test_conntrack]=79 [test_defense_floods]=1700)
+declare -A SECS=([test_sysctl_bounds]=19 [test_load_unload]=83 [test_hook_counts]=51
+  [test_demo]=233 [test_icmp]=135 [test_route_failure]=219 [test_zombie_timeouts]=182
+  [test_nat]=205 [test_datapath]=271 [test_xmit]=198 [test_routed]=132 [test_fragments]=63
+  [test_netlink]=288 [test_unload_under_traffic]=802 [test_defense]=171
+  [test_defense_holes]=329 [test_fuzz_genl]=199 [test_fuzz_pkt]=364 [test_bench_quick]=689
+  [test_conntrack_nft]=96 [test_conntrack]=88 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"
 split_tests() { # prints two lines: the tests of guest 1, then of guest 2
