@@ -34,7 +34,7 @@ safety_comments() {
   # Every `unsafe {` block in rust/ has a `// SAFETY:` comment within the two lines above.
   local bad=0
   for f in $(git ls-files 'rust/*.rs'); do
-    awk -v f="$f" '/\/\/ *SAFETY:/ {s=NR} /unsafe *\{/ { if (s == 0 || NR - s > 4) { print f":"NR": unsafe block without SAFETY"; bad=1 } } END {exit bad}' "$f" || bad=1
+    awk -v f="$f" '/\/\/ *SAFETY:/ {s=NR} /unsafe *\{/ { if (s == 0 || NR - s > 2) { print f":"NR": unsafe block without SAFETY"; bad=1 } } END {exit bad}' "$f" || bad=1
   done
   return $bad
 }

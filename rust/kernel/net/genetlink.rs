@@ -359,9 +359,8 @@ pub struct Dump<'a> {
 impl<'a> Dump<'a> {
     /// Sets the extended-ack message that the dump's error carries (in `NLMSG_DONE`).
     pub fn set_error_msg(&mut self, msg: &'static CStr) {
-        // SAFETY: `cb` is valid (type invariant); while the dump callback runs,
-        // `netlink_dump` points `cb->extack` at the extended ack it then reports with
-        // `NLMSG_DONE` (or leaves it null).
+        // SAFETY: `cb` is valid (type invariant); during the callback `cb->extack` is null or
+        // the extended ack that `netlink_dump` reports with `NLMSG_DONE`.
         let extack = unsafe { (*self.cb).extack };
         if !extack.is_null() {
             // SAFETY: A non-null `extack` is valid for the call; the message is `'static`.

@@ -192,19 +192,20 @@ impl<T: Handler> Registration<T> {
 
 impl<T: Handler> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: `ops` is registered in `init_net` (type invariant). In 6.12
-        // `nf_unregister_net_hook` does not wait for CPUs running the hook: it replaces the
-        // hook with `accept_all` in the blob readers see under RCU and frees the old blob
-        // with `call_rcu` (net/netfilter/core.c, `__nf_unregister_net_hook`).
+        // In 6.12 `nf_unregister_net_hook` does not wait for CPUs running the hook: it puts
+        // `accept_all` in the blob readers see under RCU and frees the old blob with
+        // `call_rcu` (net/netfilter/core.c, `__nf_unregister_net_hook`); hence the grace
+        // period after it.
+        // SAFETY: `ops` is registered in `init_net` (type invariant).
         unsafe {
             bindings::nf_unregister_net_hook(
                 core::ptr::addr_of_mut!(bindings::init_net),
                 self.inner.ops.get(),
             )
         };
-        // SAFETY: `synchronize_net` needs process context, which `drop` runs in (unload,
-        // init errors). Hooks run in an RCU read-side section (`NF_HOOK`'s callers, or
-        // softirq, which it also waits for): once it returns, no CPU is in the handler.
+        // Hooks run in an RCU read-side section (`NF_HOOK`'s callers) or in softirq, both of
+        // which `synchronize_net` waits for: once it returns, no CPU is in the handler.
+        // SAFETY: `drop` runs in process context (unload, init errors), as it needs.
         unsafe { bindings::synchronize_net() };
     }
 }
@@ -222,9 +223,9 @@ impl<T: Handler> Adapter<T> {
         skb: *mut bindings::sk_buff,
         state: *const bindings::nf_hook_state,
     ) -> u32 {
-        // SAFETY: `priv_` was set to `&inner.handler`; `Registration::drop` frees it only after
-        // unregistering the hook and a grace period, and this call is inside the RCU
-        // read-side section in which the core found the hook, so the handler is alive.
+        // `Registration::drop` frees the handler only after unregistering the hook and a
+        // grace period, and this call is inside the RCU section in which the core found it.
+        // SAFETY: `priv_` was set to `&inner.handler`, alive as said above.
         let handler = unsafe { &*priv_.cast::<T>() };
         // SAFETY: The core passes a valid packet with its network header set, and gives it to
         // one hook at a time.
@@ -233,10 +234,9 @@ impl<T: Handler> Adapter<T> {
         let state = HookState(unsafe { &*state });
         let net = state.0.net;
         if skb.is_fragment() && handler.reassemble(skb) {
-            // SAFETY: `skb` is ours for the call and `net` its namespace. A non-zero result
-            // means `ip_defrag` queued the fragment or freed it: the packet is no longer
-            // ours, so we return at once (`NF_STOLEN`); zero means `skb` is now the whole
-            // datagram, still ours.
+            // Non-zero: `ip_defrag` queued the fragment or freed it, so the packet is no
+            // longer ours (`NF_STOLEN`); zero: `skb` is now the whole datagram, still ours.
+            // SAFETY: `skb` is ours for the call and `net` its namespace.
             if unsafe { bindings::ipvsd_defrag(net, skb.as_raw()) } != 0 {
                 return bindings::NF_STOLEN;
             }

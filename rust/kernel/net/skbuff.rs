@@ -176,9 +176,9 @@ impl SkBuff {
     /// Drops the socket the packet carries, if any (`skb_orphan`): for a packet that
     /// arrived, the one early demux found for its destination before we rewrote it.
     pub fn orphan(&mut self) {
-        // SAFETY: By the type invariant the `sk_buff` is valid and ours; `skb_orphan` runs
-        // the destructor (for early demux `sock_edemux`, which puts the socket reference)
-        // and clears `sk` and `destructor`.
+        // `skb_orphan` runs the destructor (for early demux `sock_edemux`, which puts the
+        // socket reference) and clears `sk` and `destructor`.
+        // SAFETY: By the type invariant the `sk_buff` is valid and ours.
         unsafe { bindings::skb_orphan(self.0.get()) };
     }
 
