@@ -684,10 +684,17 @@ impl DataPath {
     }
 
     /// An ICMP error from a real server about a request it got from a client, at
-    /// `FORWARD`: made to come from VIP:vport.
+    /// `FORWARD`: made to come from VIP:vport. Without an entry, one about a request to a
+    /// configured real server address:port is a zombie, dropped like its packets.
     fn icmp_outbound(&self, skb: &mut SkBuff, pkt: &Packet, q: Quote) -> Verdict {
         let Some((vaddr, vport)) = self.quote_target(&q, Direction::Output) else {
-            return Verdict::Accept;
+            let guard = rcu::read_lock();
+            let cfg = self.store.read(&guard);
+            if !cfg.is_real_server(q.protocol, q.dst.to_be_bytes(), q.dst_port) {
+                return Verdict::Accept;
+            }
+            self.global.count_drop(Why::Zombie);
+            return Verdict::Drop;
         };
         match rewrite_icmp(skb, pkt, &q, Side::Source, vaddr, vport) {
             Ok(()) => {

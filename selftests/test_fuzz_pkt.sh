@@ -57,6 +57,10 @@ setup() {
     "$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m && "$IPVSDADM" -A -u "$VIP:53" -s rr &&
     "$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m && "$IPVSDADM" -Z ||
     fail "could not configure the services"
+  # The live entries must outlive the fuzz however slow the machine: nothing refreshes
+  # the UDP one, and a slow run lasts longer than its default timeout (300 s).
+  "$IPVSDADM" --set 0 0 1200 || fail "could not set the UDP timeout"
+  sc_write defense_timeout_udp 1200 || fail "could not set defense_timeout_udp"
   # TCP servers that keep a connection until the client's end of data.
   for rs in rs1 rs2; do
     in_ns $rs socat TCP-LISTEN:8080,fork,reuseaddr \
@@ -66,11 +70,11 @@ setup() {
 }
 
 # Two held TCP connections (cl1, cl2) and a UDP entry (cl1, port 40053; nothing answers
-# on rs1:5353 yet, which answers port unreachable).
+# on rs1:5353 yet, which answers port unreachable), held for longer than the test may run.
 live_start() {
   local ns
   for ns in cl1 cl2; do
-    sleep 400 | in_ns $ns timeout 400 socat - TCP:"$VIP:80",connect-timeout=30 >/dev/null 2>&1 &
+    sleep 1000 | in_ns $ns timeout 1000 socat - TCP:"$VIP:80",connect-timeout=30 >/dev/null 2>&1 &
   done
   echo hi | in_ns cl1 timeout 10 socat -u - UDP:"$VIP:53",sourceport=40053 ||
     fail "could not send the UDP datagram of the live entry"
@@ -135,6 +139,11 @@ fi
 sleep 2
 cap_stop pkt
 snapshot A
+# The entries the fuzzer's ICMP errors quote must have lived through the fuzz.
+now=" $(live_list) "
+for e in $LIVE; do
+  [ "$e" = --live ] || case "$now" in *" $e "*) ;; *) fail "live entry $e expired during the fuzz";; esac
+done
 
 # 1. Nothing untranslated, and the capture saw what it must.
 for ns in cl1 cl2; do

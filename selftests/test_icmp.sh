@@ -2,7 +2,8 @@
 # ICMP errors about tracked connections are translated both ways: a real server's "port
 # unreachable" about a client's datagram reaches the client as coming from VIP:port (its
 # connected socket sees ECONNREFUSED), and a client's "port unreachable" about a reply
-# reaches the real server with the quoted reply translated back.
+# reaches the real server with the quoted reply translated back. A real server's error about
+# a request without an entry is a zombie: dropped, never seen by the client.
 . "$(dirname "$0")/lib.sh"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -76,3 +77,37 @@ wait $srv
 expect_eq "$(cat /tmp/icmp.local)" refused "the local real server's socket after the client's port unreachable"
 expect_eq "$(drops route_errors)" "$r0" "route_errors"
 diag "the client's port unreachable about a local real server's reply reached its socket"
+
+# A real server's ICMP error about a request the director has no entry for: when the quoted
+# destination is a configured real server address:port (rs1:5454 of VIP:54) it is a
+# zombie, dropped and counted, and the client never sees the server's address; quoting a
+# port of no real server (rs1:7777) it is not ours and passes untouched.
+icmp_error_from_rs1() { # quoted destination port
+  in_ns rs1 python3 -S -c 'import socket, struct, sys
+def csum(b):
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+cl, rs, dport = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2]), int(sys.argv[3])
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + 20, 0x4242, 0, 63, 17, 0, cl, rs)
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+quote = ip + struct.pack("!HHHH", 41999, dport, 28, 0)
+msg = struct.pack("!BBHI", 3, 3, 0, 0) + quote
+msg = msg[:2] + struct.pack("!H", csum(msg)) + msg[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.sendto(msg, (sys.argv[1], 0))' "$CL1" "$RS1" "$1" || fail "could not send rs1's ICMP error"
+}
+z0=$(drops zombie_replies)
+cap_start zicmp "icmp and src host $RS1" cl1
+icmp_error_from_rs1 5454
+icmp_error_from_rs1 7777
+cap_stop zicmp
+seen=$(cap_print zicmp)
+echo "$seen" | sed 's/^/#   /'
+expect_eq "$(echo "$seen" | grep -c "udp port 5454 unreachable")" 0 \
+  "rs1's errors about a request to rs1:5454 without an entry seen at the client"
+expect_eq "$(echo "$seen" | grep -c "udp port 7777 unreachable")" 1 \
+  "rs1's errors about a request to rs1:7777 (no real server) seen at the client"
+expect_eq "$(drops zombie_replies)" $((z0 + 1)) "zombie_replies"
+diag "rs1's ICMP error quoting $CL1:41999 -> $RS1:5454 without an entry dropped as a zombie; quoting port 7777, passed untouched"

@@ -49,19 +49,26 @@ configure() {
 
 # One round: load KO, configure, wait for traffic and entries, rmmod.
 round() { # ko label
-  local i fw li e t0=$SECONDS
+  local i fw li e t0 t1 t2 t3 t4
+  t0=$(date +%s%N)
   insmod "$1" || fail "$2: insmod failed"
+  t1=$(date +%s%N)
   configure || fail "$2: could not configure the services"
+  t2=$(date +%s%N)
   for i in $(seq 1 300); do
     [ "$(sc forward_packets)" -gt 100 ] && [ "$(sc local_in_packets)" -gt 100 ] && break
     sleep 0.1
   done
   fw=$(sc forward_packets); li=$(sc local_in_packets); e=$(entries)
+  t3=$(date +%s%N)
   rmmod ipvs_defense || fail "$2: rmmod failed"
+  t4=$(date +%s%N)
   [ "$fw" -gt 0 ] && [ "$li" -gt 0 ] && [ "$e" -gt 0 ] ||
     fail "$2: no traffic or entries before rmmod (local $li, forwarded $fw, entries $e)"
-  diag "$2: unloaded with $e entries after $li local and $fw forwarded packets ($((SECONDS - t0)) s)"
+  diag "$2: unloaded with $e entries after $li local and $fw forwarded packets" \
+    "(s: insmod $(secs $t0 $t1), configure $(secs $t1 $t2), traffic $(secs $t2 $t3), rmmod $(secs $t3 $t4))"
 }
+secs() { echo "$((($2 - $1) / 1000000000)).$(((($2 - $1) / 100000000) % 10))"; }
 
 load
 for r in $(seq 1 15); do round "$KO" "round $r"; done
