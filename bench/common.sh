@@ -162,11 +162,9 @@ contestant_on() {
       for svc in "$@"; do
         IFS=: read -r proto vport rport servers <<< "$svc"
         local f=-t; [ "$proto" = udp ] && f=-u
-        "$IPVSDADM" -A $f "$VIP:$vport" -s rr || die "ipvsdadm -A"
-        for rs in ${servers//,/ }; do
-          "$IPVSDADM" -a $f "$VIP:$vport" -r "$(rs_addr "$rs"):$rport" -m || die "ipvsdadm -a"
-        done
-      done
+        echo "-A $f $VIP:$vport -s rr"
+        for rs in ${servers//,/ }; do echo "-a $f $VIP:$vport -r $(rs_addr "$rs"):$rport -m"; done
+      done | "$IPVSDADM" -R || die "ipvsdadm -R"
       ;;
     *) die "unknown contestant '$c' (ipvs | ours | route)" ;;
   esac
@@ -284,7 +282,7 @@ ipvs_wait_empty() {
   local i
   for i in $(seq 1 "$IPVS_EMPTY_WAIT"); do
     [ "$(ipvs_conn_objects)" -le 100 ] && return 0
-    sleep 1
+    nap 1
   done
   note "IPVS's table still holds $(ipvs_conn_objects) entries after ${IPVS_EMPTY_WAIT} s"
 }
@@ -295,7 +293,7 @@ wait_file() { # file pid
   for i in $(seq 1 300); do
     [ -e "$1" ] && return 0
     kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.2
+    nap 0.2
   done
   return 1
 }

@@ -35,11 +35,26 @@ PLAN=(
   "synack ipvs st0" "synack ours l0" "synack ipvs st3" "synack ours l2"
   "memory ipvs" "memory ours"
 )
+# The quick plan (PLAN_SET=quick, in `make test`): every workload for every contestant, and
+# every variant once: st3 and l2full (which sets all of l2) in synflood, st0 and l0 in
+# synack.
+if [ "${PLAN_SET:-full}" = quick ]; then
+  PLAN=(
+    "stream ipvs" "stream ours" "stream route"
+    "udp ipvs" "udp ours" "udp route"
+    "conn ipvs" "conn ours" "conn route"
+    "synflood ipvs st3" "synflood ours l2full" "synflood route -"
+    "synack ipvs st0" "synack ours l0"
+    "memory ipvs" "memory ours"
+  )
+fi
 if [ -n "${WORKLOADS:-}" ]; then  # e.g. WORKLOADS="conn synflood"
   keep=(); for p in "${PLAN[@]}"; do
     for w in $WORKLOADS; do [ "${p%% *}" = "$w" ] && keep+=("$p"); done
   done; PLAN=("${keep[@]}")
 fi
+# The runs planned, for bench/report.py --plan.
+printf '%s\n' "${PLAN[@]}" > "$out/plan.txt"
 
 # The kernel log is checked here, unless the test runner checks it (BENCH_DMESG=runner, from
 # selftests/test_bench_quick.sh: the runner's check after each test is the stricter one).

@@ -137,6 +137,8 @@ def main():
     ap.add_argument("--meta", required=True)
     ap.add_argument("--outdir", required=True)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--plan", help="the runs planned (guest.sh's plan.txt): only these "
+                    "must have results")
     a = ap.parse_args()
 
     meta = read_meta(a.meta)
@@ -171,11 +173,17 @@ def main():
     # Completeness: every planned (workload, contestant, variant) has every metric in
     # every round that ran.
     rounds = sorted({r["round"] for r in runs}) or [1]
+    planned = None
+    if a.plan:
+        with open(a.plan, encoding="utf-8") as f:
+            planned = {tuple((line.split() + ["", ""])[:3]) for line in f if line.strip()}
     missing = []
     for w, (metrics, cvs) in EXPECTED.items():
         if only and w not in only:
             continue
         for cv in cvs:
+            if planned is not None and (w, cv[0], cv[1]) not in planned:
+                continue
             for rnd in range(1, int(meta.get("ROUNDS", "1")) + 1):
                 rec = [r for r in runs if (r["workload"], r["contestant"], r["variant"])
                        == (w, cv[0], cv[1]) and r["round"] == rnd]

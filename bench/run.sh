@@ -93,7 +93,7 @@ quick_arg=(); [ "$QUICK" = 1 ] && quick_arg=(--quick)
 report_rc=0
 # Debian's python3 (python3-matplotlib), whatever python3 comes first in PATH.
 /usr/bin/python3 bench/report.py --raw "$out/results.jsonl" --meta "$out/meta.txt" \
-  --outdir "$results" "${quick_arg[@]}" || report_rc=$?
+  --outdir "$results" --plan "$out/plan.txt" "${quick_arg[@]}" || report_rc=$?
 
 echo "# bench: guest log $out/bench.log, console $out/console.log ($(cat "$out/accel" 2>/dev/null))"
 echo "# bench took $(( $(date +%s) - t0 )) s"

@@ -32,10 +32,10 @@ flood() {
 }
 case "$c" in
   ours)
-    contestant_off; sleep 2
+    contestant_off; nap 2
     free0=$(unused_bytes)
     contestant_on ours "$svc"
-    sleep 2
+    nap 2
     free1=$(unused_bytes)
     cmax=$(sc conn_max)
     [ "$cmax" -gt 0 ] || die "memory/ours: conn_max is $cmax"

@@ -57,7 +57,7 @@ flood_start "${DSTS[@]}" --count "$FLOOD_MAX" --seconds "$flood_secs" --rate "$F
   --stop-file /tmp/bench-flood.stop
 # l2full: the window starts with the table full.
 if [ "$v" = l2full ]; then
-  for i in $(seq 1 30); do [ "$(entries_count ours)" -ge "$FULL_CONN_MAX" ] && break; sleep 1; done
+  for i in $(seq 1 30); do [ "$(entries_count ours)" -ge "$FULL_CONN_MAX" ] && break; nap 1; done
   [ "$(entries_count ours)" -ge "$FULL_CONN_MAX" ] || die "synflood/ours/l2full: the table did not fill"
 fi
 rm -f /tmp/bench-legit.ready

@@ -38,10 +38,10 @@ read -r hp hf hs < "$out/host.counts"
 # longest first. Seconds per test, measured under emulation with two guests at once
 # (README, "Test time"); a test not listed counts as 300 s.
 declare -A SECS=([test_sysctl_bounds]=19 [test_load_unload]=83 [test_hook_counts]=51
-  [test_demo]=233 [test_icmp]=135 [test_route_failure]=219 [test_zombie_timeouts]=182
+  [test_demo]=233 [test_icmp]=111 [test_route_failure]=219 [test_zombie_timeouts]=182
   [test_nat]=205 [test_datapath]=271 [test_xmit]=198 [test_routed]=132 [test_fragments]=63
-  [test_netlink]=288 [test_unload_under_traffic]=802 [test_defense]=171
-  [test_defense_holes]=329 [test_fuzz_genl]=199 [test_fuzz_pkt]=364 [test_bench_quick]=689
+  [test_netlink]=337 [test_unload_under_traffic]=297 [test_defense]=180
+  [test_defense_holes]=329 [test_fuzz_genl]=199 [test_fuzz_pkt]=350 [test_bench_quick]=357
   [test_conntrack_nft]=96 [test_conntrack]=88 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"

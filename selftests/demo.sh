@@ -52,7 +52,7 @@ for level in 0 2; do
   sc_write defense_level $level && sc_write conn_max 200 || fail "level $level: sysctl refused"
   in_ns cl1 timeout 150 $FLOOD "$VIP" 80 1000000 --seconds 120 >/dev/null &
   flood=$!
-  sleep 3
+  nap 3
   ok=0
   for i in $(seq 1 10); do
     case "$(in_ns cl2 timeout 5 socat -t 3 -T 3 - TCP:"$VIP:80",connect-timeout=3 </dev/null 2>&1)" in

@@ -28,12 +28,21 @@ SYSCTL=/proc/sys/net/ipvs_defense
 
 export LC_ALL=C
 
-diag() { echo "# $*"; }
+# A diag line; with IPVSD_DIAG_TIMES (run_guest.sh sets it), also the seconds since the
+# test began, into that file: where a test spends its time.
+diag() {
+  echo "# $*"
+  [ -z "${IPVSD_DIAG_TIMES:-}" ] || echo "$SECONDS $*" >> "$IPVSD_DIAG_TIMES"
+}
 fail() { echo "# FAIL: $*"; exit 1; }
 skip() { echo "# SKIP: $*"; exit 4; }
 
 # Runs a command in a namespace.
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# Sleeps without starting a process (a start costs a good part of a second under
+# emulation): a read that times out on a pipe no one writes to.
+exec {_NAP_FD}<> <(:)
+nap() { read -r -t "$1" -u "$_NAP_FD" _ || :; }
 
 # The topology is built and torn down by a few `ip -batch` runs (namespaces included): under
 # emulation every exec costs a second or more, so one per command made each test spend
@@ -147,7 +156,7 @@ wait_listen() { # ns|- port [u]
   for i in $(seq 1 300); do
     if [ "$ns" = - ]; then ss -Hln"$p" "sport = :$port"; else in_ns "$ns" ss -Hln"$p" "sport = :$port"; fi |
       grep -q . && return 0
-    sleep 0.2
+    nap 0.2
   done
   fail "nothing listens on port $port ($p) in namespace $ns"
 }
@@ -158,11 +167,8 @@ entries() { "$IPVSDADM" --defense | awk '$1 == "connection" && $2 == "entries" {
 # A clean slate for the defense tests: no entries, one service VIP:80 (rr over rs1:8080
 # and rs2:8080), every counter zeroed.
 setup_svc() {
-  "$IPVSDADM" -C
-  "$IPVSDADM" -A -t "$VIP:80" -s rr
-  "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m
-  "$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m
-  "$IPVSDADM" -Z
+  printf '%s\n' -C "-A -t $VIP:80 -s rr" "-a -t $VIP:80 -r $RS1:8080 -m" \
+    "-a -t $VIP:80 -r $RS2:8080 -m" -Z | "$IPVSDADM" -R || fail "setup_svc: ipvsdadm -R failed"
 }
 
 # One TCP request from a client namespace to VIP:port; prints the answer. socat -t 10: after
@@ -201,7 +207,7 @@ cap_start() { # tag filter ns...
     eval "CAP_$tag=\"\$CAP_$tag $!\""
   done
   for ns in "$@"; do
-    for i in $(seq 1 300); do grep -q listening "/tmp/$tag.$ns.err" && break; sleep 0.2; done
+    for i in $(seq 1 300); do grep -q listening "/tmp/$tag.$ns.err" && break; nap 0.2; done
     grep -q listening "/tmp/$tag.$ns.err" || fail "tcpdump in $ns did not start"
   done
 }
@@ -232,7 +238,7 @@ leak_begin() {
 leak_check() { # what (for the message)
   local n
   [ -w "$LEAK" ] || fail "no kmemleak ($LEAK): the test kernel needs CONFIG_DEBUG_KMEMLEAK"
-  sleep 6
+  nap 6
   echo scan > "$LEAK" && echo scan > "$LEAK" || fail "kmemleak scan failed"
   n=$(grep -c '^unreferenced object' "$LEAK")
   if [ "$n" -gt 0 ]; then

@@ -60,7 +60,8 @@ for t in "${tests[@]}"; do
   # A test may ask for more than the default 1500 s with a line "# timeout: SECONDS" (as
   # kselftest's per-directory `settings` file does); TEST_TIMEOUT overrides both.
   limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\)$/\1/p' "$t" | head -1)
-  timeout --kill-after=30 "${TEST_TIMEOUT:-${limit:-1500}}" bash "$t" > "$out/$name.log" 2>&1
+  IPVSD_DIAG_TIMES=$out/$name.times \
+    timeout --kill-after=30 "${TEST_TIMEOUT:-${limit:-1500}}" bash "$t" > "$out/$name.log" 2>&1
   rc=$?
   while IFS= read -r l; do
     case "$l" in "#"*) emit "$l" ;; *) emit "# $l" ;; esac

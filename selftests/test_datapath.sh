@@ -26,7 +26,7 @@ wait_state() { # vport regex seconds: prints "STATE SECONDS_LEFT"
   for i in $(seq 1 $(($3 * 2))); do
     s=$(state_of "$1")
     echo "${s% *}" | grep -qxE "$2" && { echo "$s"; return 0; }
-    sleep 0.5
+    nap 0.5
   done
   echo "${s:-none}"; return 1
 }
@@ -43,7 +43,7 @@ max0=$(sc conn_max)
 sc_write conn_max 100 || fail "conn_max=100 refused"
 sent=$(in_ns cl1 $FLOOD "$VIP" 85 150 --seconds 120)
 expect_eq "$sent" 150 "SYNs sent"
-sleep 1
+nap 1
 expect_eq "$(entries)" 100 "entries with conn_max=100 after 150 new connections"
 expect_eq "$(drops table_full)" 50 "table_full after 150 new connections into 100"
 expect_eq "$(sc table_full)" 50 "the table_full sysctl"
@@ -64,7 +64,7 @@ sleep 60 | in_ns cl2 timeout 60 socat - TCP:"$VIP:83",connect-timeout=20 >/dev/n
 held=""
 for _ in $(seq 1 60); do
   held=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:83" '!f && $5 == v && $3 == "ESTABLISHED" { print $6; f = 1 }')
-  [ -n "$held" ] && break; sleep 0.5
+  [ -n "$held" ] && break; nap 0.5
 done
 [ -n "$held" ] || fail "lc: the held connection did not get ESTABLISHED"
 idle=$RS2; [ "${held%:*}" = "$RS2" ] && idle=$RS1
@@ -103,7 +103,7 @@ walk="$walk ${s% *}"
 left=${s#* }
 [ "${s% *}" != TIME_WAIT ] || [ "$left" -le 5 ] || fail "states: TIME_WAIT entry expires in $left s with timeout_time_wait=5"
 gone=""
-for i in $(seq 1 40); do [ -z "$(state_of 84)" ] && { gone=$i; break; }; sleep 0.5; done
+for i in $(seq 1 40); do [ -z "$(state_of 84)" ] && { gone=$i; break; }; nap 0.5; done
 [ -n "$gone" ] || fail "states: the ${s% *} entry did not expire"
 sc_write timeout_time_wait 120
 diag "states: $walk, then gone (expiry shown $left s; timeout_time_wait=5)"
@@ -118,7 +118,7 @@ m0=$(drops malformed)
 kinds="tcp_truncated tcp_bad_data_offset tcp_header_beyond_segment udp_truncated udp_bad_length"
 sent=$(in_ns cl1 $CRAFT "$VIP" 86 $kinds)
 expect_eq "$sent" 5 "malformed packets sent"
-sleep 1
+nap 1
 for k in $kinds; do expect_eq "$(sc malformed_$k)" 1 "malformed_$k"; done
 expect_eq "$(drops malformed)" $((m0 + 5)) "malformed drops"
 dmesg | grep -q "malformed packet for a service dropped: tcp_bad_data_offset" || fail "no log line naming the reason"

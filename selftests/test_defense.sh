@@ -17,7 +17,7 @@ sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
 # Replies to the spoofed sources go to cl2, which drops them: nothing leaves the guest.
 ip route add 198.18.0.0/15 via "$CL2"
 wait_level() { # want seconds
-  for _ in $(seq 1 "$2"); do [ "$(sc defense_level)" = "$1" ] && return 0; sleep 1; done
+  for _ in $(seq 1 "$2"); do [ "$(sc defense_level)" = "$1" ] && return 0; nap 1; done
   return 1
 }
 setup_svc
@@ -30,13 +30,13 @@ sc_write amemthresh 1
 wait_level 0 15 || fail "level did not return to 0 by itself"
 dmesg | grep -q "defense level 1 -> 0 (memory and connection table recovered" || fail "return not logged"
 sc_write defense_level 2
-sc_write amemthresh 2000000000; sleep 3
+sc_write amemthresh 2000000000; nap 3
 expect_eq "$(sc defense_level)" 2 "level 2 under low memory"
-sc_write amemthresh 1; sleep 3
+sc_write amemthresh 1; nap 3
 expect_eq "$(sc defense_level)" 2 "level 2 after memory recovered"
 sw=$("$IPVSDADM" --defense | awk '$1 == "level" && $2 == "switches" { print $3 }')
 [ "$sw" -ge 3 ] || fail "only $sw switches counted"
-sc_write amemthresh 0; sc_write defense_level 0; sleep 2
+sc_write amemthresh 0; sc_write defense_level 0; nap 2
 diag "0 -> 1 below amemthresh, back to 0 above it, 2 stays; $sw switches counted and logged"
 
 # 2. SYN-then-ACK flood: level 0 (the blind ACKs reach the servers), then level 2 (none
@@ -47,7 +47,7 @@ PLAIN_ACK='tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) == 0'
 
 cap_start l0 "$SPOOFED" rs1
 sent=$(in_ns cl1 $FLOOD "$VIP" 80 150 --ack)
-sleep 2; e0=$(est_spoofed); cap_stop l0
+nap 2; e0=$(est_spoofed); cap_stop l0
 acks0=$(cap_count l0 "$PLAIN_ACK")
 [ "$acks0" -gt 0 ] || fail "level 0: no blind ACK reached rs1 (the test shows nothing)"
 diag "level 0: $sent spoofed SYN+ACK pairs: $acks0 blind ACKs reached rs1, $e0 entries ESTABLISHED now (the rest reset by the servers)"
@@ -56,7 +56,7 @@ setup_svc
 sc_write defense_level 2
 cap_start l2 "$SPOOFED" rs1
 sent=$(in_ns cl1 $FLOOD "$VIP" 80 150 --ack)
-sleep 2
+nap 2
 e2=$(est_spoofed)
 ba=$(drops blind_acks)
 expect_eq "$e2" 0 "level 2: ESTABLISHED entries from spoofed sources"
@@ -76,7 +76,7 @@ sc_write syn_drop_rate 4
 # The half-open entries must outlive the two rounds (process starts take seconds here).
 sc_write defense_timeout_syn_recv 900; sc_write defense_timeout_synack 900
 sent=$(in_ns cl1 $FLOOD "$VIP" 80 400 --seconds 120 --seed 7)
-sleep 1
+nap 1
 d=$(drops syn_rate_drops)
 [ "$d" -ge $((sent / 4 - 2)) ] && [ "$d" -le $((sent / 4 + 2)) ] ||
   fail "syn_drop_rate 4: $d drops for $sent SYNs ($((sent / 4)) ± 2 expected)"
@@ -84,7 +84,7 @@ diag "syn_drop_rate 4: $d of $sent new SYNs dropped"
 # The same 400 SYNs again: the ~300 whose entry exists are never dropped; only the ~100
 # without one are new connections, of which one in 4 is dropped.
 in_ns cl1 $FLOOD "$VIP" 80 400 --seconds 120 --seed 7 >/dev/null
-sleep 1
+nap 1
 d2=$(( $(drops syn_rate_drops) - d ))
 [ "$d2" -ge $((d / 4 - 2)) ] && [ "$d2" -le $((d / 4 + 2)) ] ||
   fail "the same SYNs again: $d2 more drops ($((d / 4)) ± 2 expected: SYNs of existing entries must pass)"
@@ -131,7 +131,7 @@ setup_svc
 sc_write conn_max 40
 cap_start rst "tcp[tcpflags] & tcp-rst != 0 and src net 198.18.0.0/15" rs1
 sent=$(in_ns cl1 $FLOOD "$VIP" 80 150)
-sleep 1
+nap 1
 n=$(entries)
 ev=$(drops entry_evictions); tf=$(drops table_full)
 [ "$n" -le 40 ] || fail "$n entries with conn_max 40"

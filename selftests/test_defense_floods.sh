@@ -52,7 +52,7 @@ blind() { # level silent|answering
   local cpid=$!
   sent=$(in_ns cl1 $FLOOD "$VIP" 80 1000 --ack --seconds 120)
   wait $cpid
-  sleep 1
+  nap 1
   est=$(est_spoofed); ba=$(drops blind_acks)
   cap_stop blind
   acks=$(cap_count blind)
@@ -115,7 +115,7 @@ for i in $(seq 10 49); do echo "address add 192.0.2.$i/24 dev eth0"; done | ip -
   fail "could not add the new clients' addresses to cl2"
 cap_start newsyn "$SYN_ONLY and src net 192.0.2.0/26 and not src $CL1 and not src $CL2" rs1 rs2
 sent=$(in_ns cl2 python3 -S "$IPVSD_TOP/selftests/craft.py" "$VIP" 80 --src-range 192.0.2.10 40 tcp_syn)
-sleep 2
+nap 2
 cap_stop newsyn
 kill $flood 2>/dev/null; wait $flood 2>/dev/null
 passed=$(cap_count newsyn)
@@ -135,7 +135,7 @@ for level in 0 2; do
   sc_write defense_level $level; sc_write conn_max 200
   in_ns cl1 timeout 200 $FLOOD "$VIP" 80 1000000 --seconds 180 >/dev/null &
   flood=$!
-  sleep 3
+  nap 3
   maxe=0 maxsr=0 okc=0
   for i in $(seq 1 50); do
     case "$(in_ns cl2 timeout 5 socat -t 3 -T 3 - TCP:"$VIP:80",connect-timeout=3 </dev/null 2>&1)" in
@@ -168,7 +168,7 @@ for level in 1 2 0 2 1 0; do
   sc_write defense_level $level || fail "defense_level=$level refused during a flood"
   sc_write timeout_syn_recv $((10 + level)) || fail "timeout_syn_recv refused during a flood"
   sc_write defense_timeout_syn_recv $((5 + level)) || fail "defense_timeout_syn_recv refused during a flood"
-  sleep 1
+  nap 1
 done
 sc_write timeout_syn_recv 60; sc_write defense_timeout_syn_recv 10
 n=$(entries)

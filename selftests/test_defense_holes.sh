@@ -24,7 +24,7 @@ syn_with_rst_or_fin() {
   setup_svc
   cap_start odd "tcp and src $CL1" rs1 rs2
   sent=$(in_ns cl1 $CRAFT "$VIP" 80 tcp_synrst tcp_synfin) || fail "craft.py failed"
-  sleep 1
+  nap 1
   cap_stop odd
   expect_eq "$sent" 2 "crafted SYN|RST and SYN|FIN"
   expect_eq "$(entries)" 0 "entries after a SYN|RST and a SYN|FIN"
@@ -78,7 +78,7 @@ automatic_on_a_full_table() {
   timeout 300 ip netns exec cl1 sh -c "while :; do $FLOOD $VIP 80 3000 --seed 7 --seconds 60; done" \
     >/dev/null 2>&1 &
   flood=$!
-  for i in $(seq 1 100); do [ "$(entries)" -ge 450 ] && break; sleep 0.2; done
+  for i in $(seq 1 100); do [ "$(entries)" -ge 450 ] && break; nap 0.2; done
   for i in $(seq 1 20); do
     case "$(tcp_req cl2 80)" in "rs"[12]" $CL2") ok=$((ok + 1)) ;; esac
     [ "$(sc defense_level)" = 1 ] && engaged=1
@@ -88,7 +88,7 @@ automatic_on_a_full_table() {
   diag "during the flood: $ok of 20 real connections, $(entries) entries, evictions"     "$(drops entry_evictions), table_full $(drops table_full)"
   expect_eq "$engaged" 1 "defense engaged by itself during the flood"
   [ "$ok" -ge 18 ] || fail "only $ok of 20 real connections during the flood"
-  for i in $(seq 1 180); do level=$(sc defense_level); [ "$level" = 0 ] && break; sleep 1; done
+  for i in $(seq 1 180); do level=$(sc defense_level); [ "$level" = 0 ] && break; nap 1; done
   expect_eq "$level" 0 "the level 180 s after the flood (entries: $(entries))"
   expect_eq "$(( $(log_count "defense level 0 -> 1 (connection table at its high watermark") - up0 ))" 1     "logged switches to 1 on the table's fill"
   expect_eq "$(( $(log_count "defense level 1 -> 0 (memory and connection table recovered") - down0 ))" 1     "logged returns to 0"

@@ -49,7 +49,7 @@ malformed_from_server() {
   m0=$(sc malformed_udp_bad_length)
   cap_start bad "src host $RS1" cl1
   in_ns rs1 $CRAFT "$CL1" 40000 --sport 5354 udp_bad_length >/dev/null || fail "craft.py failed"
-  sleep 1
+  nap 1
   cap_stop bad
   seen=$(cap_count bad)
   expect_eq "$seen" 0 "malformed datagrams from rs1:5354 at the client"

@@ -88,7 +88,7 @@ live_list() {
     live=$("$IPVSDADM" -L -n -c | awk '($1 == "TCP" && $3 == "ESTABLISHED") || $1 == "UDP" {
       split($4, c, ":"); split($6, d, ":"); printf "--live %s,%s,%s,%s,%s ", tolower($1), c[1], c[2], d[1], d[2] }')
     [ "$(echo "$live" | grep -o -- --live | wc -l)" -ge 3 ] && break
-    sleep 1
+    nap 1
   done
   echo "$live"
 }
@@ -136,7 +136,7 @@ if [ "${FUZZ_PKT_SELFTEST:-0}" = 1 ]; then
   echo leak | in_ns rs1 timeout 5 socat -u - UDP:"$CL1:9",sourceport=5353,reuseaddr
   "$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
 fi
-sleep 2
+nap 2
 cap_stop pkt
 snapshot A
 # The entries the fuzzer's ICMP errors quote must have lived through the fuzz.
@@ -212,7 +212,7 @@ check_scopes() {
     why="$why; malformed from real servers $((g_mal - sc_mal)) below the certain ${E[malformed_server]}"
   [ -z "$why" ]
 }
-check_scopes || { diag "counters: ${why#; } (reading again)"; sleep 3; check_scopes; } ||
+check_scopes || { diag "counters: ${why#; } (reading again)"; nap 3; check_scopes; } ||
   fail "counters: ${why#; }"
 diag "services = sums of their real servers; director: $g_conns connections, $g_out packets out (= the services'), $g_in in (<= $sc_in), malformed $g_mal of which the services' $sc_mal"
 

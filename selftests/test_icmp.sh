@@ -25,7 +25,7 @@ cport=$("$IPVSDADM" -L -n -c | awk -v vip="$VIP:53" '!f && $1 == "UDP" && $5 == 
 [ -n "$cport" ] || fail "no UDP entry for $VIP:53 after a request"
 cap_start icmp icmp rs1
 echo late | in_ns rs1 timeout 5 socat -u - UDP:"$CL1:$cport",sourceport=5353,reuseaddr
-sleep 1; cap_stop icmp
+nap 1; cap_stop icmp
 seen=$(cap_print icmp)
 echo "$seen" | sed 's/^/#   /'
 echo "$seen" | grep -q "$CL1 > $RS1: ICMP $CL1 udp port $cport unreachable" ||

@@ -41,7 +41,7 @@ expect_eq "$seq" "11121112" "wrr 3:1 sequence of servers"
 "$IPVSDADM" -a -t "$VIP:8001" -r "$RS2:8080" -m
 first=$(in_ns cl2 timeout 10 socat -t 5 -T 5 - TCP:"$VIP:8001",sourceport=40001,reuseaddr </dev/null | cut -c1-3)
 for i in 1 2 3; do
-  sleep 0.2
+  nap 0.2
   got=$(in_ns cl2 timeout 10 socat -t 5 -T 5 - TCP:"$VIP:8001",sourceport=$((40001 + i)),reuseaddr </dev/null | cut -c1-3)
   [ -n "$got" ] || fail "mh: no answer"
   expect_eq "$got" "$first" "mh: server of connection $((i + 1)) from the same client"

@@ -34,21 +34,34 @@ EOT
 [ "$got" = "$want" ] || { diag "got:"; echo "$got" | sed 's/^/#   /'; fail "-L -n listing differs"; }
 diag "ipvsdadm -A/-a and -L -n: ipvsadm's layout"
 
-# The same configuration in the in-kernel IPVS: ipvsadm -L -n prints the same lines (but
-# the header's name/version line). In a namespace of its own, so that no connection an
-# earlier test left in IPVS's table shows in its counters.
-# (Its loopback up, so that its local routing table exists: IPVS refuses a real server
-# whose address type it cannot tell as unicast.)
+# The same configuration in the in-kernel IPVS, restored from ipvsdadm -S: ipvsadm -L -n
+# prints the same lines (but the header's name/version line) and ipvsadm -S -n the same
+# rules. In a namespace of its own, so that no connection an earlier test left in IPVS's
+# table shows in its counters. (Its loopback up, so that its local routing table exists:
+# IPVS refuses a real server whose address type it cannot tell as unicast.)
+saved=$("$IPVSDADM" -S -n) || fail "ipvsdadm -S -n failed"
+[ "$(echo "$saved" | wc -l)" = 4 ] || fail "ipvsdadm -S -n printed '$saved'"
 ip netns add ipvscmp && ip -n ipvscmp link set lo up || fail "could not add namespace ipvscmp"
-in_ns ipvscmp ipvsadm -A -t "$VIP:80" -s rr &&
-  in_ns ipvscmp ipvsadm -a -t "$VIP:80" -r "$RS1:8080" -m -w 1 &&
-  in_ns ipvscmp ipvsadm -a -t "$VIP:80" -r "$RS2:8080" -m -w 2 &&
-  in_ns ipvscmp ipvsadm -A -u "$VIP:53" -s wrr || fail "could not configure IPVS"
+echo "$saved" | in_ns ipvscmp ipvsadm -R || fail "ipvsadm -R of ipvsdadm -S -n failed"
 theirs=$(in_ns ipvscmp ipvsadm -L -n | tail -n +2 | sed 's/ *$//')
+theirs_saved=$(in_ns ipvscmp ipvsadm -S -n)
 in_ns ipvscmp ipvsadm -C
 ip netns del ipvscmp
 [ "$got" = "$theirs" ] || { diag "ipvsadm:"; echo "$theirs" | sed 's/^/#   /'; fail "ipvsdadm -L -n differs from ipvsadm -L -n"; }
-diag "ipvsdadm -L -n prints what the in-kernel ipvsadm -L -n prints for the same configuration"
+[ "$saved" = "$theirs_saved" ] || { diag "ipvsadm -S -n:"; echo "$theirs_saved" | sed 's/^/#   /'
+  fail "ipvsdadm -S -n differs from ipvsadm -S -n"; }
+diag "ipvsdadm -L -n and -S -n print what the in-kernel ipvsadm prints for the same configuration"
+# And back: ipvsadm's rules restore into ipvsdadm, over one socket.
+"$IPVSDADM" -C || fail "ipvsdadm -C failed"
+echo "$theirs_saved" | "$IPVSDADM" -R || fail "ipvsdadm -R of ipvsadm -S -n failed"
+again=$("$IPVSDADM" -L -n | tail -n +2 | sed 's/ *$//')
+[ "$again" = "$got" ] || { echo "$again" | sed 's/^/#   /'; fail "the configuration did not survive ipvsadm -S -n | ipvsdadm -R"; }
+out=$(printf '%s\n' "-A -t $VIP:81 -s rr" "-A -t $VIP:81" "-C" | "$IPVSDADM" -R 2>&1)
+[ $? = 1 ] && [ "$out" = "ipvsdadm: line 2: add service TCP $VIP:81: service already exists (EEXIST): the service already exists" ] ||
+  fail "ipvsdadm -R with a duplicate on line 2: '$out'"
+"$IPVSDADM" -L -n | grep -q "TCP  $VIP:81 rr" || fail "ipvsdadm -R did not keep line 1 or ran line 3"
+"$IPVSDADM" -D -t "$VIP:81" || fail "could not delete $VIP:81"
+diag "ipvsadm -S -n | ipvsdadm -R gives the configuration back; -R stops at a failing line, naming it"
 
 "$IPVSDADM" -e -t "$VIP:80" -r "$RS2:8080" -m -w 5 || fail "ipvsdadm -e failed"
 "$IPVSDADM" -E -t "$VIP:80" -s mh || fail "ipvsdadm -E failed"
@@ -145,7 +158,7 @@ for r in $(seq 1 60); do echo "$GET_SERVICE --dump"; done > /tmp/dump.req
 # run, so that dumps overlap them.
 $GENL --batch < /tmp/dump.req > /tmp/dump.out &
 dumper=$!
-for i in $(seq 1 300); do [ -s /tmp/dump.out ] && break; sleep 0.1; done
+for i in $(seq 1 300); do [ -s /tmp/dump.out ] && break; nap 0.1; done
 [ -s /tmp/dump.out ] || fail "no dump answered within 30 s"
 $GENL --batch < /tmp/churn.req > /tmp/churn.out
 kill -0 $dumper 2>/dev/null || fail "the dumps ended before the changes did: none overlapped them"
@@ -186,8 +199,8 @@ for i in $(seq 1 300); do echo "$NEW_SERVICE 1=u8:17 2=ip:$VIP 3=u16:$((5000 + i
 for i in $(seq 1 100); do echo "$GET_SERVICE --dump"; done > /tmp/dumps.req
 $GENL --batch < /tmp/dumps.req > /tmp/dumps.out 2>&1 &
 dumper=$!
-sleep 1
-for _ in $(seq 1 100); do rmmod ipvs_defense 2>/dev/null && break; sleep 0.2; done
+nap 1
+for _ in $(seq 1 100); do rmmod ipvs_defense 2>/dev/null && break; nap 0.2; done
 mod_loaded && fail "could not unload during dumps"
 wait $dumper
 diag "rmmod during dumps: unloaded; the dumper saw $(grep -c '^ok' /tmp/dumps.out) complete dumps, then '$(grep -v '^ok' /tmp/dumps.out | head -1)'"

@@ -11,7 +11,7 @@ ip route add default via "$GW"
 "$IPVSDADM" -A -t "$VIP:80" -s rr
 "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m
 ok=0
-for _ in 1 2 3; do case "$(tcp_req cl1 80)" in "rs1 "*) ok=1; break ;; esac; sleep 1; done
+for _ in 1 2 3; do case "$(tcp_req cl1 80)" in "rs1 "*) ok=1; break ;; esac; nap 1; done
 [ $ok = 1 ] || fail "the service does not work before the test"
 
 gw_rx() { in_ns gw cat /sys/class/net/eth0/statistics/rx_packets; }
@@ -44,7 +44,7 @@ done
 ip link set br-rs down
 try_fail "real servers' interface down (default route left)"
 ip link set br-rs up
-sleep 1
+nap 1
 ip route del default
 ip route del 198.51.100.0/24 dev br-rs
 try_fail "no route at all and no default"

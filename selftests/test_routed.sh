@@ -99,12 +99,12 @@ spoofed_server() {
   n=$(in_ns cl1 $CRAFT "$GW" 5555 --src-range "$RS1" 1 --sport 8080 tcp_synack) ||
     fail "craft.py failed"
   expect_eq "$n" 1 "spoofed segments sent"
-  sleep 1
+  nap 1
   expect_eq "$(entries)" 0 "entries after a SYN+ACK spoofed in rs1's name from the clients' side"
   [ "$(drops zombie_replies)" -gt "$z0" ] || fail "the spoofed segment was not counted"
   # The same segment from rs1 itself is resurrected: the check above could see an entry.
   in_ns rs1 $CRAFT "$GW" 5556 --sport 8080 tcp_synack >/dev/null || fail "craft.py in rs1 failed"
-  sleep 1
+  nap 1
   expect_eq "$(entries)" 1 "entries after the same SYN+ACK from rs1"
   sc_write resurrect 0
   diag "resurrect=1, rp_filter=0: spoofed from the clients' side: no entry; from rs1: resurrected"

@@ -45,7 +45,7 @@ print(data.decode().strip())' "$VIP" "$port" 2>&1)
   # The client's FIN may still be on its way when it returns: look for up to 10 s.
   for i in $(seq 1 50); do
     ss -Htan state time-wait "( sport = :80 and dport = :$port )" | grep -q . && break
-    sleep 0.2
+    nap 0.2
   done
   ss -Htan state time-wait "( sport = :80 and dport = :$port )" | grep -q . ||
     fail "no TIME_WAIT socket for VIP:80 <-> cl1:$port on the director"
@@ -86,7 +86,7 @@ s.setsockopt(socket.SOL_SOCKET, 35, 1)  # SO_TIMESTAMPNS
 s.bind(("127.0.0.1", 5999))
 time.sleep(600)' &
   wait_listen - 5999 u
-  sleep 1
+  nap 1
   sysctl net.core.netdev_tstamp_prequeue | sed 's/^/# /'
   read -r sent0 drops0 < <(fq_counts)
   [ -n "$drops0" ] || fail "tc shows no counters for fq on br-rs"
@@ -107,7 +107,7 @@ ttl() {
   cap_start ttl "tcp[tcpflags] & tcp-syn != 0 and src $CL1 and dst port 8080" rs1 rs2
   cap_start te "icmp[icmptype] == icmp-timxceed" cl1
   in_ns cl1 hping3 -q -S -p 80 -s 41000 -t 1 -c 1 "$VIP" >/dev/null 2>&1
-  sleep 1
+  nap 1
   cap_stop ttl; cap_stop te
   expect_eq "$(cap_count ttl)" 0 "TTL-1 SYNs that reached a real server"
   te=$(cap_count te)
@@ -115,7 +115,7 @@ ttl() {
   [ "$te" -ge 1 ] || fail "the client got no ICMP time exceeded for its TTL-1 SYN"
   cap_start ttl "tcp[tcpflags] & tcp-syn != 0 and src $CL1 and dst port 8080" rs1 rs2
   in_ns cl1 hping3 -q -S -p 80 -s 42000 -t 5 -c 1 "$VIP" >/dev/null 2>&1
-  sleep 1
+  nap 1
   cap_stop ttl
   got=$(for f in /tmp/ttl.rs1.pcap /tmp/ttl.rs2.pcap; do tcpdump -nvr "$f" 2>/dev/null; done |
     sed -n 's/.*ttl \([0-9]*\),.*/\1/p' | head -1)

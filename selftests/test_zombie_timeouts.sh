@@ -36,7 +36,7 @@ cap_start zrs "tcp[tcpflags] & tcp-rst != 0 and src $CL1 and src port 5555" rs1
 z0=$(drops zombie_replies)
 sent=$(in_ns rs1 python3 -S "$IPVSD_TOP/selftests/craft.py" "$CL1" 5555 --sport 8080 tcp_synack tcp_ack)
 expect_eq "$sent" 2 "crafted segments sent"
-sleep 1
+nap 1
 cap_stop zcl; cap_stop zrs
 expect_eq "$(drops zombie_replies)" $((z0 + 2)) "zombie_replies after a crafted SYN+ACK and ACK"
 expect_eq "$(cap_count zcl)" 0 "crafted zombie segments seen at the client"
@@ -53,7 +53,7 @@ t0=$(date +%s)
 sent=$(in_ns rs1 python3 -S "$IPVSD_TOP/selftests/craft.py" "$CL1" 5557 --sport 8080 \
   $(for i in $(seq 1 300); do echo tcp_synack; done))
 t1=$(date +%s)
-sleep 1
+nap 1
 cap_stop zburst
 expect_eq "$sent" 300 "crafted SYN+ACKs sent"
 expect_eq "$(drops zombie_replies)" $((z0 + 300)) "zombie_replies after 300 crafted SYN+ACKs"
@@ -83,7 +83,7 @@ exp=$("$IPVSDADM" -L -n -c | awk '$1 == "UDP" { split($2, t, ":"); s = t[1] * 60
 [ "$exp" -ge 20 ] || fail "the UDP entry expires in $exp s with timeout_udp=40: too soon"
 sleep $((exp - 10))
 "$IPVSDADM" -L -n -c | grep -q "^UDP" || fail "the UDP entry expired over 10 s early"
-sleep 12
+nap 12
 "$IPVSDADM" -L -n -c | grep -q "^UDP" && fail "the UDP entry did not expire after timeout_udp=40"
 diag "timeout_udp: 0, 2147484, -5, x refused; with 40 the entry reported $exp s left, was there $((exp - 10)) s later and gone 12 s after that"
 
@@ -102,7 +102,7 @@ in_ns cl1 timeout 90 socat -u TCP:"$VIP:82" OPEN:/dev/null & in_ns cl2 timeout 9
 n=0
 for _ in $(seq 1 150); do
   n=$("$IPVSDADM" -L -n -c | grep -c "ESTABLISHED.*:82 ")
-  [ "$n" -ge 2 ] && break; sleep 0.2
+  [ "$n" -ge 2 ] && break; nap 0.2
 done
 expect_eq "$n" 2 "ESTABLISHED entries of the two first clients"
 ans=$(in_ns cl1 timeout 4 socat -u TCP:"$VIP:82",connect-timeout=2 OPEN:/dev/null 2>&1) && fail "a third connection got through conn_max=2"

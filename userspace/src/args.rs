@@ -170,6 +170,11 @@ pub enum Command {
     },
     /// `--timeouts STATE=SECONDS ...`: set timeouts.
     SetTimeouts(Vec<TimeoutSet>),
+    /// `-S`/`--save`: print the services and real servers as `-A`/`-a` lines, which
+    /// `-R` (and ipvsadm's `-R`) reads back.
+    Save,
+    /// `-R`/`--restore`: run the commands of standard input, one a line.
+    Restore,
     /// `-h`/`--help`.
     Help,
     /// `-v`/`--version`.
@@ -191,6 +196,8 @@ enum Cmd {
     Defense,
     SetDefense,
     Timeouts,
+    Save,
+    Restore,
     Help,
     Version,
 }
@@ -212,6 +219,8 @@ impl Cmd {
             Cmd::Defense => "defense",
             Cmd::SetDefense => "set-defense",
             Cmd::Timeouts => "timeouts",
+            Cmd::Save => "save",
+            Cmd::Restore => "restore",
             Cmd::Help => "help",
             Cmd::Version => "version",
         }
@@ -323,7 +332,13 @@ fn rule(cmd: Cmd, opt: Opt) -> Rule {
             Json => Optional,
             _ => Illegal,
         },
-        Cmd::Flush | Cmd::Set | Cmd::SetDefense | Cmd::Help | Cmd::Version => Illegal,
+        Cmd::Save => match opt {
+            Numeric => Optional,
+            _ => Illegal,
+        },
+        Cmd::Flush | Cmd::Set | Cmd::SetDefense | Cmd::Restore | Cmd::Help | Cmd::Version => {
+            Illegal
+        }
     }
 }
 
@@ -368,7 +383,6 @@ impl Flag {
 const NO_PERSISTENCE: &str = "persistence (-p/-M) is not supported by ipvs_defense";
 const NO_FWMARK: &str = "firewall-mark services (-f) are not supported by ipvs_defense";
 const NO_THRESHOLDS: &str = "connection thresholds (-x/-y) are not supported by ipvs_defense";
-const NO_SAVE: &str = "save/restore (-S/-R) is not supported by ipvsdadm";
 const NO_SYNC: &str = "the connection sync daemon is not supported by ipvs_defense";
 const NO_IPV6: &str = "IPv6 is not supported by ipvs_defense (IPv4 only)";
 const NO_OPS: &str = "one-packet scheduling (-o) is not supported by ipvs_defense";
@@ -404,7 +418,8 @@ fn short_flag(c: char) -> Option<Flag> {
         'p' | 'M' => Flag::Unsupported(NO_PERSISTENCE),
         'f' => Flag::Unsupported(NO_FWMARK),
         'x' | 'y' => Flag::Unsupported(NO_THRESHOLDS),
-        'S' | 'R' => Flag::Unsupported(NO_SAVE),
+        'S' => Flag::Command(Cmd::Save),
+        'R' => Flag::Command(Cmd::Restore),
         '6' => Flag::Unsupported(NO_IPV6),
         'o' => Flag::Unsupported(NO_OPS),
         _ => return None,
@@ -446,7 +461,8 @@ fn long_flag(name: &str) -> Option<Flag> {
         "persistent" | "netmask" => Flag::Unsupported(NO_PERSISTENCE),
         "fwmark-service" => Flag::Unsupported(NO_FWMARK),
         "u-threshold" | "l-threshold" | "thresholds" => Flag::Unsupported(NO_THRESHOLDS),
-        "save" | "restore" => Flag::Unsupported(NO_SAVE),
+        "save" => Flag::Command(Cmd::Save),
+        "restore" => Flag::Command(Cmd::Restore),
         "start-daemon" | "stop-daemon" | "daemon" | "mcast-interface" | "syncid" => {
             Flag::Unsupported(NO_SYNC)
         }
@@ -630,7 +646,7 @@ fn build(p: Parsed) -> Result<Command, UsageError> {
     let cmd = match p.cmd {
         Some(c) => c,
         None if p.options == 0 && p.positional.is_empty() => Cmd::List,
-        None => return usage("no command specified (one of -A -E -D -C -a -e -d -L -Z --set --defense --set-defense --timeouts)"),
+        None => return usage("no command specified (one of -A -E -D -C -a -e -d -L -Z -S -R --set --defense --set-defense --timeouts)"),
     };
     if matches!(cmd, Cmd::Help | Cmd::Version) && p.options == 0 && p.positional.is_empty() {
         return Ok(if cmd == Cmd::Help {
@@ -760,6 +776,8 @@ fn build(p: Parsed) -> Result<Command, UsageError> {
             }
         }
         Cmd::Defense => Command::Defense { json: p.json },
+        Cmd::Save => Command::Save,
+        Cmd::Restore => Command::Restore,
         Cmd::SetDefense => Command::SetDefense {
             level: p.level.unwrap_or(0),
         },
@@ -963,6 +981,8 @@ Usage:
   ipvsdadm -L|l [-n] [-c | -t|u service-address | --timeout]
                 [--stats | --rate] [--exact] [--json]
   ipvsdadm -Z [-t|u service-address]
+  ipvsdadm -S [-n]
+  ipvsdadm -R
   ipvsdadm --set tcp tcpfin udp
   ipvsdadm --defense [--json]
   ipvsdadm --set-defense LEVEL
@@ -981,6 +1001,13 @@ Commands:
   --delete-server   -d        delete real server
   --list            -L|-l     list the table (the default with no arguments)
   --zero            -Z        zero counters of one service or of everything
+  --save            -S        print the services and real servers as the
+                              commands that make them (ipvsadm -S -n's
+                              format)
+  --restore         -R        run the commands of standard input, one a
+                              line (ipvsadm -S's format; empty lines and
+                              # comments skipped); stops at the first
+                              that fails, naming its line
   --set tcp tcpfin udp        set the ESTABLISHED, FIN_WAIT and UDP timeouts
                               (seconds; 0 leaves a value unchanged)
   --defense                   show the defense state: operator and effective

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::args::ListMode;
 use crate::model::{
-    ConnView, DefenseView, DestView, Drops, Rates, ServiceView, Stats, TimeoutView,
+    ConnView, DefenseView, DestView, Drops, Protocol, Rates, ServiceView, Stats, TimeoutView,
 };
 use crate::timeouts;
 
@@ -167,6 +167,28 @@ pub fn format_list(services: &[ServiceView], opts: &FormatOpts) -> String {
     out.push_str(&title(opts.mode));
     for svc in services {
         service_entry(&mut out, svc, opts);
+    }
+    out
+}
+
+/// `-S -n`: one `-A` line a service and one `-a` line a real server, as ipvsadm's
+/// `-S -n` prints them (call [`sort_services`] first); `-R` reads them back.
+pub fn format_rules(services: &[ServiceView]) -> String {
+    let mut out = String::new();
+    for svc in services {
+        let flag = match svc.key.protocol {
+            Protocol::Tcp => "-t",
+            Protocol::Udp => "-u",
+        };
+        let vip = format!("{}:{}", svc.key.addr, svc.key.port);
+        let _ = writeln!(out, "-A {flag} {vip} -s {}", svc.scheduler);
+        for d in &svc.dests {
+            let _ = writeln!(
+                out,
+                "-a {flag} {vip} -r {}:{} -m -w {}",
+                d.addr, d.port, d.weight
+            );
+        }
     }
     out
 }

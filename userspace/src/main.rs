@@ -10,6 +10,7 @@ fn main() {
         &args,
         NlClient::connect,
         &Env::default(),
+        &mut std::io::stdin().lock(),
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),
     );

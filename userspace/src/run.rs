@@ -2,7 +2,7 @@
 //! result. Every failure becomes a [`CliError`] whose text is the one line printed.
 
 use std::fmt;
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -328,40 +328,96 @@ fn set_timeouts(env: &Env, sets: &[TimeoutSet]) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Whether the command needs the netlink client (the others only touch sysctls).
-pub fn needs_client(cmd: &Command) -> bool {
-    !matches!(
-        cmd,
-        Command::Help
-            | Command::Version
-            | Command::SetTimeout { .. }
-            | Command::ShowTimeouts { .. }
-            | Command::SetTimeouts(_)
-            | Command::List(ListOpts {
-                what: ListWhat::Timeout,
-                ..
-            })
-    )
-}
-
-/// Runs `cmd`. `connect` is called only by commands that talk to the module.
-pub fn run<C, F>(cmd: &Command, connect: F, env: &Env, out: &mut dyn Write) -> Result<(), CliError>
+/// Runs `cmd`. `connect` is called only by commands that talk to the module, once; `-R`
+/// reads its commands from `input`.
+pub fn run<C, F>(
+    cmd: &Command,
+    connect: F,
+    env: &Env,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<(), CliError>
 where
     C: Client,
     F: FnOnce() -> Result<C, NlError>,
 {
-    match cmd {
-        Command::Help => return write_out(out, &crate::args::help_text()),
-        Command::Version => {
-            return write_out(
-                out,
-                &format!(
-                    "ipvsdadm {} (IPVS_DEFENSE protocol version {})\n",
-                    env!("CARGO_PKG_VERSION"),
-                    ipvsd_logic::proto::VERSION
-                ),
-            )
+    if let Command::Restore = cmd {
+        return restore(connect, env, input, out);
+    }
+    if let Some(done) = run_local(cmd, env, out) {
+        return done;
+    }
+    let mut c = connect().map_err(|e| describe(Op::Connect, e))?;
+    run_client(&mut c, cmd, env, out)
+}
+
+/// `-R`: runs the commands of `input`, one a line, on one connection; empty lines and
+/// lines starting with `#` are skipped. Stops at the first that fails, naming its line:
+/// the lines before it stay applied, as with ipvsadm.
+fn restore<C, F>(
+    connect: F,
+    env: &Env,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<(), CliError>
+where
+    C: Client,
+    F: FnOnce() -> Result<C, NlError>,
+{
+    let mut connect = Some(connect);
+    let mut client: Option<C> = None;
+    for (i, line) in input.lines().enumerate() {
+        let at = |e: CliError| CliError {
+            message: format!("line {}: {}", i + 1, e.message),
+            code: e.code,
+        };
+        let line =
+            line.map_err(|e| CliError::runtime(format!("cannot read standard input: {e}")))?;
+        let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+        if words.first().is_none_or(|w| w.starts_with('#')) {
+            continue;
         }
+        let usage = |message: String| {
+            at(CliError {
+                message,
+                code: EXIT_USAGE,
+            })
+        };
+        let cmd = crate::args::parse_args(&words).map_err(|e| usage(e.to_string()))?;
+        if matches!(cmd, Command::Restore | Command::Help | Command::Version) {
+            return Err(usage(format!("'{line}' cannot be used in a restore")));
+        }
+        if let Some(done) = run_local(&cmd, env, out) {
+            done.map_err(at)?;
+            continue;
+        }
+        let c = match client.as_mut() {
+            Some(c) => c,
+            None => {
+                let open = connect
+                    .take()
+                    .ok_or_else(|| at(CliError::runtime("internal error: connected twice")))?;
+                client.insert(open().map_err(|e| at(describe(Op::Connect, e)))?)
+            }
+        };
+        run_client(c, &cmd, env, out).map_err(at)?;
+    }
+    Ok(())
+}
+
+/// Runs the commands that need no client (help, version, the timeout sysctls); `None`
+/// for every other.
+fn run_local(cmd: &Command, env: &Env, out: &mut dyn Write) -> Option<Result<(), CliError>> {
+    Some(match cmd {
+        Command::Help => write_out(out, &crate::args::help_text()),
+        Command::Version => write_out(
+            out,
+            &format!(
+                "ipvsdadm {} (IPVS_DEFENSE protocol version {})\n",
+                env!("CARGO_PKG_VERSION"),
+                ipvsd_logic::proto::VERSION
+            ),
+        ),
         Command::SetTimeout { tcp, tcpfin, udp } => {
             let sets: Vec<TimeoutSet> = [
                 (timeouts::ES_ROW, *tcp),
@@ -376,40 +432,52 @@ where
                 secs,
             })
             .collect();
-            return set_timeouts(env, &sets);
+            set_timeouts(env, &sets)
         }
-        Command::SetTimeouts(sets) => return set_timeouts(env, sets),
-        Command::ShowTimeouts { json } => {
-            let rows = timeouts::read_all(&env.sysctl_dir).map_err(sysctl_error)?;
-            let text = if *json {
-                format::json_timeouts(&rows)
-            } else {
-                format::format_timeouts(&rows)
-            };
-            return write_out(out, &text);
-        }
+        Command::SetTimeouts(sets) => set_timeouts(env, sets),
+        Command::ShowTimeouts { json } => timeouts::read_all(&env.sysctl_dir)
+            .map_err(sysctl_error)
+            .and_then(|rows| {
+                let text = if *json {
+                    format::json_timeouts(&rows)
+                } else {
+                    format::format_timeouts(&rows)
+                };
+                write_out(out, &text)
+            }),
         Command::List(ListOpts {
             what: ListWhat::Timeout,
             json,
             ..
         }) => {
             let get = |row| timeouts::read(&env.sysctl_dir, Set::Normal, row).map_err(sysctl_error);
-            let (tcp, fin, udp) = (
-                get(timeouts::ES_ROW)?,
-                get(timeouts::FW_ROW)?,
-                get(timeouts::UDP_ROW)?,
-            );
-            let text = if *json {
-                format::json_ipvsadm_timeout(tcp, fin, udp)
-            } else {
-                format::format_ipvsadm_timeout(tcp, fin, udp)
+            let read = || -> Result<_, CliError> {
+                Ok((
+                    get(timeouts::ES_ROW)?,
+                    get(timeouts::FW_ROW)?,
+                    get(timeouts::UDP_ROW)?,
+                ))
             };
-            return write_out(out, &text);
+            read().and_then(|(tcp, fin, udp)| {
+                let text = if *json {
+                    format::json_ipvsadm_timeout(tcp, fin, udp)
+                } else {
+                    format::format_ipvsadm_timeout(tcp, fin, udp)
+                };
+                write_out(out, &text)
+            })
         }
-        _ => {}
-    }
+        _ => return None,
+    })
+}
 
-    let mut c = connect().map_err(|e| describe(Op::Connect, e))?;
+/// Runs a command that talks to the module, on `c`.
+fn run_client<C: Client + ?Sized>(
+    c: &mut C,
+    cmd: &Command,
+    env: &Env,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     match cmd {
         Command::AddService { svc, scheduler } => c
             .add_service(svc, scheduler)
@@ -451,8 +519,13 @@ where
             };
             write_out(out, &text)
         }
-        Command::List(opts) => list(&mut c, opts, env, out),
-        Command::Help
+        Command::List(opts) => list(c, opts, env, out),
+        Command::Save => {
+            let services = fetch_services(c, None)?;
+            write_out(out, &format::format_rules(&services))
+        }
+        Command::Restore
+        | Command::Help
         | Command::Version
         | Command::SetTimeout { .. }
         | Command::SetTimeouts(_)
@@ -466,6 +539,7 @@ pub fn main_with<C, F>(
     args: &[String],
     connect: F,
     env: &Env,
+    input: &mut dyn BufRead,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32
@@ -480,7 +554,7 @@ where
             return EXIT_USAGE;
         }
     };
-    match run(&cmd, connect, env, out) {
+    match run(&cmd, connect, env, input, out) {
         Ok(()) => 0,
         Err(e) => {
             let _ = writeln!(err, "ipvsdadm: {}", e.message);

@@ -620,11 +620,29 @@ fn gatewaying_and_tunneling_refused() {
 }
 
 #[test]
+fn save_and_restore() {
+    for (line, want) in [
+        ("-S", Command::Save),
+        ("-S -n", Command::Save),
+        ("-Sn", Command::Save),
+        ("--save", Command::Save),
+        ("-R", Command::Restore),
+        ("--restore", Command::Restore),
+    ] {
+        assert_eq!(ok(line), want, "{line}");
+    }
+    err_has(
+        "-R -n",
+        "Illegal 'numeric' option with the 'restore' command",
+    );
+    err_has("-S -t 192.0.2.100:80", "Illegal 'service-address' option");
+    err_has("-S -R", "multiple commands");
+}
+
+#[test]
 fn unsupported_ipvsadm_features() {
     err_has("-A -t 192.0.2.100:80 -p 300", "persistence");
     err_has("-A -f 1", "firewall-mark");
-    err_has("-S", "save/restore");
-    err_has("-R", "save/restore");
     err_has("--start-daemon master", "sync daemon");
     err_has(
         "-a -t 192.0.2.100:80 -r 198.51.100.2:80 -x 10",

@@ -25,7 +25,11 @@ fn env(dir: PathBuf) -> Env {
     }
 }
 
-fn run_with(line: &str, mut fake: Fake, dir: PathBuf) -> Out {
+fn run_with(line: &str, fake: Fake, dir: PathBuf) -> Out {
+    run_input(line, "", fake, dir)
+}
+
+fn run_input(line: &str, input: &str, mut fake: Fake, dir: PathBuf) -> Out {
     let args: Vec<String> = line.split_whitespace().map(String::from).collect();
     let mut out = Vec::new();
     let mut err = Vec::new();
@@ -33,6 +37,7 @@ fn run_with(line: &str, mut fake: Fake, dir: PathBuf) -> Out {
         &args,
         || -> Result<&mut Fake, NlError> { Ok(&mut fake) },
         &env(dir),
+        &mut input.as_bytes(),
         &mut out,
         &mut err,
     );
@@ -207,6 +212,7 @@ fn module_not_loaded() {
         &args,
         || -> Result<Fake, NlError> { Err(NlError::NotLoaded) },
         &env(sysctl_dir("nl")),
+        &mut &b""[..],
         &mut out,
         &mut err,
     );
@@ -452,4 +458,114 @@ fn timeouts_module_not_loaded() {
             o.stderr
         );
     }
+}
+
+const SAVED: &str = "\
+-A -t 192.0.2.100:80 -s rr
+-a -t 192.0.2.100:80 -r 198.51.100.2:8080 -m -w 1
+-a -t 192.0.2.100:80 -r 198.51.100.3:8080 -m -w 2
+-a -t 192.0.2.100:80 -r 198.51.100.10:8080 -m -w 0
+-A -u 192.0.2.100:53 -s wlc
+-a -u 192.0.2.100:53 -r 198.51.100.4:53 -m -w 100
+-a -u 192.0.2.100:53 -r 198.51.100.5:5353 -m -w 65535
+";
+
+#[test]
+fn save() {
+    for line in ["-S", "-S -n", "--save"] {
+        let o = run(line);
+        assert_eq!((o.code, o.stderr.as_str()), (0, ""), "{line}");
+        assert_eq!(o.stdout, SAVED, "{line}");
+    }
+    assert_eq!(run("-S -c").code, 2);
+    let o = run("-S -t 192.0.2.100:80");
+    assert_eq!(o.code, 2);
+    assert!(o
+        .stderr
+        .contains("Illegal 'service-address' option with the 'save' command"));
+}
+
+#[test]
+fn restore_runs_each_line_on_one_connection() {
+    let input = format!("# saved\n\n{SAVED}  -Z\n--set-defense 1\n");
+    let o = run_input("-R", &input, Fake::default(), sysctl_dir("restore"));
+    assert_eq!((o.code, o.stdout.as_str(), o.stderr.as_str()), (0, "", ""));
+    assert_eq!(
+        o.calls,
+        [
+            "add_service TCP 192.0.2.100:80 rr",
+            "add_dest TCP 192.0.2.100:80 198.51.100.2:8080 1",
+            "add_dest TCP 192.0.2.100:80 198.51.100.3:8080 2",
+            "add_dest TCP 192.0.2.100:80 198.51.100.10:8080 0",
+            "add_service UDP 192.0.2.100:53 wlc",
+            "add_dest UDP 192.0.2.100:53 198.51.100.4:53 100",
+            "add_dest UDP 192.0.2.100:53 198.51.100.5:5353 65535",
+            "zero all",
+            "set_defense 1",
+        ]
+    );
+    // What -S prints, -R makes again.
+    let saved = run("-S").stdout;
+    let o = run_input("--restore", &saved, Fake::default(), sysctl_dir("restore"));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.calls.len(), saved.lines().count());
+    // Timeouts need no connection.
+    let dir = sysctl_dir("restore-timeouts");
+    let o = run_input("-R", "--set 0 0 1200\n", Fake::default(), dir.clone());
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""));
+    assert!(o.calls.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("timeout_udp"))
+            .unwrap()
+            .trim(),
+        "1200"
+    );
+}
+
+#[test]
+fn restore_stops_at_the_first_bad_line() {
+    let input = "-A -t 192.0.2.100:80 -s rr\n-a -t 192.0.2.100:80 -r 198.51.100.2 -w 99999\n-C\n";
+    let o = run_input("-R", input, Fake::default(), sysctl_dir("restore"));
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.starts_with("ipvsdadm: line 2: ") && o.stderr.contains("weight"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.calls, ["add_service TCP 192.0.2.100:80 rr"]);
+
+    let f = Fake {
+        fail: Some(errno(libc::EEXIST, None)),
+        ..Fake::default()
+    };
+    let o = run_input(
+        "-R",
+        "\n-A -t 192.0.2.100:80\n-C\n",
+        f,
+        sysctl_dir("restore"),
+    );
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .starts_with("ipvsdadm: line 2: add service TCP 192.0.2.100:80: "),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.calls, ["add_service TCP 192.0.2.100:80 wlc"]);
+
+    for nested in ["-R", "-h", "--version"] {
+        let o = run_input(
+            "-R",
+            &format!("-C\n{nested}\n"),
+            Fake::default(),
+            sysctl_dir("restore"),
+        );
+        assert_eq!(o.code, 2, "{nested}");
+        assert_eq!(
+            o.stderr,
+            format!("ipvsdadm: line 2: '{nested}' cannot be used in a restore\n")
+        );
+        assert_eq!(o.calls, ["flush"]);
+    }
+    assert_eq!(run("-R -n").code, 2);
 }
