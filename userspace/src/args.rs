@@ -82,8 +82,8 @@ pub struct ListOpts {
 pub struct TimeoutSet {
     /// Normal or defense set.
     pub set: Set,
-    /// Row index (see [`crate::timeouts`]).
-    pub row: usize,
+    /// The TCP state or UDP.
+    pub row: timeouts::TimeoutRow,
     /// New value, 1..=[`timeouts::MAX_SECS`].
     pub secs: u32,
 }

@@ -476,8 +476,8 @@ pub fn json_timeouts(rows: &[TimeoutView]) -> String {
     let mut normal = serde_json::Map::new();
     let mut defense = serde_json::Map::new();
     for r in rows {
-        normal.insert(timeouts::long_name(r.row), json!(r.normal));
-        defense.insert(timeouts::long_name(r.row), json!(r.defense));
+        normal.insert(r.row.name().to_string(), json!(r.normal));
+        defense.insert(r.row.name().to_string(), json!(r.defense));
     }
     pretty(&json!({
         "timeouts": Value::Object(normal),

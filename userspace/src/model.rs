@@ -287,8 +287,8 @@ impl DefenseView {
 /// the sysctl could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimeoutView {
-    /// Row index (see [`crate::timeouts::ROWS`]).
-    pub row: usize,
+    /// The TCP state or UDP.
+    pub row: crate::timeouts::TimeoutRow,
     /// `timeout_<state>`, seconds.
     pub normal: Option<u32>,
     /// `defense_timeout_<state>`, seconds.

@@ -420,9 +420,9 @@ fn run_local(cmd: &Command, env: &Env, out: &mut dyn Write) -> Option<Result<(),
         ),
         Command::SetTimeout { tcp, tcpfin, udp } => {
             let sets: Vec<TimeoutSet> = [
-                (timeouts::ES_ROW, *tcp),
-                (timeouts::FW_ROW, *tcpfin),
-                (timeouts::UDP_ROW, *udp),
+                (timeouts::TCP, *tcp),
+                (timeouts::TCP_FIN, *tcpfin),
+                (timeouts::UDP, *udp),
             ]
             .into_iter()
             .filter(|&(_, secs)| secs != 0)
@@ -453,9 +453,9 @@ fn run_local(cmd: &Command, env: &Env, out: &mut dyn Write) -> Option<Result<(),
             let get = |row| timeouts::read(&env.sysctl_dir, Set::Normal, row).map_err(sysctl_error);
             let read = || -> Result<_, CliError> {
                 Ok((
-                    get(timeouts::ES_ROW)?,
-                    get(timeouts::FW_ROW)?,
-                    get(timeouts::UDP_ROW)?,
+                    get(timeouts::TCP)?,
+                    get(timeouts::TCP_FIN)?,
+                    get(timeouts::UDP)?,
                 ))
             };
             read().and_then(|(tcp, fin, udp)| {

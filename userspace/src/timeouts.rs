@@ -7,31 +7,20 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use ipvsd_logic::proto::TCP_STATE_NAMES;
+use ipvsd_logic::tcp_state::TcpState;
+pub use ipvsd_logic::timeouts::{TimeoutRow, MAX_SECS};
 
 use crate::model::TimeoutView;
 
 /// Where the module's sysctls live.
 pub const SYSCTL_DIR: &str = "/proc/sys/net/ipvs_defense";
 
-/// Largest timeout the module accepts, in seconds (`1..2147483`).
-pub const MAX_SECS: u32 = 2_147_483;
-
-/// Number of timeout rows: the TCP states of `TCP_STATE_NAMES`, then UDP.
-pub const ROW_COUNT: usize = TCP_STATE_NAMES.len() + 1;
-
-/// Index of the UDP row.
-pub const UDP_ROW: usize = TCP_STATE_NAMES.len();
-
-/// The states' two-letter abbreviations, in `TCP_STATE_NAMES` order, then UDP.
-const SHORT: [&str; ROW_COUNT] = [
-    "no", "es", "ss", "sr", "fw", "tw", "cl", "cw", "la", "li", "sa", "udp",
-];
-
-/// Row index of ESTABLISHED (ipvsadm's `tcp` timeout).
-pub const ES_ROW: usize = 1;
-/// Row index of FIN_WAIT (ipvsadm's `tcpfin` timeout).
-pub const FW_ROW: usize = 4;
+/// ESTABLISHED: ipvsadm's `tcp` timeout.
+pub const TCP: TimeoutRow = TimeoutRow::Tcp(TcpState::Established);
+/// FIN_WAIT: ipvsadm's `tcpfin` timeout.
+pub const TCP_FIN: TimeoutRow = TimeoutRow::Tcp(TcpState::FinWait);
+/// UDP: ipvsadm's `udp` timeout.
+pub const UDP: TimeoutRow = TimeoutRow::Udp;
 
 /// Which of the two timeout sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,40 +40,40 @@ impl Set {
     }
 }
 
-/// The row's long name: the lower-case state name (`established`, `syn_recv`, ...) or
-/// `udp`. This is the sysctl suffix.
-pub fn long_name(row: usize) -> String {
-    match TCP_STATE_NAMES.get(row) {
-        Some(n) => n.to_ascii_lowercase(),
-        None => "udp".to_string(),
+/// The row's abbreviation: the state's (`es`, `sr`, ...) in lower case, or `udp`.
+pub fn short_name(row: TimeoutRow) -> String {
+    match row {
+        TimeoutRow::Tcp(s) => s.abbrev().to_ascii_lowercase(),
+        TimeoutRow::Udp => "udp".to_string(),
     }
 }
 
-/// The row's abbreviation (`es`, `sr`, ..., `udp`).
-pub fn short_name(row: usize) -> &'static str {
-    SHORT.get(row).copied().unwrap_or("udp")
-}
-
 /// The name shown in listings: the state name as `ipvsadm -c` prints it, or `UDP`.
-pub fn display_name(row: usize) -> &'static str {
-    TCP_STATE_NAMES.get(row).copied().unwrap_or("UDP")
+pub fn display_name(row: TimeoutRow) -> &'static str {
+    match row {
+        TimeoutRow::Tcp(s) => s.name(),
+        TimeoutRow::Udp => "UDP",
+    }
 }
 
-/// The row named `name`: a long name or an abbreviation, any case.
-pub fn row_by_name(name: &str) -> Option<usize> {
+/// The row named `name`: its name ([`TimeoutRow::name`]) or its abbreviation, any case.
+pub fn row_by_name(name: &str) -> Option<TimeoutRow> {
     let lower = name.to_ascii_lowercase();
-    (0..ROW_COUNT).find(|&r| lower == long_name(r) || lower == short_name(r))
+    TimeoutRow::ALL
+        .into_iter()
+        .find(|&r| lower == r.name() || lower == short_name(r))
 }
 
 /// Every accepted state name, for error messages: `none|no, established|es, ...`.
 pub fn names_help() -> String {
-    (0..ROW_COUNT)
+    TimeoutRow::ALL
+        .into_iter()
         .map(|r| {
-            let long = long_name(r);
-            if long == short_name(r) {
-                long
+            let (long, short) = (r.name(), short_name(r));
+            if long == short {
+                short
             } else {
-                format!("{}|{}", long, short_name(r))
+                format!("{long}|{short}")
             }
         })
         .collect::<Vec<_>>()
@@ -106,13 +95,13 @@ pub enum SysctlError {
     Other(PathBuf, String),
 }
 
-/// The sysctl file of `row` in `set`: `<prefix><long name>`, or `<prefix><abbreviation>`
+/// The sysctl file of `row` in `set`: `<prefix><name>`, or `<prefix><abbreviation>`
 /// when only that exists.
-pub fn sysctl_path(dir: &Path, set: Set, row: usize) -> Result<PathBuf, SysctlError> {
+pub fn sysctl_path(dir: &Path, set: Set, row: TimeoutRow) -> Result<PathBuf, SysctlError> {
     if !dir.is_dir() {
         return Err(SysctlError::NotLoaded);
     }
-    let long = dir.join(format!("{}{}", set.prefix(), long_name(row)));
+    let long = dir.join(format!("{}{}", set.prefix(), row.name()));
     if long.exists() {
         return Ok(long);
     }
@@ -123,7 +112,7 @@ pub fn sysctl_path(dir: &Path, set: Set, row: usize) -> Result<PathBuf, SysctlEr
     Err(SysctlError::NoSuchEntry(format!(
         "{}{}",
         set.prefix(),
-        long_name(row)
+        row.name()
     )))
 }
 
@@ -136,7 +125,7 @@ fn io_error(path: PathBuf, e: io::Error) -> SysctlError {
 }
 
 /// Reads one timeout.
-pub fn read(dir: &Path, set: Set, row: usize) -> Result<u32, SysctlError> {
+pub fn read(dir: &Path, set: Set, row: TimeoutRow) -> Result<u32, SysctlError> {
     let path = sysctl_path(dir, set, row)?;
     let text = fs::read_to_string(&path).map_err(|e| io_error(path.clone(), e))?;
     text.trim()
@@ -145,7 +134,7 @@ pub fn read(dir: &Path, set: Set, row: usize) -> Result<u32, SysctlError> {
 }
 
 /// Writes one timeout.
-pub fn write(dir: &Path, set: Set, row: usize, secs: u32) -> Result<(), SysctlError> {
+pub fn write(dir: &Path, set: Set, row: TimeoutRow, secs: u32) -> Result<(), SysctlError> {
     let path = sysctl_path(dir, set, row)?;
     fs::write(&path, format!("{secs}\n")).map_err(|e| io_error(path, e))
 }
@@ -156,8 +145,8 @@ pub fn read_all(dir: &Path) -> Result<Vec<TimeoutView>, SysctlError> {
     if !dir.is_dir() {
         return Err(SysctlError::NotLoaded);
     }
-    let mut rows = Vec::with_capacity(ROW_COUNT);
-    for row in 0..ROW_COUNT {
+    let mut rows = Vec::with_capacity(TimeoutRow::ALL.len());
+    for row in TimeoutRow::ALL {
         let get = |set| match read(dir, set, row) {
             Ok(v) => Ok(Some(v)),
             Err(SysctlError::NoSuchEntry(_)) => Ok(None),

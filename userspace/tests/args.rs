@@ -3,9 +3,10 @@
 mod common;
 
 use common::*;
+use ipvsd_logic::tcp_state::TcpState;
 use ipvsdadm::args::{parse_args, Command, ListMode, ListOpts, ListWhat, TimeoutSet, UsageError};
 use ipvsdadm::model::{DestKey, Protocol, ServiceKey};
-use ipvsdadm::timeouts::Set;
+use ipvsdadm::timeouts::{Set, TimeoutRow};
 
 fn p(line: &str) -> Result<Command, UsageError> {
     let args: Vec<String> = line.split_whitespace().map(String::from).collect();
@@ -343,37 +344,37 @@ fn timeouts_show_and_set() {
         Command::SetTimeouts(vec![
             TimeoutSet {
                 set: Set::Normal,
-                row: 1,
+                row: TimeoutRow::Tcp(TcpState::Established),
                 secs: 900
             },
             TimeoutSet {
                 set: Set::Normal,
-                row: 3,
+                row: TimeoutRow::Tcp(TcpState::SynRecv),
                 secs: 10
             },
             TimeoutSet {
                 set: Set::Defense,
-                row: 3,
+                row: TimeoutRow::Tcp(TcpState::SynRecv),
                 secs: 5
             },
             TimeoutSet {
                 set: Set::Normal,
-                row: 11,
+                row: TimeoutRow::Udp,
                 secs: 300
             },
             TimeoutSet {
                 set: Set::Normal,
-                row: 4,
+                row: TimeoutRow::Tcp(TcpState::FinWait),
                 secs: 60
             },
             TimeoutSet {
                 set: Set::Defense,
-                row: 10,
+                row: TimeoutRow::Tcp(TcpState::SynAck),
                 secs: 20
             },
             TimeoutSet {
                 set: Set::Normal,
-                row: 0,
+                row: TimeoutRow::Tcp(TcpState::None),
                 secs: 2
             },
         ])
@@ -393,7 +394,7 @@ fn timeouts_show_and_set() {
         ("synack", "sa"),
         ("udp", "udp"),
     ];
-    for (row, (long, short)) in names.iter().enumerate() {
+    for (row, (long, short)) in TimeoutRow::ALL.into_iter().zip(names) {
         for n in [long, short] {
             assert_eq!(
                 ok(&format!("--timeouts {n}=7")),

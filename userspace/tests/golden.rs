@@ -10,6 +10,7 @@ use ipvsdadm::args::ListMode;
 use ipvsdadm::format::{self, FormatOpts};
 use ipvsdadm::model::{ServiceView, TimeoutView};
 use ipvsdadm::run::fill_rates;
+use ipvsdadm::timeouts::TimeoutRow;
 use serde_json::Value;
 
 fn sorted() -> Vec<ServiceView> {
@@ -27,11 +28,13 @@ fn opts(mode: ListMode) -> FormatOpts {
 }
 
 fn timeout_rows() -> Vec<TimeoutView> {
-    (0..12)
-        .map(|row| TimeoutView {
+    TimeoutRow::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| TimeoutView {
             row,
-            normal: Some(NORMAL[row]),
-            defense: DEFENSE[row],
+            normal: Some(NORMAL[i]),
+            defense: DEFENSE[i],
         })
         .collect()
 }

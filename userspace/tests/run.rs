@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::*;
 use ipvsdadm::client::NlError;
 use ipvsdadm::run::{main_with, Env};
+use ipvsdadm::timeouts::TimeoutRow;
 
 struct Out {
     code: i32,
@@ -374,8 +375,11 @@ fn timeouts_show() {
 fn timeouts_short_sysctl_names() {
     // A module that names its sysctls timeout_es, timeout_fw, ... works as well.
     let dir = temp_dir("short");
-    for row in 0..12 {
-        let short = ipvsdadm::timeouts::short_name(row);
+    for (row, short) in TimeoutRow::ALL
+        .into_iter()
+        .map(ipvsdadm::timeouts::short_name)
+        .enumerate()
+    {
         std::fs::write(
             dir.join(format!("timeout_{short}")),
             format!("{}\n", NORMAL[row]),

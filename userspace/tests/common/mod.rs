@@ -10,6 +10,7 @@ use ipvsdadm::model::{
     ConnView, DefenseInfo, DefenseView, DestKey, DestView, Drops, GlobalStats, Protocol, Rates,
     ServiceKey, ServiceView, Stats,
 };
+use ipvsdadm::timeouts::TimeoutRow;
 
 pub fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
@@ -306,8 +307,11 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 /// A sysctl directory holding the timeouts of `timeouts.txt`, named by long names.
 pub fn sysctl_dir(tag: &str) -> PathBuf {
     let dir = temp_dir(tag);
-    for row in 0..12 {
-        let name = ipvsdadm::timeouts::long_name(row);
+    for (row, name) in TimeoutRow::ALL
+        .into_iter()
+        .map(TimeoutRow::name)
+        .enumerate()
+    {
         std::fs::write(
             dir.join(format!("timeout_{name}")),
             format!("{}\n", NORMAL[row]),
