@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # ipvs-defense: the README's two commands are `make run` and `make test`.
 #
 #   make setup    install Debian packages, rust-src, bindgen-cli, virtme-ng (no-op when present)

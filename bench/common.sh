@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Shared by the benchmark's guest scripts (bench/guest.sh and every bench/wl_*.sh): the
 # contestants, the servers, the client-port plan and the result records.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The benchmark inside the guest (started by bench/run.sh through scripts/vm.sh):
 #
 #   bench/guest.sh OUTDIR

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # The benchmark's settings, sourced by bench/run.sh (`make bench`) and by the guest test
 # selftests/test_bench_quick.sh (`make test`): bench_params 1 sets the QUICK ones (every
 # workload once for every contestant, a few seconds each, and every variant in one

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Where the time goes: one workload under `perf record` for each contestant, in the guest
 # (started by bench/run.sh with PROFILE=WORKLOAD, i.e. `make bench-profile WORKLOAD=udp`):
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
 """Summarises one benchmark boot: medians with min-max, ratios, JSON and a plot.
 
     report.py --raw results.jsonl --meta meta.txt --outdir DIR [--quick]

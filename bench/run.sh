@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make bench`: the benchmark (bench/README.md says what and how).
 #
 #   make bench            the bench kernel (no debug options), ROUNDS (5) rounds, results

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Workload "conn": new connections at a set rate, and what each costs.
 #
 #   bench/wl_conn.sh ipvs|ours|route          (in the guest, as root)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Workload "memory": bytes per connection entry, and the table's memory after a flood of
 # MEM_FLOOD (100,000) spoofed SYNs, each of which creates an entry.
 #

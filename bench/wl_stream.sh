@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Workload "stream": established-flow forwarding of one long TCP flow at a set rate, and
 # what it costs.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Workload "synack": a SYN-then-ACK flood (each spoofed SYN followed by a blind ACK from
 # the same source, acknowledging a guessed sequence number).
 #

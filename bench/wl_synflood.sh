@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Workload "synflood": a spoofed SYN flood at a set rate, the same for every contestant, and
 # legitimate clients at a set rate during it; the guest's busy time per SYN.
 #

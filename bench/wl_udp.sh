@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Workload "udp": established-flow forwarding of small packets at a set rate, and what
 # each packet costs.
 #

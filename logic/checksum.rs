@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Internet checksums: full computation (RFC 1071) and incremental update (RFC 1624).
 //!
 //! The checksum of IPv4, TCP, UDP and ICMP is the ones' complement of the ones' complement

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The defense controller: the effective defense level, the SYN drop rate, the even
 //! spreading of drops, and the validation of clients' ACKs (Documentation/ipvs-defense.rst,
 //! "Defense").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The connection entry the table stores, and the flow keys it is found by.
 //!
 //! An entry is one client connection through one virtual service to one real server. The

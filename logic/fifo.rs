@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! A bounded first-in, first-out queue over storage the caller owns, which forgets its
 //! oldest element to make room when full.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Keyed hashing: SipHash-2-4 (Aumasson and Bernstein, 2012) over a byte slice.
 //!
 //! The connection table hashes flow keys with a random key chosen at module load, so that

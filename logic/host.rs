@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Host build of ipvs-defense's director logic.
 //!
 //! The kernel module includes `logic/mod.rs` as `mod logic;`; this crate includes the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Known clients: source addresses that completed a real handshake, remembered for a while
 //! in a fixed-size, lock-free table, so that a SYN drop rate spares returning legitimate
 //! clients (Documentation/ipvs-defense.rst, "Defense").

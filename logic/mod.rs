@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The director's pure logic: `core` only, safe Rust, no allocation, no floating point
 //! (it runs in the kernel), and no panics on any input.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! IPv4 packets: parsing into typed views, NAT rewriting in place, and building a RST.
 //!
 //! [`parse`] reads an IPv4 header and then a TCP, UDP or ICMP header from a byte slice

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The `IPVS_DEFENSE` generic netlink protocol, shared by the module and `ipvsdadm`.
 //!
 //! Version 1. Every message carries flat attributes (no nesting). Addresses are IPv4

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! A lock-free rate limit: at most a number of events per period, counted in ticks.
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Parsing and range checks for the module's integer sysctls.
 //!
 //! The kernel side (`rust/kernel/sysctl.rs`) hands the bytes a user wrote to

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! TCP connection states and the two transition tables (Documentation/ipvs-defense.rst,
 //! "States and timeouts").
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Entry timeouts: one value per TCP state plus one for UDP, in a normal and a defense set,
 //! each a sysctl in `1..=2147483` seconds, and their conversion to ticks
 //! (Documentation/ipvs-defense.rst, "States and timeouts").

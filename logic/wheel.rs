@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Expiry without a timer per entry: a hierarchical timer wheel over entry indices.
 //!
 //! The connection table can hold millions of entries; a kernel timer each would be a timer

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Host checks and tests, printed as KTAP. Writes "passed failed skipped" to $1 (if given).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd); cd "$top"
@@ -39,6 +40,15 @@ safety_comments() {
   return $bad
 }
 
+spdx_lines() {
+  # Every source file names its licence in its first two lines (after a #! line, if any).
+  local f bad=0
+  for f in $(git ls-files '*.rs' '*.sh' '*.py' '*Makefile' '*Kbuild'); do
+    head -2 "$f" | grep -q 'SPDX-License-Identifier: ' || { echo "$f: no SPDX line"; bad=1; }
+  done
+  return $bad
+}
+
 echo "TAP version 13"
 check "cargo fmt --check" cargo fmt --all --check -- --color never
 check "rustfmt of the module and rust/" module_fmt
@@ -46,6 +56,7 @@ check "cargo clippy -D warnings" cargo clippy -q --workspace --all-targets -- -D
 check "no unsafe outside rust/" no_unsafe_outside_rust
 check "SAFETY comment on every unsafe block" safety_comments
 check "no import circle in director/" python3 scripts/import_circles.py director
+check "an SPDX line in every source file" spdx_lines
 
 # cargo test: every test case counts.
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log/t" | grep -E '^test .* \.\.\. ' |

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Builds (or reuses) the 6.12 kernel tree for one flavour (test | bench) and prints its path
 # on the last line of stdout.
 #

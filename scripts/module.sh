@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Builds ipvs_defense.ko against the cached kernel tree of a flavour; prints the tree path.
 #
 # FAULTS="init slow_hook" also builds, for the guest tests only, one variant of the module

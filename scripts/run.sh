@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make run`: boots the test kernel, loads ipvs_defense.ko, sends traffic from a client
 # namespace to the director and through it to a real server, and shows what the module saw.
 set -uo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Installs everything `make test`, `make run` and `make bench` need on a fresh Debian 12
 # machine of this kind. Quick no-op when everything is already there.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make test`: host checks and tests, then the guest tests in QEMU on the test kernel.
 # Prints every result and ends with the one line "N passed, N failed, N skipped"; exits
 # non-zero on any failure.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Boots a kernel tree in QEMU with virtme-ng and runs one guest command.
 #
 #   scripts/vm.sh TREE OUTDIR 'GUEST COMMAND'

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Sends crafted TCP and UDP packets, one of each kind named, for the guest tests only.
 
     craft.py DST_IP DST_PORT [--sport N] [--src-range FIRST COUNT] KIND...

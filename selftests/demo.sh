@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # What `make run` shows, inside the guest; selftests/test_demo.sh runs it in `make test`.
 #
 # Topology: lib.sh's (clients cl1, cl2 on 192.0.2.0/24, the director, real servers rs1, rs2

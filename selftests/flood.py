@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """A bounded spoofed SYN (or SYN-then-blind-ACK) flood, for the guest tests only.
 
     flood.py DST_IP DST_PORT COUNT [--ack | --fin] [--seconds S] [--seed N]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Raw generic netlink requests to the IPVS_DEFENSE family, for the guest tests.
 
 Unlike ipvsdadm, this sends whatever it is told (port 0, unknown attributes, huge

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Shared library of the guest tests: the test topology and small assertion helpers.
 #
 # Topology (the director is the guest's root namespace, ip_forward on; nothing leaves the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Runs inside the guest: every selftests/test_*.sh (or the ones named), KTAP output on
 # stdout and in OUTDIR/ktap.txt, and the dmesg check after each test.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make bench QUICK=1` inside the test run, so that the benchmark never rots (issue 7): every
 # workload of bench/ runs once, a few seconds, for each contestant (the in-kernel IPVS,
 # ipvs_defense, plain routing), on this debug kernel; the test asserts that each produced

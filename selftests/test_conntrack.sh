@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The director with nf_conntrack tracking its traffic: the legacy iptables nat table (a
 # MASQUERADE rule for a network that plays no part here) makes netfilter track every
 # connection of the director's namespace. The service works as without: rr over both

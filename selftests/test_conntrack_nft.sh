@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Our flows are untracked, as IPVS's are by default: with a stateful nft ruleset on the
 # director (`ct state invalid drop` in input and forward) and a masquerade on the clients'
 # side, connections through the VIP work, every reply reaches the client from the VIP

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The data path, section by section (issue 5's "must show"):
 # - conn_max=100 and 150 new connections: 100 entries, table_full 50;
 # - lc sends new connections to the idle real server;

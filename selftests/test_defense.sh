@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # SYN-flood defense with real (spoofed, bounded) floods from 198.18.0.0/15:
 # - defense_level engages by itself below amemthresh and returns by itself; 2 stays;
 #   every switch is logged and counted;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # timeout: 4200
 # SYN floods against the defense, bounded, from spoofed sources in 198.18.0.0/15 (issue 6's
 # "must show"; flood.py stands in for `hping3 --rand-source`, whose sources would leave the

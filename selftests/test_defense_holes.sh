@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Segments that must not open or pin an entry (Documentation: the defense's rules):
 # - a SYN with RST or FIN also set opens no entry and reaches no real server;
 # - level 2, conn_max 500: 2,000 spoofed SYN-then-FIN pairs (sources in 198.18.0.0/15,

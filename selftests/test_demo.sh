@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make run`'s demo (selftests/demo.sh), run as a test so that the README's first command
 # cannot break unnoticed: it must end with status 0 and its last line.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Nothing from a real server leaves untranslated, with no conntrack (so no nf_defrag) in the
 # director's namespace:
 # - a UDP service whose real server answers with 3,000-byte datagrams, fragmented at the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The LOCAL_IN hook counts packets from a client namespace to the director, the FORWARD hook
 # counts packets the director routes between a client and a real server.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # ICMP errors about tracked connections are translated both ways: a real server's "port
 # unreachable" about a client's datagram reaches the client as coming from VIP:port (its
 # connected socket sees ECONNREFUSED), and a client's "port unreachable" about a reply

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # insmod/rmmod 20 times: the sysctl directory comes and goes with the module, nothing is
 # left behind, and kmemleak finds no unreferenced object after the last rmmod.
 . "$(dirname "$0")/lib.sh"

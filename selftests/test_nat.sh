@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # End to end through the VIP: TCP and UDP requests from clients reach both real servers
 # (rr), with the client's address intact; replies come back from VIP:port; entries are
 # listed with their state; counters add up; a 2 MB transfer arrives whole (checksums and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The IPVS_DEFENSE generic netlink family: ipvsdadm configures services and real servers
 # and lists them in ipvsadm's layout; the kernel refuses bad requests (policy and handler
 # checks, with extended-ack messages), refuses changes without CAP_NET_ADMIN, and multi-part

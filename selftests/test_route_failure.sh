@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # When the director's own route lookup to the real server fails (prohibit, unreachable,
 # blackhole, no route, interface down), the packet is dropped and counted, the client is
 # told (ICMP host unreachable), a rate-limited line names the server, and NOTHING leaves

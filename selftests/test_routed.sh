@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Routes through a gateway, and where a real server's packets come from:
 # - a real server one router away (rs3 behind gw), on a specific route through gw: NAT
 #   works end to end;

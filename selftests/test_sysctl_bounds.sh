@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # defense_level accepts 0..2; -1, 3 and "abc" fail with EINVAL and keep the old value; an
 # empty write changes nothing; a non-root write is refused; counters are read-only.
 . "$(dirname "$0")/lib.sh"

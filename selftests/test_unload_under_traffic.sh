@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # timeout: 2400
 # rmmod, and an init that fails, while the heaviest load the guest makes runs through the
 # hooks: TCP and UDP streams through the VIP and a spoofed SYN flood (sources in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # What the director does to a packet it sends on to a real server, as ip_forward and IPVS
 # do: no socket from early demux (a TIME_WAIT socket of the director's, carried into the
 # fq qdisc, is read and written as a full socket; nft's socket expression sees it), no receive timestamp (which fq would

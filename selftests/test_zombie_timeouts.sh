@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # A packet from a configured real server without an entry (a zombie) is dropped and counted,
 # never masqueraded; traffic from other sources is untouched. Entries expire by their
 # state's timeout (timeout_* sysctls, 1..2147483, EINVAL outside). A full table refuses new

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Least connections (`ip_vs_lc.c`) and weighted least connections (`ip_vs_wlc.c`).
 //!
 //! A server's load is its *overhead* `active × 256 + inactive`, as in the kernel: an

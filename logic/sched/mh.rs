@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Maglev hashing (Eisenbud et al., "Maglev: A Fast and Reliable Software Network Load
 //! Balancer", NSDI 2016), as the `mh` scheduler.
 //!

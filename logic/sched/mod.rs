@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Schedulers: which real server gets a new connection.
 //!
 //! Every scheduler works on the caller's list of real servers (a slice of any type that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Round robin, as the kernel's `ip_vs_rr.c`: each pick takes the next server after the
 //! last one picked, in list order, skipping quiesced servers (weight 0). The last one picked
 //! may be picked again when it is the only server available.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Weighted round robin, as the kernel's `ip_vs_wrr.c`.
 //!
 //! A *current weight* `cw` starts at the largest weight and steps down by the gcd of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The defense controller, the SYN drop rate and its even spreading.
 
 mod common;

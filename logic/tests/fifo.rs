@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The bounded FIFO against a `VecDeque` model, over random pushes and pops.
 
 mod common;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! SipHash-2-4 against its reference vectors, and the connection entry.
 
 mod common;

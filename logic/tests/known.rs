@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 use ipvsd_logic::known::KnownClients;
 use std::sync::atomic::AtomicU64;
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Packet parsing (every malformation, and no panic on random or mutated bytes) and the
 //! checksum rewrite: incremental updates against full recomputation over 100,000 random
 //! packets and rewrites.

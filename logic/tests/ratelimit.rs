@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The lock-free rate limit: the limit per period, periods that restart, and threads.
 
 use ipvsd_logic::ratelimit::RateLimit;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Schedulers: rr, wrr, lc, wlc with the kernel's semantics, and Maglev (`mh`): identical
 //! tables on every director, bounded disruption, weights honoured.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 use ipvsd_logic::sysctl::{format_value, parse_write, IntRange, WriteError};
 
 const LEVEL: IntRange = IntRange::new(0, 2);

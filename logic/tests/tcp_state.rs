@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The TCP state machine against the tables of Documentation/ipvs-defense.rst, "States and
 //! timeouts", cell by cell (2 tables × 2 directions × 4 events × 11 states = 176 cells), and
 //! scripted connections.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Timeouts: the values of Documentation/ipvs-defense.rst, "States and timeouts", the sysctl
 //! range, and tick conversion.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The timer wheel: exact expiry of a million entries under random re-arms and a moving
 //! clock, none lost, none twice; O(1) operations; broken links never hang a sweep.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The command line: a pure parser from arguments to a [`Command`], with ipvsadm's flags,
 //! its checks of which options go with which command, and its error wording where it has
 //! one.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! What the tool asks of the kernel, as a trait so that the command logic can be tested
 //! with a fake; [`crate::netlink::NlClient`] implements it over generic netlink.
 

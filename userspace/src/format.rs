@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Pure formatting of every listing, as text (ipvsadm's layout where ipvsadm has one) and
 //! as JSON (field names documented in README.md).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! `ipvsdadm`: the ipvsadm-style control tool of the ipvs_defense director.
 //!
 //! - [`args`]: the pure command-line parser ([`args::parse_args`]);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! `ipvsdadm`: exit status 0 on success, 1 on a runtime or kernel error, 2 on a usage error.
 #![forbid(unsafe_code)]
 

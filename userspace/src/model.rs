@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Plain data the tool parses, fetches and prints. Nothing here talks to the kernel, so the
 //! formatting functions and their tests work on these structs alone.
 

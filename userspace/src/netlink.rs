@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The `IPVS_DEFENSE` generic netlink client, on `neli`'s synchronous socket.
 //!
 //! neli builds and parses every header and attribute; this module only chooses commands,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Runs a parsed [`Command`]: asks the [`Client`], reads or writes sysctls, formats the
 //! result. Every failure becomes a [`CliError`] whose text is the one line printed.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Entry timeouts: the `timeout_<state>` and `defense_timeout_<state>` sysctls under
 //! `/proc/sys/net/ipvs_defense/` (Documentation/ipvs-defense.rst, "States and timeouts" and
 //! "Tunables"). The tool reads and writes those files directly; the module checks the range

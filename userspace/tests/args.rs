@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The argument parser: every flag in its short and long form, and every error.
 
 mod common;

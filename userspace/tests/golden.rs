@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Every listing against the hand-written golden files of `tests/golden/` (written from
 //! ipvsadm's printf formats), and the JSON of each listing parsed back.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The wire format without a kernel: requests built by neli checked byte by byte, and
 //! replies written here as the kernel would send them, parsed by neli and interpreted.
 

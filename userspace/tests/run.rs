@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The whole program against a fake module: output, the one error line, exit codes, and
 //! the timeout sysctls in a temporary directory.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! `loadgen`: the benchmark's traffic generator and servers (see bench/README.md).
 //!
 //! Under software emulation a process start costs seconds in the guest and Python is far

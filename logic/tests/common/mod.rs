@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Shared test helpers: a small seeded pseudo-random generator (SplitMix64), so that every
 //! randomised test is reproducible and needs no dependency.
 #![allow(dead_code)]

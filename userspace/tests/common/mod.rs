@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Test data shared by the integration tests: the configuration the golden files in
 //! `tests/golden/` describe, and a fake [`Client`].
 #![allow(dead_code)]
