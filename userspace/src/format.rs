@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Pure formatting of every listing, as text (ipvsadm's layout where ipvsadm has one) and
-//! as JSON (field names documented in README.md).
+//! Pure formatting of every listing as text, in ipvsadm's layout where ipvsadm has one
+//! (the JSON is [`crate::json`]'s).
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Value};
-
 use crate::args::ListMode;
-use crate::model::{
-    ConnView, DefenseView, DestView, Drops, Protocol, Rates, ServiceView, Stats, TimeoutView,
-};
+use crate::model::{ConnView, DefenseView, DestView, Protocol, ServiceView, Stats, TimeoutView};
 use crate::timeouts;
 
 /// How to print the service listing.
@@ -339,149 +335,4 @@ pub fn format_timeouts(rows: &[TimeoutView]) -> String {
         );
     }
     out
-}
-
-fn stats_json(s: &Stats) -> Value {
-    json!({
-        "conns": s.conns,
-        "inpkts": s.inpkts,
-        "outpkts": s.outpkts,
-        "inbytes": s.inbytes,
-        "outbytes": s.outbytes,
-    })
-}
-
-fn rates_json(r: &Rates) -> Value {
-    json!({
-        "cps": r.cps,
-        "inpps": r.inpps,
-        "outpps": r.outpps,
-        "inbps": r.inbps,
-        "outbps": r.outbps,
-    })
-}
-
-fn drops_json(d: &Drops) -> Value {
-    let mut m = serde_json::Map::new();
-    for (name, value) in d.named() {
-        m.insert(name.to_string(), json!(value));
-    }
-    Value::Object(m)
-}
-
-fn dest_json(d: &DestView) -> Value {
-    let mut v = json!({
-        "address": d.addr.to_string(),
-        "port": d.port,
-        "forward": "Masq",
-        "weight": d.weight,
-        "active_conns": d.active,
-        "inactive_conns": d.inactive,
-        "stats": stats_json(&d.stats),
-    });
-    if let (Some(r), Some(obj)) = (&d.rates, v.as_object_mut()) {
-        obj.insert("rates".into(), rates_json(r));
-    }
-    v
-}
-
-fn service_json(s: &ServiceView) -> Value {
-    let mut v = json!({
-        "protocol": s.key.protocol.name(),
-        "address": s.key.addr.to_string(),
-        "port": s.key.port,
-        "scheduler": s.scheduler,
-        "flags": s.flags,
-        "stats": stats_json(&s.stats),
-        "drops": drops_json(&s.drops),
-        "real_servers": s.dests.iter().map(dest_json).collect::<Vec<_>>(),
-    });
-    if let (Some(r), Some(obj)) = (&s.rates, v.as_object_mut()) {
-        obj.insert("rates".into(), rates_json(r));
-    }
-    v
-}
-
-fn pretty(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".to_string());
-    s.push('\n');
-    s
-}
-
-/// `-L --json` (with `--stats` or `--rate` too): every service with real servers, counters
-/// and, for `--rate`, rates. `rate_interval_ms` is set for `--rate`.
-pub fn json_list(services: &[ServiceView], rate_interval_ms: Option<u64>) -> String {
-    let mut v = json!({
-        "services": services.iter().map(service_json).collect::<Vec<_>>(),
-    });
-    if let (Some(ms), Some(obj)) = (rate_interval_ms, v.as_object_mut()) {
-        obj.insert("rate_interval_ms".into(), json!(ms));
-    }
-    pretty(&v)
-}
-
-/// `-L -c --json`.
-pub fn json_connections(conns: &[ConnView]) -> String {
-    let list: Vec<Value> = conns
-        .iter()
-        .map(|c| {
-            json!({
-                "protocol": c.protocol.name(),
-                "client_address": c.caddr.to_string(),
-                "client_port": c.cport,
-                "virtual_address": c.vaddr.to_string(),
-                "virtual_port": c.vport,
-                "dest_address": c.daddr.to_string(),
-                "dest_port": c.dport,
-                "state": c.state_name(),
-                "expires": c.expires,
-            })
-        })
-        .collect();
-    pretty(&json!({ "connections": list }))
-}
-
-/// `-L --timeout --json`.
-pub fn json_ipvsadm_timeout(tcp: u32, tcpfin: u32, udp: u32) -> String {
-    pretty(&json!({ "tcp": tcp, "tcpfin": tcpfin, "udp": udp }))
-}
-
-/// `--defense --json`.
-pub fn json_defense(v: &DefenseView) -> String {
-    let d = &v.defense;
-    let g = &v.global;
-    let mut out = json!({
-        "operator_level": d.level,
-        "effective_level": d.effective,
-        "available_pages": d.available_pages,
-        "amemthresh_pages": d.amemthresh_pages,
-        "page_size": v.page_size,
-        "drop_rate": d.drop_rate,
-        "switches": d.switches,
-        "entries": g.entries,
-        "conn_max": g.conn_max,
-        "drops": drops_json(&g.drops),
-        "known_client_passes": v.known_client_passes(),
-        "stats": stats_json(&g.stats),
-    });
-    if let (Some((high, low)), Some(o)) = (d.fill_watermarks, out.as_object_mut()) {
-        o.insert("table_fill_high".into(), high.into());
-        o.insert("table_fill_low".into(), low.into());
-    }
-    pretty(&out)
-}
-
-/// `--timeouts --json`: `{"timeouts": {"established": 900, ...}, "defense_timeouts": {...}}`
-/// keyed by the sysctl suffix; a value that could not be read is `null`.
-pub fn json_timeouts(rows: &[TimeoutView]) -> String {
-    let mut normal = serde_json::Map::new();
-    let mut defense = serde_json::Map::new();
-    for r in rows {
-        normal.insert(r.row.name().to_string(), json!(r.normal));
-        defense.insert(r.row.name().to_string(), json!(r.defense));
-    }
-    pretty(&json!({
-        "timeouts": Value::Object(normal),
-        "defense_timeouts": Value::Object(defense),
-    }))
 }

@@ -13,6 +13,7 @@
 pub mod args;
 pub mod client;
 pub mod format;
+pub mod json;
 pub mod model;
 pub mod netlink;
 pub mod run;

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use serde::Serialize;
+
 use ipvsd_logic::proto::{ipproto, TCP_STATE_NAMES};
 
 /// The protocol of a virtual service or connection.
@@ -76,7 +78,7 @@ impl fmt::Display for DestKey {
 }
 
 /// Traffic counters (`STAT_*`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     /// Connections scheduled.
     pub conns: u64,
@@ -92,7 +94,7 @@ pub struct Stats {
 
 /// Per-second rates computed by the tool from two [`Stats`] samples (the kernel keeps
 /// counters only, no rate estimator).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Rates {
     /// Connections per second.
     pub cps: u64,
@@ -107,7 +109,7 @@ pub struct Rates {
 }
 
 /// One counter per drop reason (`DROP_*`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Drops {
     /// SYNs dropped by the defense's rate.
     pub syn_rate_drops: u64,

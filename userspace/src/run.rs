@@ -266,7 +266,7 @@ fn list<C: Client + ?Sized>(
         ListWhat::Connections => {
             let conns = c.connections().map_err(|e| describe(Op::ListConns, e))?;
             if opts.json {
-                format::json_connections(&conns)
+                crate::json::connections(&conns)
             } else {
                 format::format_connections(&conns)
             }
@@ -296,7 +296,7 @@ fn list<C: Client + ?Sized>(
                 interval = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
             }
             if opts.json {
-                format::json_list(&services, interval)
+                crate::json::list(&services, interval)
             } else {
                 format::format_list(
                     &services,
@@ -440,7 +440,7 @@ fn run_local(cmd: &Command, env: &Env, out: &mut dyn Write) -> Option<Result<(),
             .map_err(sysctl_error)
             .and_then(|rows| {
                 let text = if *json {
-                    format::json_timeouts(&rows)
+                    crate::json::timeouts(&rows)
                 } else {
                     format::format_timeouts(&rows)
                 };
@@ -461,7 +461,7 @@ fn run_local(cmd: &Command, env: &Env, out: &mut dyn Write) -> Option<Result<(),
             };
             read().and_then(|(tcp, fin, udp)| {
                 let text = if *json {
-                    format::json_ipvsadm_timeout(tcp, fin, udp)
+                    crate::json::ipvsadm_timeout(tcp, fin, udp)
                 } else {
                     format::format_ipvsadm_timeout(tcp, fin, udp)
                 };
@@ -514,7 +514,7 @@ fn run_client<C: Client + ?Sized>(
                 page_size: env.page_size,
             };
             let text = if *json {
-                format::json_defense(&view)
+                crate::json::defense(&view)
             } else {
                 format::format_defense(&view)
             };

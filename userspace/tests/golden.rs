@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::*;
 use ipvsdadm::args::ListMode;
 use ipvsdadm::format::{self, FormatOpts};
+use ipvsdadm::json;
 use ipvsdadm::model::{ServiceView, TimeoutView};
 use ipvsdadm::run::fill_rates;
 use ipvsdadm::timeouts::TimeoutRow;
@@ -197,7 +198,7 @@ fn parse(text: &str) -> Value {
 
 #[test]
 fn json_list_fields() {
-    let v = parse(&format::json_list(&sorted(), None));
+    let v = parse(&json::list(&sorted(), None));
     let services = v["services"].as_array().unwrap();
     assert_eq!(services.len(), 2);
     assert!(v.get("rate_interval_ms").is_none());
@@ -242,7 +243,7 @@ fn json_list_fields() {
 
 #[test]
 fn json_rate_fields() {
-    let v = parse(&format::json_list(&sorted(), Some(1000)));
+    let v = parse(&json::list(&sorted(), Some(1000)));
     assert_eq!(v["rate_interval_ms"], 1000);
     let tcp = &v["services"][0];
     assert_eq!(tcp["rates"]["cps"], 12);
@@ -259,7 +260,7 @@ fn json_rate_fields() {
 
 #[test]
 fn json_connections_fields() {
-    let v = parse(&format::json_connections(&connections()));
+    let v = parse(&json::connections(&connections()));
     let c = v["connections"].as_array().unwrap();
     assert_eq!(c.len(), 6);
     assert_eq!(c[0]["protocol"], "TCP");
@@ -279,7 +280,7 @@ fn json_connections_fields() {
 
 #[test]
 fn json_defense_fields() {
-    let v = parse(&format::json_defense(&defense_view()));
+    let v = parse(&json::defense(&defense_view()));
     assert_eq!(v["operator_level"], 0);
     assert_eq!(v["effective_level"], 1);
     assert_eq!(v["available_pages"], 1999);
@@ -304,7 +305,7 @@ fn json_defense_fields() {
 fn defense_passes_prefer_the_defense_reply() {
     let mut d = defense_view();
     d.defense.known_client_passes = Some(7);
-    let v = parse(&format::json_defense(&d));
+    let v = parse(&json::defense(&d));
     assert_eq!(v["known_client_passes"], 7);
     assert!(format::format_defense(&d).contains("  known_client_passes   7\n"));
 }
@@ -327,7 +328,7 @@ fn defense_text_edge_cases() {
 
 #[test]
 fn json_timeouts_fields() {
-    let v = parse(&format::json_timeouts(&timeout_rows()));
+    let v = parse(&json::timeouts(&timeout_rows()));
     assert_eq!(v["timeouts"]["established"], 900);
     assert_eq!(v["timeouts"]["syn_recv"], 60);
     assert_eq!(v["timeouts"]["udp"], 300);
@@ -342,7 +343,7 @@ fn json_timeouts_fields() {
 
 #[test]
 fn json_ipvsadm_timeout_fields() {
-    let v = parse(&format::json_ipvsadm_timeout(900, 120, 300));
+    let v = parse(&json::ipvsadm_timeout(900, 120, 300));
     assert_eq!(v["tcp"], 900);
     assert_eq!(v["tcpfin"], 120);
     assert_eq!(v["udp"], 300);
@@ -352,13 +353,11 @@ fn json_ipvsadm_timeout_fields() {
 fn defense_shows_the_table_watermarks_when_the_kernel_sends_them() {
     let mut d = defense_view();
     assert!(!format::format_defense(&d).contains("table watermarks"));
-    assert!(parse(&format::json_defense(&d))
-        .get("table_fill_high")
-        .is_none());
+    assert!(parse(&json::defense(&d)).get("table_fill_high").is_none());
     d.defense.fill_watermarks = Some((90, 70));
     let t = format::format_defense(&d);
     assert!(t.contains("  table watermarks      engage at 90%, return below 70% of conn_max\n"));
-    let v = parse(&format::json_defense(&d));
+    let v = parse(&json::defense(&d));
     assert_eq!(
         (v["table_fill_high"].clone(), v["table_fill_low"].clone()),
         (90.into(), 70.into())
@@ -366,4 +365,18 @@ fn defense_shows_the_table_watermarks_when_the_kernel_sends_them() {
     d.defense.fill_watermarks = Some((0, 70));
     assert!(format::format_defense(&d)
         .contains("  table watermarks      0% (automatic switch on the table's fill disabled)\n"));
+}
+
+#[test]
+fn every_json_document_carries_the_schema_version() {
+    for doc in [
+        json::list(&sorted(), None),
+        json::list(&sorted(), Some(1000)),
+        json::connections(&connections()),
+        json::ipvsadm_timeout(900, 120, 300),
+        json::defense(&defense_view()),
+        json::timeouts(&timeout_rows()),
+    ] {
+        assert_eq!(parse(&doc)["version"], json::SCHEMA_VERSION, "{doc}");
+    }
 }

@@ -297,8 +297,8 @@ fn kernel_errors_are_one_clear_line() {
         ),
         (
             "-L -n",
-            errno(libc::EBADMSG, None),
-            "ipvsdadm: read statistics: Bad message (errno 74)\n",
+            errno(libc::ENOTBLK, None),
+            "ipvsdadm: read statistics: Block device required (errno 15)\n",
         ),
         (
             "-L -n -c",
@@ -573,4 +573,20 @@ fn restore_stops_at_the_first_bad_line() {
         assert_eq!(o.calls, ["flush"]);
     }
     assert_eq!(run("-R -n").code, 2);
+}
+
+#[test]
+fn errno_names() {
+    use ipvsdadm::client::errno_name;
+    for (e, name) in [
+        (libc::EPERM, "EPERM"),
+        (libc::ENOBUFS, "ENOBUFS"),
+        (libc::EOPNOTSUPP, "EOPNOTSUPP"),
+        (libc::EAGAIN, "EAGAIN"),
+        (libc::EMSGSIZE, "EMSGSIZE"),
+        (libc::E2BIG, "E2BIG"),
+    ] {
+        assert_eq!(errno_name(e), name);
+    }
+    assert_eq!(errno_name(4095), "errno 4095");
 }
