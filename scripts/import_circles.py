@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Fails on an import circle between the files of a module folder (default: director/).
+"""Fails on an import circle between the parts of a module folder (default: director/).
 
-A file `a.rs` depends on its sibling `b.rs` when it names `super::b` or `crate::<dir>::b`,
-in a `use` or in a path; the folder's `mod.rs` is the root that knows every part and is
-left out. Prints each circle found, as `a -> b -> a`, and exits 1 if there is any.
+A part is a file `b.rs` or a subfolder `b/` with a `mod.rs`. A file `a.rs` depends on its
+sibling `b` when it names `super::b` or `crate::<dir>::b`, in a `use` or in a path; a
+subfolder depends on what any of its files names as `super::super::b` or
+`crate::<dir>::b`. The folder's `mod.rs` is the root that knows every part and is left
+out. Subfolders are checked the same way, in turn. Prints each circle found, as
+`a -> b -> a`, and exits 1 if there is any.
 """
 import re
 import sys
@@ -37,16 +40,28 @@ def top_level_names(text, start):
     return [n.strip().split("::", 1)[0].strip() for n in names if n.strip()]
 
 
-def deps(path, siblings, folder):
-    """The siblings that file `path` names."""
-    text = strip_comments(path.read_text())
+def named_parts(text, prefix):
+    """The first segments after `prefix::` in `text`, lists included."""
     named = set()
     # `super::b`, `crate::director::b`, and the lists of `use super::{b, c::{D, E}}`.
-    for m in re.finditer(rf"\b(?:super|crate::{folder})::(\{{|\w+)", text):
+    for m in re.finditer(rf"\b(?:{prefix})::(\{{|\w+)", text):
         if m.group(1) == "{":
             named.update(top_level_names(text, m.start(1)))
         else:
             named.add(m.group(1))
+    return named
+
+
+def deps(path, siblings, folder):
+    """The siblings that part `path` (a file, or a subfolder) names."""
+    if path.is_dir():
+        named = set()
+        for p in path.rglob("*.rs"):
+            # In the subfolder's mod.rs, `super` is this folder; in its files, `super::super`.
+            up = "super" if p == path / "mod.rs" else "super::super"
+            named |= named_parts(strip_comments(p.read_text()), f"{up}|crate::{folder}")
+    else:
+        named = named_parts(strip_comments(path.read_text()), f"super|crate::{folder}")
     return sorted(n for n in named if n in siblings and n != path.stem)
 
 
@@ -66,17 +81,23 @@ def circles(graph):
     return found
 
 
-def main():
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "director")
-    files = {p.stem: p for p in root.glob("*.rs") if p.stem != "mod"}
-    graph = {name: deps(p, files, root.name) for name, p in files.items()}
+def check(root):
+    """Checks one folder and its subfolders; returns the number of circles found."""
+    parts = {p.stem: p for p in root.glob("*.rs") if p.stem != "mod"}
+    subfolders = sorted(p for p in root.iterdir() if (p / "mod.rs").is_file())
+    parts.update({p.name: p for p in subfolders})
+    graph = {name: deps(p, parts, root.name) for name, p in parts.items()}
     found = circles(graph)
     for c in found:
         print(f"import circle in {root}/: " + " -> ".join(c))
     if not found:
         for name in sorted(graph):
-            print(f"{name}: {', '.join(graph[name]) or '-'}")
-    return 1 if found else 0
+            print(f"{root}/{name}: {', '.join(graph[name]) or '-'}")
+    return len(found) + sum(check(p) for p in subfolders)
+
+
+def main():
+    return 1 if check(Path(sys.argv[1] if len(sys.argv) > 1 else "director")) else 0
 
 
 if __name__ == "__main__":

@@ -21,6 +21,11 @@ for fault in ${FAULTS:-}; do
       mkdir -p "$dir/$(dirname "$f")"
       cmp -s "$top/$f" "$dir/$f" || cp "$top/$f" "$dir/$f"
     done
+  # ... and a file gone from the sources goes from the copy (a module moved into a folder
+  # would otherwise be found twice).
+  (cd "$dir" && find director logic -name '*.rs') | while read -r f; do
+    [ -e "$top/$f" ] || rm -f "$dir/$f"
+  done
   echo "module: building the fault variant '$fault' in $dir" >&2
   make -s -C "$tree" M="$dir" LLVM=1 KRUSTFLAGS="--cfg ipvsd_fault_$fault" modules >&2
   test -f "$dir/ipvs_defense.ko"

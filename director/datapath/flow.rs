@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Flows and their entries: a packet's flow key, opening an entry for a new flow
+//! (reservation, eviction while engaged), and applying a packet to an entry.
+
+use crate::director::{
+    config::Service,
+    stats::DropReason as Why,
+    table::{self, Insert, Refs, Table},
+    tunables::TimeoutSet,
+};
+use crate::logic::{
+    entry::{EntryFlags, FlowKey, Protocol, Target},
+    packet::{Packet, Reset, Transport},
+    tcp_state::{Direction, Table as StateTable, TcpFlags, TcpState},
+    timeouts::TimeoutRow,
+};
+use core::sync::atomic::Ordering;
+use kernel::{jiffies, sync::Arc};
+
+use super::route::reset_real_server;
+use super::DataPath;
+
+/// What the data path needs of a TCP header.
+#[derive(Clone, Copy)]
+pub(super) struct TcpInfo {
+    pub(super) flags: TcpFlags,
+    pub(super) seq: u32,
+    pub(super) ack_seq: u32,
+    pub(super) payload: u32,
+}
+
+/// The flow key and, for TCP, its header fields, of a parsed packet.
+pub(super) fn flow(pkt: &Packet) -> Option<(FlowKey, Option<TcpInfo>)> {
+    let (sport, dport, tcp) = match pkt.transport {
+        Transport::Tcp(t) => (
+            t.src_port,
+            t.dst_port,
+            Some(TcpInfo {
+                flags: t.flags,
+                seq: t.seq,
+                ack_seq: t.ack_seq,
+                payload: pkt.payload_len() as u32,
+            }),
+        ),
+        Transport::Udp(u) => (u.src_port, u.dst_port, None),
+        _ => return None,
+    };
+    let protocol = Protocol::from_number(pkt.ip.protocol)?;
+    Some((
+        FlowKey {
+            saddr: pkt.ip.src,
+            daddr: pkt.ip.dst,
+            sport,
+            dport,
+            protocol,
+        },
+        tcp,
+    ))
+}
+
+/// A packet as its entry sees it: direction, TCP fields, length and arrival time.
+#[derive(Clone, Copy)]
+pub(super) struct Segment {
+    pub(super) dir: Direction,
+    pub(super) tcp: Option<TcpInfo>,
+    pub(super) len: u32,
+    pub(super) now: u64,
+}
+
+/// A new flow's first packet, for [`DataPath::open`].
+pub(super) struct Opening<'a> {
+    /// The flow's inbound key (client → VIP:vport) and its hash.
+    pub(super) key: &'a FlowKey,
+    pub(super) hin: u64,
+    /// The service and the index of the real server scheduled.
+    pub(super) svc: &'a Service,
+    pub(super) di: usize,
+    /// `EntryFlags` to set.
+    pub(super) flags: u16,
+    /// The packet.
+    pub(super) seg: Segment,
+    pub(super) engaged: bool,
+}
+
+/// The timeout, in ticks from now, for an entry in the state of `row`.
+pub(super) fn expiry(row: TimeoutRow, now: u64, timeouts: TimeoutSet<'_>) -> u64 {
+    now.saturating_add(timeouts.secs(row).saturating_mul(jiffies::HZ))
+}
+
+/// Applies a packet to an entry's state and timer; keeps the real server's active/inactive
+/// counts right, and queues an entry that becomes half-open for eviction.
+pub(super) fn track(
+    table: &Table,
+    shard: &mut table::Shard,
+    i: u32,
+    seg: Segment,
+    timeouts: TimeoutSet<'_>,
+) -> Option<u32> {
+    let Segment { dir, tcp, len, now } = seg;
+    let e = shard.entry_mut(i)?;
+    e.count(dir, u64::from(len), now);
+    let before = e.state;
+    if let Some(t) = tcp {
+        let table = if timeouts.engaged {
+            StateTable::Secure
+        } else {
+            StateTable::Normal
+        };
+        e.tcp_segment(table, dir, t.flags, t.seq);
+    }
+    let was = e.flags.has(EntryFlags::ACTIVE);
+    let is = table::is_active(e.state, e.protocol);
+    if was != is {
+        if is {
+            e.flags.set(EntryFlags::ACTIVE);
+        } else {
+            e.flags.clear(EntryFlags::ACTIVE);
+        }
+    }
+    let expires = expiry(e.timeout_row(), now, timeouts);
+    // A segment from the real server that is neither a SYN nor a RST, after its SYN+ACK
+    // (the entry was past SR): the server accepted the client's handshake, so the client is
+    // real and becomes known (once per connection).
+    let proven = dir == Direction::Output
+        && !matches!(
+            before,
+            TcpState::None | TcpState::SynRecv | TcpState::SynSent
+        )
+        && !e.flags.has(EntryFlags::CLIENT_KNOWN)
+        && tcp.is_some_and(|t| !t.flags.has(TcpFlags::SYN) && !t.flags.has(TcpFlags::RST));
+    if proven {
+        e.flags.set(EntryFlags::CLIENT_KNOWN);
+    }
+    let client = e.client_addr;
+    let became_half_open =
+        e.protocol == Protocol::Tcp && !before.is_half_open() && e.state.is_half_open();
+    if was != is {
+        if let Some(r) = shard.refs(i) {
+            let (from, to) = if is {
+                (&r.dest.inactive, &r.dest.active)
+            } else {
+                (&r.dest.active, &r.dest.inactive)
+            };
+            from.fetch_sub(1, Ordering::Relaxed);
+            to.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    shard.rearm(i, expires);
+    if became_half_open {
+        table.queue_half_open(shard, i);
+    }
+    proven.then_some(client)
+}
+
+impl DataPath {
+    /// Opens the entry of a new flow (see [`Opening`]), evicting a half-open entry while
+    /// engaged if the table is full, and counts it. Returns the real server the flow's
+    /// packets go to (the one of an entry another CPU opened meanwhile, if any); `None`
+    /// when the table is full (counted as `table_full`).
+    pub(super) fn open(&self, o: &Opening<'_>) -> Option<(u32, u16)> {
+        let dest = o.svc.dests.get(o.di)?;
+        let limit = self.tunables.conn_max.get() as u32;
+        // Only a TCP handshake may take a half-open entry's place: UDP never evicts one.
+        let may_evict = o.engaged && o.key.protocol == Protocol::Tcp;
+        if !(self.table.reserve(limit) || may_evict && self.evict(limit)) {
+            o.svc.stats.count_drop(Why::TableFull);
+            self.global.count_drop(Why::TableFull);
+            return None;
+        }
+        let target = Target {
+            rs_addr: u32::from_be_bytes(dest.key.addr),
+            rs_port: dest.key.port,
+            rs_index: o.di as u32,
+            service: 0,
+        };
+        let mut e = table::new_entry(o.key, &target, o.seg.now);
+        e.flags.set(o.flags);
+        let hout = self.table.hash(&e.out_key());
+        let mut shard = self.table.shard(o.key.saddr, o.key.sport).lock();
+        if let Some(i) = shard.lookup_in(o.key, o.hin) {
+            let to = shard.entry(i).map(|e| (e.rs_addr, e.rs_port));
+            drop(shard);
+            self.table.unreserve();
+            return to;
+        }
+        let refs = Refs {
+            svc: Arc::clone(&o.svc.stats),
+            dest: Arc::clone(&dest.counters),
+        };
+        match shard.insert(e, refs, o.hin, hout, o.seg.now) {
+            Insert::Done(i) => {
+                dest.counters.inactive.fetch_add(1, Ordering::Relaxed);
+                let _ = track(
+                    &self.table,
+                    &mut shard,
+                    i,
+                    o.seg,
+                    self.tunables.timeouts(o.engaged),
+                );
+            }
+            Insert::Full => {
+                drop(shard);
+                self.table.unreserve();
+                o.svc.stats.count_drop(Why::TableFull);
+                self.global.count_drop(Why::TableFull);
+                return None;
+            }
+        }
+        drop(shard);
+        for s in [&*o.svc.stats, &dest.counters.stats, &*self.global] {
+            s.conn();
+        }
+        for s in [&*o.svc.stats, &dest.counters.stats] {
+            match o.seg.dir {
+                Direction::Input => s.inbound(o.seg.len),
+                Direction::Output => s.outbound(o.seg.len),
+            }
+        }
+        Some((target.rs_addr, target.rs_port))
+    }
+
+    /// While engaged and the table is full: evicts the oldest half-open entry (see
+    /// `Table::evict_half_open`), resets the real server's side of it, and reserves its
+    /// room. `false` if no half-open entry was left.
+    pub(super) fn evict(&self, limit: u32) -> bool {
+        let victim = self.table.evict_half_open();
+        let Some(v) = victim else {
+            return false;
+        };
+        self.global.count_drop(Why::Eviction);
+        reset_real_server(&Reset {
+            src: v.client_addr,
+            dst: v.rs_addr,
+            src_port: v.client_port,
+            dst_port: v.rs_port,
+            seq: v.client_isn.wrapping_add(1),
+            ack_seq: None,
+        });
+        self.table.reserve(limit)
+    }
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Reading and rewriting a packet's headers in its `sk_buff`.
+
+use crate::director::config::ServiceKey;
+use crate::logic::{
+    packet::{self, CsumMode, Packet, Side, Transport, MAX_HEADERS},
+    proto::ipproto,
+};
+use kernel::{
+    net::skbuff::{ChecksumState, SkBuff},
+    prelude::*,
+};
+
+/// Bytes of a packet's start that hold its IPv4 header (at most 60) and ports.
+pub(super) const HEADER_AND_PORTS: usize = 64;
+
+/// Protocol, address and port of one side of a TCP or UDP packet, read without full
+/// parsing, to decide quickly whether it is ours at all: the destination for a service, the
+/// source for a real server.
+pub(super) fn quick_key(h: &[u8], side: Side) -> Option<ServiceKey> {
+    let proto = *h.get(9)?;
+    if proto != ipproto::TCP && proto != ipproto::UDP {
+        return None;
+    }
+    let ihl = usize::from(*h.first()? & 0x0f) * 4;
+    let (a, p) = match side {
+        Side::Source => (12, ihl),
+        Side::Destination => (16, ihl + 2),
+    };
+    let addr: [u8; 4] = h.get(a..a + 4)?.try_into().ok()?;
+    let port = u16::from_be_bytes(h.get(p..p + 2)?.try_into().ok()?);
+    Some(ServiceKey { proto, addr, port })
+}
+
+/// Bytes of IP and transport headers the rewrite touches.
+pub(super) fn header_bytes(pkt: &Packet) -> u32 {
+    let l4 = match pkt.transport {
+        Transport::Tcp(t) => t.header_len,
+        _ => packet::UDP_HEADER,
+    };
+    (pkt.l4_offset() + l4) as u32
+}
+
+/// Rewrites one side of the packet's addresses and ports in place.
+pub(super) fn rewrite(skb: &mut SkBuff, pkt: &Packet, side: Side, addr: u32, port: u16) -> Result {
+    let mode = if skb.checksum_state() == ChecksumState::Partial {
+        CsumMode::Partial
+    } else {
+        CsumMode::Full
+    };
+    let hdr = skb.writable_network(header_bytes(pkt))?;
+    packet::rewrite(hdr, pkt, side, addr, port, mode).map_err(|_| EINVAL)?;
+    skb.drop_complete_checksum();
+    Ok(())
+}
+
+/// Copies the packet's first bytes (all its headers, for a well-formed packet) into `buf`,
+/// wherever they lie in the `sk_buff`; returns them.
+pub(super) fn copy_headers<'a>(skb: &SkBuff, buf: &'a mut [u8; MAX_HEADERS]) -> Option<&'a [u8]> {
+    let n = (skb.network_len() as usize).min(MAX_HEADERS);
+    let h = buf.get_mut(..n)?;
+    skb.copy_network(0, h).ok()?;
+    Some(h)
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ICMP errors about our flows, translated both ways (Documentation/ipvs-defense.rst,
+//! "ICMP errors").
+
+use crate::director::stats::DropReason as Why;
+use crate::logic::{
+    entry::{FlowKey, Protocol},
+    packet::{self, Icmp, Packet, Quote, Side, Transport},
+    proto::ipproto,
+    tcp_state::Direction,
+};
+use kernel::{net::netfilter::Verdict, net::skbuff::SkBuff, prelude::*, sync::rcu};
+
+use super::route::{expires_here, next_hop, send_on};
+use super::DataPath;
+
+/// The quoted TCP or UDP packet of an ICMP error, if the packet is one.
+pub(super) fn icmp_quote(pkt: &Packet) -> Option<Quote> {
+    match pkt.transport {
+        Transport::Icmp(Icmp { quote: Some(q), .. })
+            if q.protocol == ipproto::TCP || q.protocol == ipproto::UDP =>
+        {
+            Some(q)
+        }
+        _ => None,
+    }
+}
+
+/// Translates an ICMP error in place: the outer address on `outer`, and the quoted address
+/// and port on the other side, become `addr`:`port`.
+pub(super) fn rewrite_icmp(
+    skb: &mut SkBuff,
+    pkt: &Packet,
+    q: &Quote,
+    outer: Side,
+    addr: u32,
+    port: u16,
+) -> Result {
+    let n = q.offset + q.header_len + packet::UDP_HEADER;
+    let hdr = skb.writable_network(n as u32)?;
+    packet::rewrite_icmp_error(hdr, pkt, outer, addr, port).map_err(|_| EINVAL)?;
+    skb.drop_complete_checksum();
+    Ok(())
+}
+
+impl DataPath {
+    /// The entry an ICMP error's quote belongs to, and where its translation points: for an
+    /// error from the client (`Input`, quoting a reply VIP:vport → client) the real server,
+    /// for one from the real server (`Output`, quoting a request client → server) the VIP.
+    /// Either way the quoted packet's reverse is the flow's key in that direction.
+    pub(super) fn quote_target(&self, q: &Quote, dir: Direction) -> Option<(u32, u16)> {
+        let key = FlowKey {
+            saddr: q.dst,
+            daddr: q.src,
+            sport: q.dst_port,
+            dport: q.src_port,
+            protocol: Protocol::from_number(q.protocol)?,
+        };
+        let h = self.table.hash(&key);
+        match dir {
+            Direction::Input => {
+                let shard = self.table.shard(key.saddr, key.sport).lock();
+                let e = shard.entry(shard.lookup_in(&key, h)?)?;
+                Some((e.rs_addr, e.rs_port))
+            }
+            Direction::Output => {
+                let shard = self.table.shard(key.daddr, key.dport).lock();
+                let e = shard.entry(shard.lookup_out(&key, h)?)?;
+                Some((e.vaddr, e.vport))
+            }
+        }
+    }
+
+    /// An ICMP error from a client about a reply it got from VIP:vport (so, sent to the
+    /// VIP), at `LOCAL_IN`: passed on to the real server, quote and all translated.
+    pub(super) fn icmp_inbound(&self, skb: &mut SkBuff, h: &[u8], len: u32) -> Verdict {
+        let Ok(pkt) = packet::parse_headers(h, len as usize) else {
+            return Verdict::Accept;
+        };
+        let Some(q) = icmp_quote(&pkt) else {
+            return Verdict::Accept;
+        };
+        let Some((addr, port)) = self.quote_target(&q, Direction::Input) else {
+            return Verdict::Accept;
+        };
+        let Some(next) = next_hop(addr.to_be_bytes()) else {
+            self.global.count_drop(Why::Route);
+            return Verdict::Drop;
+        };
+        // An ICMP error is never answered with another: one that runs out of TTL just dies.
+        if expires_here(&pkt, &next) {
+            return Verdict::Drop;
+        }
+        if rewrite_icmp(skb, &pkt, &q, Side::Destination, addr, port).is_err() {
+            return Verdict::Drop;
+        }
+        send_on(skb, next)
+    }
+
+    /// An ICMP error from a real server about a request it got from a client, at
+    /// `FORWARD`: made to come from VIP:vport. Without an entry, one about a request to a
+    /// configured real server address:port is a zombie, dropped like its packets.
+    pub(super) fn icmp_outbound(&self, skb: &mut SkBuff, pkt: &Packet, q: Quote) -> Verdict {
+        let Some((vaddr, vport)) = self.quote_target(&q, Direction::Output) else {
+            let guard = rcu::read_lock();
+            let cfg = self.store.read(&guard);
+            if !cfg.is_real_server(q.protocol, q.dst.to_be_bytes(), q.dst_port) {
+                return Verdict::Accept;
+            }
+            self.global.count_drop(Why::Zombie);
+            return Verdict::Drop;
+        };
+        match rewrite_icmp(skb, pkt, &q, Side::Source, vaddr, vport) {
+            Ok(()) => {
+                skb.untrack();
+                Verdict::Accept
+            }
+            Err(_) => Verdict::Drop,
+        }
+    }
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The NAT data path (Documentation/ipvs-defense.rst, "Data path").
+//!
+//! - Client → VIP:vport at `LOCAL_IN` ([`DataPath::inbound`]): find the flow's entry (only a
+//!   TCP SYN may create one), schedule a real server for a new flow, look up **our own**
+//!   route to the real server, rewrite the destination (DNAT, incremental checksums) and
+//!   send the packet out through that route ourselves. A failed route lookup drops the
+//!   packet, counts `route_errors`, logs (rate limited) and tells the client (ICMP host
+//!   unreachable): the packet never leaves through a default gateway or another interface.
+//! - Real server → client at `FORWARD` ([`DataPath::outbound`]): find the entry by the
+//!   reply's key, rewrite the source back to VIP:vport (SNAT) and let the kernel forward
+//!   it. A reply from a configured real server without an entry is a zombie: dropped and
+//!   counted, never masqueraded.
+//!
+//! Nothing here allocates or sleeps: hooks run in softirq context.
+
+mod flow;
+mod headers;
+mod icmp;
+mod inbound;
+mod reply;
+mod route;
+mod zombie;
+
+use headers::{copy_headers, quick_key, HEADER_AND_PORTS};
+use icmp::icmp_quote;
+
+use super::{
+    config::{ServiceKey, Store},
+    defense::Controller,
+    stats::Stats,
+    table::Table,
+    tunables::Tunables,
+};
+use crate::logic::{
+    packet::{self, Side, MAX_HEADERS},
+    ratelimit::RateLimit,
+};
+use kernel::{
+    jiffies,
+    net::netfilter::Verdict,
+    net::skbuff::SkBuff,
+    sync::{rcu, Arc},
+};
+
+/// Resets sent to real servers about zombies, at most this many a second (a limit of their
+/// own: `net_ratelimit` is the log's).
+const ZOMBIE_RESETS_PER_SEC: u32 = 50;
+
+/// The data path's shared state.
+pub(crate) struct DataPath {
+    pub(crate) store: Arc<Store>,
+    pub(crate) table: Arc<Table>,
+    pub(crate) global: Arc<Stats>,
+    pub(crate) defense: Arc<Controller>,
+    pub(crate) tunables: Arc<Tunables>,
+    pub(crate) zombie_resets: RateLimit,
+}
+
+impl DataPath {
+    /// The rate limit [`DataPath::zombie_resets`] starts with.
+    pub(crate) const fn zombie_reset_limit() -> RateLimit {
+        RateLimit::new(ZOMBIE_RESETS_PER_SEC, jiffies::HZ)
+    }
+}
+
+impl DataPath {
+    /// Every packet, at `PRE_ROUTING` before conntrack: one of our flows' packets (to a
+    /// service, from a real server, or an ICMP error quoting either) is marked untracked,
+    /// so that conntrack neither judges it (a reply whose request it never saw would be
+    /// INVALID to a `ct state invalid drop` rule) nor keeps an entry for the flow, and NAT
+    /// rules leave it alone, as IPVS does with its default `conntrack = 0`.
+    pub(crate) fn pre_routing(&self, skb: &mut SkBuff) -> Verdict {
+        if self.is_ours(skb) {
+            skb.untrack();
+        }
+        Verdict::Accept
+    }
+
+    fn is_ours(&self, skb: &SkBuff) -> bool {
+        let mut buf = [0u8; MAX_HEADERS];
+        let n = (skb.network_len() as usize).min(HEADER_AND_PORTS);
+        let Some(h) = buf.get_mut(..n) else {
+            return false;
+        };
+        if skb.copy_network(0, h).is_err() {
+            return false;
+        }
+        let guard = rcu::read_lock();
+        let cfg = self.store.read(&guard);
+        if let (Some(dst), Some(src)) =
+            (quick_key(h, Side::Destination), quick_key(h, Side::Source))
+        {
+            return cfg.find(&dst).is_some() || cfg.is_real_server(src.proto, src.addr, src.port);
+        }
+        if h.get(9) != Some(&packet::IPPROTO_ICMP) {
+            return false;
+        }
+        let len = skb.network_len();
+        let Some(h) = copy_headers(skb, &mut buf) else {
+            return false;
+        };
+        let Some(q) = packet::parse_headers(h, len as usize)
+            .ok()
+            .as_ref()
+            .and_then(icmp_quote)
+        else {
+            return false;
+        };
+        let reply = ServiceKey {
+            proto: q.protocol,
+            addr: q.src.to_be_bytes(),
+            port: q.src_port,
+        };
+        cfg.find(&reply).is_some()
+            || cfg.is_real_server(q.protocol, q.dst.to_be_bytes(), q.dst_port)
+    }
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Real server → client, at `FORWARD` and `LOCAL_OUT`.
+
+use crate::director::stats::{self, DropReason as Why};
+use crate::logic::{
+    packet::{self, Side, MAX_HEADERS},
+    tcp_state::Direction,
+};
+use kernel::{
+    jiffies, net::netfilter::Verdict, net::route::net_ratelimit, net::skbuff::SkBuff, prelude::*,
+    sync::rcu,
+};
+
+use super::DataPath;
+use super::{
+    flow::{flow, track, Segment},
+    headers::{copy_headers, quick_key, rewrite},
+    icmp::icmp_quote,
+    zombie::Arrival,
+};
+
+impl DataPath {
+    /// Whether a packet comes from the address of a configured real server: at `FORWARD`,
+    /// its fragments are reassembled before [`DataPath::outbound`] sees them, so that no
+    /// fragment of a reply leaves untranslated (the ones past the first carry no port).
+    pub(crate) fn from_real_server_addr(&self, skb: &SkBuff) -> bool {
+        let mut src = [0u8; 4];
+        if skb.copy_network(12, &mut src).is_err() {
+            return false;
+        }
+        let guard = rcu::read_lock();
+        self.store.read(&guard).is_real_server_addr(src)
+    }
+
+    /// Real server → client, at `FORWARD`; `in_ifindex` is the device it arrived on.
+    pub(crate) fn outbound(&self, skb: &mut SkBuff, in_ifindex: i32) -> Verdict {
+        let len = skb.network_len();
+        let mut buf = [0u8; MAX_HEADERS];
+        let Some(h) = copy_headers(skb, &mut buf) else {
+            return Verdict::Accept;
+        };
+        self.reply(skb, h, len, in_ifindex)
+    }
+
+    /// A packet the director sends itself, at `LOCAL_OUT`: ours only when it comes from a
+    /// real server that is one of the director's own addresses (one lookup in the sorted
+    /// real-server list for every other packet), or when it is the stack's ICMP error about
+    /// a packet such a server got (port unreachable from a local UDP server, ...), which
+    /// must reach the client as coming from VIP:vport.
+    pub(crate) fn local_out(&self, skb: &mut SkBuff) -> Verdict {
+        // A packet that arrived on a device and is being sent on (the client packets we
+        // DNAT and transmit pass here) is no local server's: no copy, no lookup.
+        if skb.arrived() {
+            return Verdict::Accept;
+        }
+        let len = skb.network_len();
+        let mut buf = [0u8; MAX_HEADERS];
+        let Some(h) = copy_headers(skb, &mut buf) else {
+            return Verdict::Accept;
+        };
+        // An ICMP error is translated, as at FORWARD, when its quote matches an entry;
+        // anything else is ours only when it comes from a real server.
+        if h.get(9) == Some(&packet::IPPROTO_ICMP) || self.from_real_server(h) {
+            return self.reply(skb, h, len, 0);
+        }
+        Verdict::Accept
+    }
+
+    /// A packet from a real server (or, for ICMP errors, about a request it got) to a
+    /// client: SNAT back to VIP:vport through its entry.
+    pub(super) fn reply(&self, skb: &mut SkBuff, h: &[u8], len: u32, in_ifindex: i32) -> Verdict {
+        let pkt = match packet::parse_headers(h, len as usize) {
+            Ok(p) => p,
+            Err(why) => return self.unparsable_reply(h, why),
+        };
+        if let Some(q) = icmp_quote(&pkt) {
+            return self.icmp_outbound(skb, &pkt, q);
+        }
+        let Some((key, tcp)) = flow(&pkt) else {
+            return Verdict::Accept;
+        };
+        let now = jiffies::now();
+        let engaged = self.defense.engaged();
+        // The reply's destination is the client.
+        let found = {
+            let mut shard = self.table.shard(key.daddr, key.dport).lock();
+            match shard.lookup_out(&key, self.table.hash(&key)) {
+                Some(i) => {
+                    let seg = Segment {
+                        dir: Direction::Output,
+                        tcp,
+                        len,
+                        now,
+                    };
+                    if let Some(client) = track(
+                        &self.table,
+                        &mut shard,
+                        i,
+                        seg,
+                        self.tunables.timeouts(engaged),
+                    ) {
+                        self.defense.remember_client(client);
+                    }
+                    shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
+                        r.svc.outbound(len);
+                        r.dest.stats.outbound(len);
+                        (e.vaddr, e.vport)
+                    })
+                }
+                None => None,
+            }
+        };
+        let Some((vaddr, vport)) = found else {
+            let arrival = Arrival {
+                len,
+                now,
+                engaged,
+                in_ifindex,
+            };
+            return self.no_entry(skb, &pkt, &key, tcp, &arrival);
+        };
+        self.global.outbound(len);
+        match rewrite(skb, &pkt, Side::Source, vaddr, vport) {
+            Ok(()) => {
+                skb.untrack();
+                Verdict::Accept
+            }
+            Err(_) => Verdict::Drop,
+        }
+    }
+
+    /// Whether the TCP or UDP packet whose headers are `h` comes from a configured real
+    /// server address:port.
+    pub(super) fn from_real_server(&self, h: &[u8]) -> bool {
+        let Some(k) = quick_key(h, Side::Source) else {
+            return false;
+        };
+        let guard = rcu::read_lock();
+        self.store
+            .read(&guard)
+            .is_real_server(k.proto, k.addr, k.port)
+    }
+
+    /// A packet on the reply path that does not parse: not ours to judge unless it comes
+    /// from a configured real server address:port, and then dropped and counted, never
+    /// forwarded untranslated.
+    pub(super) fn unparsable_reply(&self, h: &[u8], why: packet::ParseError) -> Verdict {
+        if !self.from_real_server(h) {
+            return Verdict::Accept;
+        }
+        self.global.count_drop(Why::Malformed);
+        stats::count_malformed(why);
+        if net_ratelimit() {
+            pr_info!(
+                "malformed packet from a real server dropped: {}\n",
+                why.name()
+            );
+        }
+        Verdict::Drop
+    }
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Route policy: where a packet for a real server goes, whether a packet came from one,
+//! the TTL, and the route-error drop (Documentation/ipvs-defense.rst, "Route failures").
+
+use crate::director::stats::{DropReason as Why, Stats};
+use crate::logic::packet::{self, Packet, Reset, RST_LEN};
+use kernel::{
+    net::netfilter::Verdict,
+    net::route::{fib_prefix_len, net_ratelimit, Route, RTN_LOCAL, RTN_UNICAST},
+    net::skbuff::{NewPacket, SkBuff},
+    prelude::*,
+};
+
+use super::DataPath;
+
+/// ICMP "host unreachable".
+const ICMP_HOST_UNREACH: u8 = 1;
+
+/// Where a packet for a real server goes after DNAT.
+pub(super) enum Next {
+    /// Out through this route of ours.
+    Out(Route),
+    /// On into local delivery: the real server is one of the director's own addresses.
+    Local,
+}
+
+/// The next hop to a real server: a route as [`route_to`] wants it, or local delivery.
+pub(super) fn next_hop(addr: [u8; 4]) -> Option<Next> {
+    let r = Route::output(addr).ok()?;
+    match r.rt_type() {
+        RTN_LOCAL => Some(Next::Local),
+        _ => usable(&r, addr).then_some(Next::Out(r)),
+    }
+}
+
+/// Whether the director may send a real server's packets through `r`: a unicast route
+/// whose device is up, direct or through a gateway, by a route of the server's own; never
+/// a default route (prefix length 0, with or without a gateway), which in NAT mode means
+/// that no route was configured for the server.
+pub(super) fn usable(r: &Route, addr: [u8; 4]) -> bool {
+    r.rt_type() == RTN_UNICAST && r.device_up() && fib_prefix_len(addr).is_ok_and(|len| len > 0)
+}
+
+/// A route the director may use to reach a real server (see [`usable`]).
+pub(super) fn route_to(addr: [u8; 4]) -> Option<Route> {
+    let r = Route::output(addr).ok()?;
+    usable(&r, addr).then_some(r)
+}
+
+/// Whether a packet that names real server `addr` as its source came from it: it arrived
+/// on the device of our route to that server, or, made by this host (`in_ifindex` 0), the
+/// server is a local one. Independent of `rp_filter`.
+pub(super) fn came_from(addr: [u8; 4], in_ifindex: i32) -> bool {
+    match next_hop(addr) {
+        Some(Next::Out(r)) => in_ifindex != 0 && r.ifindex() == in_ifindex,
+        Some(Next::Local) => in_ifindex == 0,
+        None => false,
+    }
+}
+
+/// Whether a packet for a real server reached the end of its TTL here: one we forward
+/// (not one for a local real server) with a TTL of 1 or 0 is dropped and answered with ICMP
+/// time exceeded, as a router does.
+pub(super) fn expires_here(pkt: &Packet, next: &Next) -> bool {
+    matches!(next, Next::Out(_)) && pkt.ip.ttl <= 1
+}
+
+/// Decrements the TTL of a packet we forward (after [`expires_here`] said it may).
+pub(super) fn decrement_ttl(skb: &mut SkBuff) -> Result {
+    let hdr = skb.writable_network(packet::IPV4_MIN_HEADER as u32)?;
+    packet::decrement_ttl(hdr).map_err(|_| EINVAL)
+}
+
+/// Sends a packet rewritten for a real server on to `next`, untracked: out through our
+/// route with its TTL decremented, or, for a real server that is the director itself, into
+/// local delivery to the rewritten address, without the socket early demux found for the
+/// old one.
+pub(super) fn send_on(skb: &mut SkBuff, next: Next) -> Verdict {
+    skb.untrack();
+    match next {
+        Next::Out(route) => match decrement_ttl(skb) {
+            Ok(()) => Verdict::Transmit(route),
+            Err(_) => Verdict::Drop,
+        },
+        Next::Local => {
+            skb.orphan();
+            Verdict::Accept
+        }
+    }
+}
+
+/// Sends the real server a TCP reset in the client's name, so that it frees its side of a
+/// connection the director dropped (an evicted half-open entry, a zombie).
+pub(super) fn reset_real_server(rst: &Reset) {
+    let Some(route) = route_to(rst.dst.to_be_bytes()) else {
+        return;
+    };
+    let Ok(mut p) = NewPacket::alloc_ipv4(RST_LEN as u32) else {
+        return;
+    };
+    if packet::build_tcp_rst(p.data_mut(), rst).is_ok() {
+        p.send(route);
+    }
+}
+
+impl DataPath {
+    pub(super) fn route_error(
+        &self,
+        skb: &mut SkBuff,
+        svc: &Stats,
+        addr: u32,
+        port: u16,
+    ) -> Verdict {
+        svc.count_drop(Why::Route);
+        self.global.count_drop(Why::Route);
+        if net_ratelimit() {
+            let a = addr.to_be_bytes();
+            pr_warn!(
+                "no usable route to real server {}.{}.{}.{}:{}: packet dropped\n",
+                a[0],
+                a[1],
+                a[2],
+                a[3],
+                port
+            );
+        }
+        skb.send_icmp_unreachable(ICMP_HOST_UNREACH);
+        Verdict::Drop
+    }
+}
