@@ -21,12 +21,13 @@
 //! records as the shard has slots; when it is full the oldest record is forgotten (its
 //! entry, if still half-open, then only expires).
 
-use super::{config::DestCounters, stats::Stats};
+use super::{config::DestCounters, stats::Stats, tunables::TimeoutSet};
 use crate::logic::{
     entry::{Entry, EntryFlags, FlowKey, Protocol, Target, NIL},
     fifo::Fifo,
     hash::{siphash24, SipKey},
-    tcp_state::TcpState,
+    tcp_state::{Direction, Table as StateTable, TcpFlags, TcpState},
+    timeouts::TimeoutRow,
     wheel::Wheel,
 };
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -279,6 +280,24 @@ fn unlink(
     Some(())
 }
 
+/// What the data path needs of a TCP header.
+#[derive(Clone, Copy)]
+pub(crate) struct TcpInfo {
+    pub(crate) flags: TcpFlags,
+    pub(crate) seq: u32,
+    pub(crate) ack_seq: u32,
+    pub(crate) payload: u32,
+}
+
+/// A packet as its entry sees it: direction, TCP fields, length and arrival time.
+#[derive(Clone, Copy)]
+pub(crate) struct Segment {
+    pub(crate) dir: Direction,
+    pub(crate) tcp: Option<TcpInfo>,
+    pub(crate) len: u32,
+    pub(crate) now: u64,
+}
+
 /// The table: the shards, the hash key, the bound.
 pub(crate) struct Table {
     shards: KVec<Pin<KBox<SpinLockBh<Shard>>>>,
@@ -474,6 +493,71 @@ impl Table {
         }
         None
     }
+
+    /// Applies a packet to an entry's state and timer; keeps the real server's active/inactive
+    /// counts right, and queues an entry that becomes half-open for eviction.
+    pub(crate) fn track(
+        &self,
+        shard: &mut Shard,
+        i: u32,
+        seg: Segment,
+        timeouts: TimeoutSet<'_>,
+    ) -> Option<u32> {
+        let Segment { dir, tcp, len, now } = seg;
+        let e = shard.entry_mut(i)?;
+        e.count(dir, u64::from(len), now);
+        let before = e.state;
+        if let Some(t) = tcp {
+            let table = if timeouts.engaged {
+                StateTable::Secure
+            } else {
+                StateTable::Normal
+            };
+            e.tcp_segment(table, dir, t.flags, t.seq);
+        }
+        let was = e.flags.has(EntryFlags::ACTIVE);
+        let is = is_active(e.state, e.protocol);
+        if was != is {
+            if is {
+                e.flags.set(EntryFlags::ACTIVE);
+            } else {
+                e.flags.clear(EntryFlags::ACTIVE);
+            }
+        }
+        let expires = expiry(e.timeout_row(), now, timeouts);
+        // A segment from the real server that is neither a SYN nor a RST, after its SYN+ACK
+        // (the entry was past SR): the server accepted the client's handshake, so the client is
+        // real and becomes known (once per connection).
+        let proven = dir == Direction::Output
+            && !matches!(
+                before,
+                TcpState::None | TcpState::SynRecv | TcpState::SynSent
+            )
+            && !e.flags.has(EntryFlags::CLIENT_KNOWN)
+            && tcp.is_some_and(|t| !t.flags.has(TcpFlags::SYN) && !t.flags.has(TcpFlags::RST));
+        if proven {
+            e.flags.set(EntryFlags::CLIENT_KNOWN);
+        }
+        let client = e.client_addr;
+        let became_half_open =
+            e.protocol == Protocol::Tcp && !before.is_half_open() && e.state.is_half_open();
+        if was != is {
+            if let Some(r) = shard.refs(i) {
+                let (from, to) = if is {
+                    (&r.dest.inactive, &r.dest.active)
+                } else {
+                    (&r.dest.active, &r.dest.inactive)
+                };
+                from.fetch_sub(1, Ordering::Relaxed);
+                to.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        shard.rearm(i, expires);
+        if became_half_open {
+            self.queue_half_open(shard, i);
+        }
+        proven.then_some(client)
+    }
 }
 
 /// Whether a TCP state counts as an active connection (as ipvsadm shows them).
@@ -484,4 +568,9 @@ pub(crate) fn is_active(state: TcpState, proto: Protocol) -> bool {
 /// Builds a new entry for a flow.
 pub(crate) fn new_entry(key: &FlowKey, target: &Target, now: u64) -> Entry {
     Entry::new(key, target, now)
+}
+
+/// The timeout, in ticks from now, for an entry in the state of `row`.
+fn expiry(row: TimeoutRow, now: u64, timeouts: TimeoutSet<'_>) -> u64 {
+    now.saturating_add(timeouts.secs(row).saturating_mul(jiffies::HZ))
 }

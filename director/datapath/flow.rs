@@ -6,29 +6,17 @@
 use crate::director::{
     config::Service,
     stats::DropReason as Why,
-    table::{self, Insert, Refs, Table},
-    tunables::TimeoutSet,
+    table::{self, Insert, Refs, Segment, TcpInfo},
 };
 use crate::logic::{
-    entry::{EntryFlags, FlowKey, Protocol, Target},
+    entry::{FlowKey, Protocol, Target},
     packet::{Packet, Reset, Transport},
-    tcp_state::{Direction, Table as StateTable, TcpFlags, TcpState},
-    timeouts::TimeoutRow,
+    tcp_state::Direction,
 };
 use core::sync::atomic::Ordering;
-use kernel::{jiffies, sync::Arc};
+use kernel::sync::Arc;
 
-use super::route::reset_real_server;
-use super::DataPath;
-
-/// What the data path needs of a TCP header.
-#[derive(Clone, Copy)]
-pub(super) struct TcpInfo {
-    pub(super) flags: TcpFlags,
-    pub(super) seq: u32,
-    pub(super) ack_seq: u32,
-    pub(super) payload: u32,
-}
+use super::{route::reset_real_server, DataPath};
 
 /// The flow key and, for TCP, its header fields, of a parsed packet.
 pub(super) fn flow(pkt: &Packet) -> Option<(FlowKey, Option<TcpInfo>)> {
@@ -59,15 +47,6 @@ pub(super) fn flow(pkt: &Packet) -> Option<(FlowKey, Option<TcpInfo>)> {
     ))
 }
 
-/// A packet as its entry sees it: direction, TCP fields, length and arrival time.
-#[derive(Clone, Copy)]
-pub(super) struct Segment {
-    pub(super) dir: Direction,
-    pub(super) tcp: Option<TcpInfo>,
-    pub(super) len: u32,
-    pub(super) now: u64,
-}
-
 /// A new flow's first packet, for [`DataPath::open`].
 pub(super) struct Opening<'a> {
     /// The flow's inbound key (client → VIP:vport) and its hash.
@@ -83,76 +62,6 @@ pub(super) struct Opening<'a> {
     pub(super) engaged: bool,
 }
 
-/// The timeout, in ticks from now, for an entry in the state of `row`.
-pub(super) fn expiry(row: TimeoutRow, now: u64, timeouts: TimeoutSet<'_>) -> u64 {
-    now.saturating_add(timeouts.secs(row).saturating_mul(jiffies::HZ))
-}
-
-/// Applies a packet to an entry's state and timer; keeps the real server's active/inactive
-/// counts right, and queues an entry that becomes half-open for eviction.
-pub(super) fn track(
-    table: &Table,
-    shard: &mut table::Shard,
-    i: u32,
-    seg: Segment,
-    timeouts: TimeoutSet<'_>,
-) -> Option<u32> {
-    let Segment { dir, tcp, len, now } = seg;
-    let e = shard.entry_mut(i)?;
-    e.count(dir, u64::from(len), now);
-    let before = e.state;
-    if let Some(t) = tcp {
-        let table = if timeouts.engaged {
-            StateTable::Secure
-        } else {
-            StateTable::Normal
-        };
-        e.tcp_segment(table, dir, t.flags, t.seq);
-    }
-    let was = e.flags.has(EntryFlags::ACTIVE);
-    let is = table::is_active(e.state, e.protocol);
-    if was != is {
-        if is {
-            e.flags.set(EntryFlags::ACTIVE);
-        } else {
-            e.flags.clear(EntryFlags::ACTIVE);
-        }
-    }
-    let expires = expiry(e.timeout_row(), now, timeouts);
-    // A segment from the real server that is neither a SYN nor a RST, after its SYN+ACK
-    // (the entry was past SR): the server accepted the client's handshake, so the client is
-    // real and becomes known (once per connection).
-    let proven = dir == Direction::Output
-        && !matches!(
-            before,
-            TcpState::None | TcpState::SynRecv | TcpState::SynSent
-        )
-        && !e.flags.has(EntryFlags::CLIENT_KNOWN)
-        && tcp.is_some_and(|t| !t.flags.has(TcpFlags::SYN) && !t.flags.has(TcpFlags::RST));
-    if proven {
-        e.flags.set(EntryFlags::CLIENT_KNOWN);
-    }
-    let client = e.client_addr;
-    let became_half_open =
-        e.protocol == Protocol::Tcp && !before.is_half_open() && e.state.is_half_open();
-    if was != is {
-        if let Some(r) = shard.refs(i) {
-            let (from, to) = if is {
-                (&r.dest.inactive, &r.dest.active)
-            } else {
-                (&r.dest.active, &r.dest.inactive)
-            };
-            from.fetch_sub(1, Ordering::Relaxed);
-            to.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-    shard.rearm(i, expires);
-    if became_half_open {
-        table.queue_half_open(shard, i);
-    }
-    proven.then_some(client)
-}
-
 impl DataPath {
     /// Opens the entry of a new flow (see [`Opening`]), evicting a half-open entry while
     /// engaged if the table is full, and counts it. Returns the real server the flow's
@@ -164,8 +73,7 @@ impl DataPath {
         // Only a TCP handshake may take a half-open entry's place: UDP never evicts one.
         let may_evict = o.engaged && o.key.protocol == Protocol::Tcp;
         if !(self.table.reserve(limit) || may_evict && self.evict(limit)) {
-            o.svc.stats.count_drop(Why::TableFull);
-            self.global.count_drop(Why::TableFull);
+            self.count_drop(&o.svc.stats, Why::TableFull);
             return None;
         }
         let target = Target {
@@ -191,19 +99,14 @@ impl DataPath {
         match shard.insert(e, refs, o.hin, hout, o.seg.now) {
             Insert::Done(i) => {
                 dest.counters.inactive.fetch_add(1, Ordering::Relaxed);
-                let _ = track(
-                    &self.table,
-                    &mut shard,
-                    i,
-                    o.seg,
-                    self.tunables.timeouts(o.engaged),
-                );
+                let _ = self
+                    .table
+                    .track(&mut shard, i, o.seg, self.tunables.timeouts(o.engaged));
             }
             Insert::Full => {
                 drop(shard);
                 self.table.unreserve();
-                o.svc.stats.count_drop(Why::TableFull);
-                self.global.count_drop(Why::TableFull);
+                self.count_drop(&o.svc.stats, Why::TableFull);
                 return None;
             }
         }

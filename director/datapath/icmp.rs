@@ -12,8 +12,10 @@ use crate::logic::{
 };
 use kernel::{net::netfilter::Verdict, net::skbuff::SkBuff, prelude::*, sync::rcu};
 
-use super::route::{expires_here, next_hop, send_on};
-use super::DataPath;
+use super::{
+    route::{expires_here, next_hop, send_on},
+    DataPath,
+};
 
 /// The quoted TCP or UDP packet of an ICMP error, if the packet is one.
 pub(super) fn icmp_quote(pkt: &Packet) -> Option<Quote> {

@@ -2,7 +2,10 @@
 
 //! Client → VIP:vport, at `LOCAL_IN`.
 
-use crate::director::stats::{self, DropReason as Why};
+use crate::director::{
+    stats::{self, DropReason as Why},
+    table::Segment,
+};
 use crate::logic::{
     defense::{client_segment_allowed, opens_connection},
     entry::EntryFlags,
@@ -14,11 +17,11 @@ use kernel::{
     sync::rcu,
 };
 
-use super::DataPath;
 use super::{
-    flow::{flow, track, Opening, Segment},
+    flow::{flow, Opening},
     headers::{copy_headers, quick_key, rewrite},
     route::{expires_here, next_hop, send_on, Next},
+    DataPath,
 };
 
 impl DataPath {
@@ -43,8 +46,7 @@ impl DataPath {
         let pkt = match packet::parse_headers(h, len as usize) {
             Ok(p) => p,
             Err(why) => {
-                svc.stats.count_drop(Why::Malformed);
-                self.global.count_drop(Why::Malformed);
+                self.count_drop(&svc.stats, Why::Malformed);
                 stats::count_malformed(why);
                 if net_ratelimit() {
                     pr_info!("malformed packet for a service dropped: {}\n", why.name());
@@ -77,18 +79,13 @@ impl DataPath {
                     if let (true, Some(t), Some(e)) = (engaged, tcp, shard.entry(i)) {
                         if !client_segment_allowed(e.state, e.rs_isn, t.flags, t.ack_seq) {
                             drop(shard);
-                            svc.stats.count_drop(Why::BlindAck);
-                            self.global.count_drop(Why::BlindAck);
+                            self.count_drop(&svc.stats, Why::BlindAck);
                             return Verdict::Drop;
                         }
                     }
-                    let _ = track(
-                        &self.table,
-                        &mut shard,
-                        i,
-                        seg,
-                        self.tunables.timeouts(engaged),
-                    );
+                    let _ = self
+                        .table
+                        .track(&mut shard, i, seg, self.tunables.timeouts(engaged));
                     shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
                         r.svc.inbound(len);
                         r.dest.stats.inbound(len);
@@ -112,8 +109,7 @@ impl DataPath {
                     // While engaged, new-connection SYNs are dropped at the rate, before
                     // they reach any real server.
                     if self.defense.drop_new_syn(key.saddr) {
-                        svc.stats.count_drop(Why::SynRate);
-                        self.global.count_drop(Why::SynRate);
+                        self.count_drop(&svc.stats, Why::SynRate);
                         return Verdict::Drop;
                     }
                 }

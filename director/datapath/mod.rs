@@ -29,7 +29,7 @@ use icmp::icmp_quote;
 use super::{
     config::{ServiceKey, Store},
     defense::Controller,
-    stats::Stats,
+    stats::{DropReason as Why, Stats},
     table::Table,
     tunables::Tunables,
 };
@@ -62,6 +62,12 @@ impl DataPath {
     /// The rate limit [`DataPath::zombie_resets`] starts with.
     pub(crate) const fn zombie_reset_limit() -> RateLimit {
         RateLimit::new(ZOMBIE_RESETS_PER_SEC, jiffies::HZ)
+    }
+
+    /// Counts a drop for the service `svc` and for the director.
+    fn count_drop(&self, svc: &Stats, why: Why) {
+        svc.count_drop(why);
+        self.global.count_drop(why);
     }
 }
 

@@ -2,7 +2,10 @@
 
 //! Real server → client, at `FORWARD` and `LOCAL_OUT`.
 
-use crate::director::stats::{self, DropReason as Why};
+use crate::director::{
+    stats::{self, DropReason as Why},
+    table::Segment,
+};
 use crate::logic::{
     packet::{self, Side, MAX_HEADERS},
     tcp_state::Direction,
@@ -12,12 +15,12 @@ use kernel::{
     sync::rcu,
 };
 
-use super::DataPath;
 use super::{
-    flow::{flow, track, Segment},
+    flow::flow,
     headers::{copy_headers, quick_key, rewrite},
     icmp::icmp_quote,
     zombie::Arrival,
+    DataPath,
 };
 
 impl DataPath {
@@ -93,13 +96,10 @@ impl DataPath {
                         len,
                         now,
                     };
-                    if let Some(client) = track(
-                        &self.table,
-                        &mut shard,
-                        i,
-                        seg,
-                        self.tunables.timeouts(engaged),
-                    ) {
+                    if let Some(client) =
+                        self.table
+                            .track(&mut shard, i, seg, self.tunables.timeouts(engaged))
+                    {
                         self.defense.remember_client(client);
                     }
                     shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {

@@ -25,7 +25,7 @@ pub(super) enum Next {
     Local,
 }
 
-/// The next hop to a real server: a route as [`route_to`] wants it, or local delivery.
+/// The next hop to a real server: a route it may use (see [`usable`]), or local delivery.
 pub(super) fn next_hop(addr: [u8; 4]) -> Option<Next> {
     let r = Route::output(addr).ok()?;
     match r.rt_type() {
@@ -38,14 +38,17 @@ pub(super) fn next_hop(addr: [u8; 4]) -> Option<Next> {
 /// whose device is up, direct or through a gateway, by a route of the server's own; never
 /// a default route (prefix length 0, with or without a gateway), which in NAT mode means
 /// that no route was configured for the server.
-pub(super) fn usable(r: &Route, addr: [u8; 4]) -> bool {
+fn usable(r: &Route, addr: [u8; 4]) -> bool {
     r.rt_type() == RTN_UNICAST && r.device_up() && fib_prefix_len(addr).is_ok_and(|len| len > 0)
 }
 
-/// A route the director may use to reach a real server (see [`usable`]).
-pub(super) fn route_to(addr: [u8; 4]) -> Option<Route> {
-    let r = Route::output(addr).ok()?;
-    usable(&r, addr).then_some(r)
+/// The route out to a real server, when [`next_hop`] goes out through one (a real server
+/// on one of the director's own addresses has none).
+fn route_to(addr: [u8; 4]) -> Option<Route> {
+    match next_hop(addr)? {
+        Next::Out(r) => Some(r),
+        Next::Local => None,
+    }
 }
 
 /// Whether a packet that names real server `addr` as its source came from it: it arrived
@@ -112,8 +115,7 @@ impl DataPath {
         addr: u32,
         port: u16,
     ) -> Verdict {
-        svc.count_drop(Why::Route);
-        self.global.count_drop(Why::Route);
+        self.count_drop(svc, Why::Route);
         if net_ratelimit() {
             let a = addr.to_be_bytes();
             pr_warn!(

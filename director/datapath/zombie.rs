@@ -3,7 +3,10 @@
 //! Packets from real servers without an entry: resurrected, or dropped with a reset to the
 //! server (Documentation/ipvs-defense.rst, "Zombies and resurrect").
 
-use crate::director::stats::DropReason as Why;
+use crate::director::{
+    stats::DropReason as Why,
+    table::{Segment, TcpInfo},
+};
 use crate::logic::{
     entry::{EntryFlags, FlowKey},
     packet::{Packet, Reset, Side},
@@ -11,11 +14,11 @@ use crate::logic::{
 };
 use kernel::{net::netfilter::Verdict, net::skbuff::SkBuff, sync::rcu};
 
-use super::DataPath;
 use super::{
-    flow::{Opening, Segment, TcpInfo},
+    flow::Opening,
     headers::rewrite,
     route::{came_from, reset_real_server},
+    DataPath,
 };
 
 /// How and when a packet without an entry arrived, for [`DataPath::no_entry`].
