@@ -180,17 +180,17 @@ impl Shard {
         self.refs.get(i as usize).and_then(|r| r.as_ref())
     }
 
-    /// Adds an entry, hashed by both keys (hashes `hin`, `hout`), expiring at `expires`.
+    /// Adds an entry, hashed by both keys (hashes `hash_in`, `hash_out`), expiring at `expires`.
     pub(crate) fn insert(
         &mut self,
         e: Entry,
         refs: Refs,
-        hin: u64,
-        hout: u64,
+        hash_in: u64,
+        hash_out: u64,
         expires: u64,
     ) -> Insert {
         let i = self.free;
-        let (bin, bout) = (self.bucket(hin), self.bucket(hout));
+        let (bin, bout) = (self.bucket(hash_in), self.bucket(hash_out));
         let (Some(slot), Some(r)) = (
             self.entries.get_mut(i as usize),
             self.refs.get_mut(i as usize),
@@ -218,9 +218,9 @@ impl Shard {
         let _ = self.wheel.arm(&mut self.entries, i, expires);
     }
 
-    /// Removes entry `i` (hashes `hin`, `hout` of its keys) and returns its references.
-    fn remove(&mut self, i: u32, hin: u64, hout: u64) -> Option<Refs> {
-        let (bin, bout) = (self.bucket(hin), self.bucket(hout));
+    /// Removes entry `i` (hashes `hash_in`, `hash_out` of its keys) and returns its references.
+    fn remove(&mut self, i: u32, hash_in: u64, hash_out: u64) -> Option<Refs> {
+        let (bin, bout) = (self.bucket(hash_in), self.bucket(hash_out));
         let (next_in, next_out) = {
             let e = self.entries.get(i as usize)?;
             (e.next_in, e.next_out)
@@ -379,9 +379,9 @@ impl Table {
         let Some(e) = shard.entry(i) else {
             return;
         };
-        let (hin, hout) = (self.hash(&e.in_key()), self.hash(&e.out_key()));
+        let (hash_in, hash_out) = (self.hash(&e.in_key()), self.hash(&e.out_key()));
         let active = e.flags.has(EntryFlags::ACTIVE);
-        if let Some(refs) = shard.remove(i, hin, hout) {
+        if let Some(refs) = shard.remove(i, hash_in, hash_out) {
             let c = if active {
                 &refs.dest.active
             } else {

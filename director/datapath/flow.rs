@@ -5,7 +5,7 @@
 
 use crate::director::{
     config::Service,
-    stats::DropReason as Why,
+    stats::DropReason,
     table::{self, Insert, Refs, Segment, TcpInfo},
 };
 use crate::logic::{
@@ -51,10 +51,10 @@ pub(super) fn flow(pkt: &Packet) -> Option<(FlowKey, Option<TcpInfo>)> {
 pub(super) struct Opening<'a> {
     /// The flow's inbound key (client → VIP:vport) and its hash.
     pub(super) key: &'a FlowKey,
-    pub(super) hin: u64,
+    pub(super) hash_in: u64,
     /// The service and the index of the real server scheduled.
     pub(super) svc: &'a Service,
-    pub(super) di: usize,
+    pub(super) dest_index: usize,
     /// `EntryFlags` to set.
     pub(super) flags: u16,
     /// The packet.
@@ -68,25 +68,25 @@ impl DataPath {
     /// packets go to (the one of an entry another CPU opened meanwhile, if any); `None`
     /// when the table is full (counted as `table_full`).
     pub(super) fn open(&self, o: &Opening<'_>) -> Option<(u32, u16)> {
-        let dest = o.svc.dests.get(o.di)?;
+        let dest = o.svc.dests.get(o.dest_index)?;
         let limit = self.tunables.conn_max.get() as u32;
         // Only a TCP handshake may take a half-open entry's place: UDP never evicts one.
         let may_evict = o.engaged && o.key.protocol == Protocol::Tcp;
         if !(self.table.reserve(limit) || may_evict && self.evict(limit)) {
-            self.count_drop(&o.svc.stats, Why::TableFull);
+            self.count_drop(&o.svc.stats, DropReason::TableFull);
             return None;
         }
         let target = Target {
             rs_addr: u32::from_be_bytes(dest.key.addr),
             rs_port: dest.key.port,
-            rs_index: o.di as u32,
+            rs_index: o.dest_index as u32,
             service: 0,
         };
         let mut e = table::new_entry(o.key, &target, o.seg.now);
         e.flags.set(o.flags);
-        let hout = self.table.hash(&e.out_key());
+        let hash_out = self.table.hash(&e.out_key());
         let mut shard = self.table.shard(o.key.saddr, o.key.sport).lock();
-        if let Some(i) = shard.lookup_in(o.key, o.hin) {
+        if let Some(i) = shard.lookup_in(o.key, o.hash_in) {
             let to = shard.entry(i).map(|e| (e.rs_addr, e.rs_port));
             drop(shard);
             self.table.unreserve();
@@ -96,7 +96,7 @@ impl DataPath {
             svc: Arc::clone(&o.svc.stats),
             dest: Arc::clone(&dest.counters),
         };
-        match shard.insert(e, refs, o.hin, hout, o.seg.now) {
+        match shard.insert(e, refs, o.hash_in, hash_out, o.seg.now) {
             Insert::Done(i) => {
                 dest.counters.inactive.fetch_add(1, Ordering::Relaxed);
                 let _ = self
@@ -106,7 +106,7 @@ impl DataPath {
             Insert::Full => {
                 drop(shard);
                 self.table.unreserve();
-                self.count_drop(&o.svc.stats, Why::TableFull);
+                self.count_drop(&o.svc.stats, DropReason::TableFull);
                 return None;
             }
         }
@@ -131,7 +131,7 @@ impl DataPath {
         let Some(v) = victim else {
             return false;
         };
-        self.global.count_drop(Why::Eviction);
+        self.global.count_drop(DropReason::Eviction);
         reset_real_server(&Reset {
             src: v.client_addr,
             dst: v.rs_addr,

@@ -3,7 +3,7 @@
 //! ICMP errors about our flows, translated both ways (Documentation/ipvs-defense.rst,
 //! "ICMP errors").
 
-use crate::director::stats::DropReason as Why;
+use crate::director::stats::DropReason;
 use crate::logic::{
     entry::{FlowKey, Protocol},
     packet::{self, Icmp, Packet, Quote, Side, Transport},
@@ -87,7 +87,7 @@ impl DataPath {
             return Verdict::Accept;
         };
         let Some(next) = next_hop(addr.to_be_bytes()) else {
-            self.global.count_drop(Why::Route);
+            self.global.count_drop(DropReason::Route);
             return Verdict::Drop;
         };
         // An ICMP error is never answered with another: one that runs out of TTL just dies.
@@ -110,7 +110,7 @@ impl DataPath {
             if !cfg.is_real_server(q.protocol, q.dst.to_be_bytes(), q.dst_port) {
                 return Verdict::Accept;
             }
-            self.global.count_drop(Why::Zombie);
+            self.global.count_drop(DropReason::Zombie);
             return Verdict::Drop;
         };
         match rewrite_icmp(skb, pkt, &q, Side::Source, vaddr, vport) {

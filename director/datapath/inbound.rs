@@ -3,7 +3,7 @@
 //! Client → VIP:vport, at `LOCAL_IN`.
 
 use crate::director::{
-    stats::{self, DropReason as Why},
+    stats::{self, DropReason},
     table::Segment,
 };
 use crate::logic::{
@@ -46,7 +46,7 @@ impl DataPath {
         let pkt = match packet::parse_headers(h, len as usize) {
             Ok(p) => p,
             Err(why) => {
-                self.count_drop(&svc.stats, Why::Malformed);
+                self.count_drop(&svc.stats, DropReason::Malformed);
                 stats::count_malformed(why);
                 if net_ratelimit() {
                     pr_info!("malformed packet for a service dropped: {}\n", why.name());
@@ -65,12 +65,12 @@ impl DataPath {
         };
         let engaged = self.defense.engaged();
         let shard_lock = self.table.shard(key.saddr, key.sport);
-        let hin = self.table.hash(&key);
+        let hash_in = self.table.hash(&key);
 
         // An existing flow: its real server, under the shard lock.
         let existing = {
             let mut shard = shard_lock.lock();
-            match shard.lookup_in(&key, hin) {
+            match shard.lookup_in(&key, hash_in) {
                 Some(i) => {
                     // ACK validation: while engaged, a client ACK for a connection whose
                     // real server has not answered (SR), or that does not acknowledge the
@@ -79,7 +79,7 @@ impl DataPath {
                     if let (true, Some(t), Some(e)) = (engaged, tcp, shard.entry(i)) {
                         if !client_segment_allowed(e.state, e.rs_isn, t.flags, t.ack_seq) {
                             drop(shard);
-                            self.count_drop(&svc.stats, Why::BlindAck);
+                            self.count_drop(&svc.stats, DropReason::BlindAck);
                             return Verdict::Drop;
                         }
                     }
@@ -109,19 +109,19 @@ impl DataPath {
                     // While engaged, new-connection SYNs are dropped at the rate, before
                     // they reach any real server.
                     if self.defense.drop_new_syn(key.saddr) {
-                        self.count_drop(&svc.stats, Why::SynRate);
+                        self.count_drop(&svc.stats, DropReason::SynRate);
                         return Verdict::Drop;
                     }
                 }
-                let Some(di) = svc.schedule(key.saddr.to_be_bytes(), key.sport) else {
+                let Some(dest_index) = svc.schedule(key.saddr.to_be_bytes(), key.sport) else {
                     return Verdict::Drop;
                 };
-                let Some(dest) = svc.dests.get(di) else {
+                let Some(dest) = svc.dests.get(dest_index) else {
                     return Verdict::Drop;
                 };
                 let (addr, port) = (u32::from_be_bytes(dest.key.addr), dest.key.port);
                 let Some(next) = next_hop(dest.key.addr) else {
-                    dest.counters.stats.count_drop(Why::Route);
+                    dest.counters.stats.count_drop(DropReason::Route);
                     return self.route_error(skb, &svc.stats, addr, port);
                 };
                 // A packet we forward whose TTL runs out here opens nothing.
@@ -131,9 +131,9 @@ impl DataPath {
                 }
                 let opening = Opening {
                     key: &key,
-                    hin,
+                    hash_in,
                     svc,
-                    di,
+                    dest_index,
                     flags: if matches!(next, Next::Local) {
                         EntryFlags::LOCAL
                     } else {

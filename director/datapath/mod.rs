@@ -29,7 +29,7 @@ use icmp::icmp_quote;
 use super::{
     config::{ServiceKey, Store},
     defense::Controller,
-    stats::{DropReason as Why, Stats},
+    stats::{DropReason, Stats},
     table::Table,
     tunables::Tunables,
 };
@@ -65,7 +65,7 @@ impl DataPath {
     }
 
     /// Counts a drop for the service `svc` and for the director.
-    fn count_drop(&self, svc: &Stats, why: Why) {
+    fn count_drop(&self, svc: &Stats, why: DropReason) {
         svc.count_drop(why);
         self.global.count_drop(why);
     }

@@ -3,7 +3,7 @@
 //! Real server → client, at `FORWARD` and `LOCAL_OUT`.
 
 use crate::director::{
-    stats::{self, DropReason as Why},
+    stats::{self, DropReason},
     table::Segment,
 };
 use crate::logic::{
@@ -149,7 +149,7 @@ impl DataPath {
         if !self.from_real_server(h) {
             return Verdict::Accept;
         }
-        self.global.count_drop(Why::Malformed);
+        self.global.count_drop(DropReason::Malformed);
         stats::count_malformed(why);
         if net_ratelimit() {
             pr_info!(

@@ -3,7 +3,7 @@
 //! Route policy: where a packet for a real server goes, whether a packet came from one,
 //! the TTL, and the route-error drop (Documentation/ipvs-defense.rst, "Route failures").
 
-use crate::director::stats::{DropReason as Why, Stats};
+use crate::director::stats::{DropReason, Stats};
 use crate::logic::packet::{self, Packet, Reset, RST_LEN};
 use kernel::{
     net::netfilter::Verdict,
@@ -115,7 +115,7 @@ impl DataPath {
         addr: u32,
         port: u16,
     ) -> Verdict {
-        self.count_drop(svc, Why::Route);
+        self.count_drop(svc, DropReason::Route);
         if net_ratelimit() {
             let a = addr.to_be_bytes();
             pr_warn!(

@@ -4,7 +4,7 @@
 //! server (Documentation/ipvs-defense.rst, "Zombies and resurrect").
 
 use crate::director::{
-    stats::DropReason as Why,
+    stats::DropReason,
     table::{Segment, TcpInfo},
 };
 use crate::logic::{
@@ -75,7 +75,7 @@ impl DataPath {
         let rst = tcp.is_some_and(|t| t.flags.has(TcpFlags::RST));
         let genuine = came_from(rs, a.in_ifindex);
         if self.tunables.resurrect.get() == 1 && !rst && genuine {
-            if let Some((svc, di)) = cfg.sole_service_of(proto, rs, key.sport) {
+            if let Some((svc, dest_index)) = cfg.sole_service_of(proto, rs, key.sport) {
                 let (vaddr, vport) = (u32::from_be_bytes(svc.key.addr), svc.key.port);
                 let in_key = FlowKey {
                     saddr: key.daddr,
@@ -86,9 +86,9 @@ impl DataPath {
                 };
                 let opening = Opening {
                     key: &in_key,
-                    hin: self.table.hash(&in_key),
+                    hash_in: self.table.hash(&in_key),
                     svc,
-                    di,
+                    dest_index,
                     flags: EntryFlags::RESURRECTED,
                     seg: Segment {
                         dir: Direction::Output,
@@ -112,7 +112,7 @@ impl DataPath {
                 };
             }
         }
-        self.global.count_drop(Why::Zombie);
+        self.global.count_drop(DropReason::Zombie);
         if let Some(t) = tcp {
             if !rst && genuine && self.zombie_resets.allow(a.now) {
                 reset_real_server(&zombie_reset(key, t));
