@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # When the director's own route lookup to the real server fails (prohibit, unreachable,
 # blackhole, no route, interface down), the packet is dropped and counted, the client is
-# told (ICMP host unreachable), a rate-limited line names the server, and NOTHING leaves
-# through the default gateway.
+# told (ICMP host unreachable), a rate-limited line names the server and the reason (the
+# lookup's error), and NOTHING leaves through the default gateway.
 . "$(dirname "$0")/lib.sh"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; ip route del default 2>/dev/null; mod_unload; topo_cleanup' EXIT
@@ -16,7 +16,7 @@ for _ in 1 2 3; do case "$(tcp_req cl1 80)" in "rs1 "*) ok=1; break ;; esac; nap
 [ $ok = 1 ] || fail "the service does not work before the test"
 
 gw_rx() { in_ns gw cat /sys/class/net/eth0/statistics/rx_packets; }
-try_fail() { # what
+try_fail() { # what [reason in the log line]
   local before errs0 ans seen unreach
   # tcpdump on the gateway and on both real servers: not one packet for a real server's
   # port may appear on any of them; and on the client, for its ICMP host unreachable.
@@ -34,12 +34,17 @@ try_fail() { # what
   # several: there must be no TCP at all toward the gateway.
   [ "$(gw_rx)" -eq "$before" ] || fail "$1: $(( $(gw_rx) - before )) packets reached the gateway"
   case "$ans" in *"No route to host"*|*"unreachable"*|*"refused"*) ;; *) diag "$1: client saw '$ans'";; esac
+  if [ -n "${2:-}" ]; then
+    dmesg | grep -q "no usable route to real server $RS1:8080 ($2): packet dropped" ||
+      fail "$1: no log line naming $RS1:8080 and the reason ($2)"
+  fi
   diag "$1: dropped, route_errors $errs0 -> $(drops route_errors), 0 packets captured at the gateway and the servers, $unreach host unreachable at the client: ${ans:0:60}"
 }
 
-for kind in prohibit unreachable blackhole; do
+for kind_reason in prohibit:EACCES unreachable:EHOSTUNREACH blackhole:EINVAL; do
+  kind=${kind_reason%:*}
   ip route add $kind "$RS1/32"
-  try_fail "$kind route"
+  try_fail "$kind route" "${kind_reason#*:}"
   ip route del $kind "$RS1/32"
 done
 ip link set br-rs down
@@ -48,9 +53,10 @@ ip link set br-rs up
 nap 1
 ip route del default
 ip route del 198.51.100.0/24 dev br-rs
-try_fail "no route at all and no default"
+try_fail "no route at all and no default" ENETUNREACH
 ip route add 198.51.100.0/24 dev br-rs
 ip route add default via "$GW"
 dmesg | grep -q "no usable route to real server $RS1:8080" || fail "no log line naming the real server"
+dmesg | grep -o "no usable route to real server .*" | sort -u | sed 's/^/#   /'
 case "$(tcp_req cl1 80)" in "rs1 "*) ;; *) fail "the service does not recover after the routes are back";; esac
 diag "the service works again once the route is back"

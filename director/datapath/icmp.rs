@@ -86,7 +86,7 @@ impl DataPath {
         let Some((addr, port)) = self.quote_target(&q, Direction::Input) else {
             return Verdict::Accept;
         };
-        let Some(next) = next_hop(addr.to_be_bytes()) else {
+        let Ok(next) = next_hop(addr.to_be_bytes()) else {
             self.global.count_drop(DropReason::Route);
             return Verdict::Drop;
         };

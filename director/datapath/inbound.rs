@@ -97,8 +97,8 @@ impl DataPath {
         };
         let (rs_addr, rs_port, next) = match existing {
             Some((addr, port)) => match next_hop(addr.to_be_bytes()) {
-                Some(n) => (addr, port, n),
-                None => return self.route_error(skb, &svc.stats, addr, port),
+                Ok(n) => (addr, port, n),
+                Err(why) => return self.route_error(skb, &svc.stats, (addr, port), why),
             },
             None => {
                 // Only a SYN (without ACK, RST or FIN) may open a TCP connection.
@@ -120,9 +120,12 @@ impl DataPath {
                     return Verdict::Drop;
                 };
                 let (addr, port) = (u32::from_be_bytes(dest.key.addr), dest.key.port);
-                let Some(next) = next_hop(dest.key.addr) else {
-                    dest.counters.stats.count_drop(DropReason::Route);
-                    return self.route_error(skb, &svc.stats, addr, port);
+                let next = match next_hop(dest.key.addr) {
+                    Ok(n) => n,
+                    Err(why) => {
+                        dest.counters.stats.count_drop(DropReason::Route);
+                        return self.route_error(skb, &svc.stats, (addr, port), why);
+                    }
                 };
                 // A packet we forward whose TTL runs out here opens nothing.
                 if expires_here(&pkt, &next) {
@@ -145,8 +148,8 @@ impl DataPath {
                 match self.open(&opening) {
                     // Another CPU may have opened the flow meanwhile: follow its entry.
                     Some((a, p)) if (a, p) != (addr, port) => match next_hop(a.to_be_bytes()) {
-                        Some(n) => (a, p, n),
-                        None => return self.route_error(skb, &svc.stats, a, p),
+                        Ok(n) => (a, p, n),
+                        Err(why) => return self.route_error(skb, &svc.stats, (a, p), why),
                     },
                     Some(_) => (addr, port, next),
                     None => return Verdict::Drop,

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Route policy: where a packet for a real server goes, whether a packet came from one,
-//! the TTL, and the route-error drop (Documentation/ipvs-defense.rst, "Route failures").
+//! the TTL, and the route-error drop (Documentation/ipvs-defense.rst, "Route rule").
+
+use core::fmt;
 
 use crate::director::stats::{DropReason, Stats};
 use crate::logic::packet::{self, Packet, Reset, RST_LEN};
@@ -25,27 +27,53 @@ pub(super) enum Next {
     Local,
 }
 
-/// The next hop to a real server: a route it may use (see [`usable`]), or local delivery.
-pub(super) fn next_hop(addr: [u8; 4]) -> Option<Next> {
-    let r = Route::output(addr).ok()?;
-    match r.rt_type() {
-        RTN_LOCAL => Some(Next::Local),
-        _ => usable(&r, addr).then_some(Next::Out(r)),
+/// Why a real server has no next hop the director may use.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum NoRoute {
+    /// The lookup failed: no route (`ENETUNREACH`), or an unreachable (`EHOSTUNREACH`),
+    /// prohibit (`EACCES`) or blackhole (`EINVAL`) route.
+    Lookup(Error),
+    /// A route of another type than unicast or local (its `RTN_*` number).
+    NotUnicast(u16),
+    /// The route's device is down or has no carrier.
+    DeviceDown,
+    /// Only a default route matches: none was configured for the server.
+    DefaultOnly,
+}
+
+impl fmt::Display for NoRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NoRoute::Lookup(e) => write!(f, "{e:?}"),
+            NoRoute::NotUnicast(t) => write!(f, "route type {t}"),
+            NoRoute::DeviceDown => f.write_str("device down"),
+            NoRoute::DefaultOnly => f.write_str("only the default route"),
+        }
     }
 }
 
-/// Whether the director may send a real server's packets through `r`: a unicast route
-/// whose device is up, direct or through a gateway, by a route of the server's own; never
-/// a default route (prefix length 0, with or without a gateway), which in NAT mode means
-/// that no route was configured for the server.
-fn usable(r: &Route, addr: [u8; 4]) -> bool {
-    r.rt_type() == RTN_UNICAST && r.device_up() && fib_prefix_len(addr).is_ok_and(|len| len > 0)
+/// The next hop to a real server: a route the director may use, or local delivery. A
+/// route is usable when it is unicast, its device up, direct or through a gateway, by a
+/// route of the server's own; never a default route (prefix length 0, with or without a
+/// gateway), which in NAT mode means that no route was configured for the server.
+pub(super) fn next_hop(addr: [u8; 4]) -> Result<Next, NoRoute> {
+    let r = Route::output(addr).map_err(NoRoute::Lookup)?;
+    match r.rt_type() {
+        RTN_LOCAL => Ok(Next::Local),
+        RTN_UNICAST if !r.device_up() => Err(NoRoute::DeviceDown),
+        RTN_UNICAST => match fib_prefix_len(addr) {
+            Ok(0) => Err(NoRoute::DefaultOnly),
+            Ok(_) => Ok(Next::Out(r)),
+            Err(e) => Err(NoRoute::Lookup(e)),
+        },
+        other => Err(NoRoute::NotUnicast(other)),
+    }
 }
 
 /// The route out to a real server, when [`next_hop`] goes out through one (a real server
 /// on one of the director's own addresses has none).
 fn route_to(addr: [u8; 4]) -> Option<Route> {
-    match next_hop(addr)? {
+    match next_hop(addr).ok()? {
         Next::Out(r) => Some(r),
         Next::Local => None,
     }
@@ -56,9 +84,9 @@ fn route_to(addr: [u8; 4]) -> Option<Route> {
 /// server is a local one. Independent of `rp_filter`.
 pub(super) fn came_from(addr: [u8; 4], in_ifindex: i32) -> bool {
     match next_hop(addr) {
-        Some(Next::Out(r)) => in_ifindex != 0 && r.ifindex() == in_ifindex,
-        Some(Next::Local) => in_ifindex == 0,
-        None => false,
+        Ok(Next::Out(r)) => in_ifindex != 0 && r.ifindex() == in_ifindex,
+        Ok(Next::Local) => in_ifindex == 0,
+        Err(_) => false,
     }
 }
 
@@ -108,23 +136,26 @@ pub(super) fn reset_real_server(rst: &Reset) {
 }
 
 impl DataPath {
+    /// Drops a client's packet for real server `addr`:`port`, which has no usable route
+    /// (`why`): counted, logged (rate-limited), and the client told (host unreachable).
     pub(super) fn route_error(
         &self,
         skb: &mut SkBuff,
         svc: &Stats,
-        addr: u32,
-        port: u16,
+        (addr, port): (u32, u16),
+        why: NoRoute,
     ) -> Verdict {
         self.count_drop(svc, DropReason::Route);
         if net_ratelimit() {
             let a = addr.to_be_bytes();
             pr_warn!(
-                "no usable route to real server {}.{}.{}.{}:{}: packet dropped\n",
+                "no usable route to real server {}.{}.{}.{}:{} ({}): packet dropped\n",
                 a[0],
                 a[1],
                 a[2],
                 a[3],
-                port
+                port,
+                why
             );
         }
         skb.send_icmp_unreachable(ICMP_HOST_UNREACH);
