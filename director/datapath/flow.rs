@@ -126,7 +126,7 @@ impl DataPath {
     /// While engaged and the table is full: evicts the oldest half-open entry (see
     /// `Table::evict_half_open`), resets the real server's side of it, and reserves its
     /// room. `false` if no half-open entry was left.
-    pub(super) fn evict(&self, limit: u32) -> bool {
+    fn evict(&self, limit: u32) -> bool {
         let victim = self.table.evict_half_open();
         let Some(v) = victim else {
             return false;

@@ -34,7 +34,7 @@ pub(super) fn quick_key(h: &[u8], side: Side) -> Option<ServiceKey> {
 }
 
 /// Bytes of IP and transport headers the rewrite touches.
-pub(super) fn header_bytes(pkt: &Packet) -> u32 {
+fn header_bytes(pkt: &Packet) -> u32 {
     let l4 = match pkt.transport {
         Transport::Tcp(t) => t.header_len,
         _ => packet::UDP_HEADER,

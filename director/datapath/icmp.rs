@@ -31,7 +31,7 @@ pub(super) fn icmp_quote(pkt: &Packet) -> Option<Quote> {
 
 /// Translates an ICMP error in place: the outer address on `outer`, and the quoted address
 /// and port on the other side, become `addr`:`port`.
-pub(super) fn rewrite_icmp(
+fn rewrite_icmp(
     skb: &mut SkBuff,
     pkt: &Packet,
     q: &Quote,
@@ -51,7 +51,7 @@ impl DataPath {
     /// error from the client (`Input`, quoting a reply VIP:vport → client) the real server,
     /// for one from the real server (`Output`, quoting a request client → server) the VIP.
     /// Either way the quoted packet's reverse is the flow's key in that direction.
-    pub(super) fn quote_target(&self, q: &Quote, dir: Direction) -> Option<(u32, u16)> {
+    fn quote_target(&self, q: &Quote, dir: Direction) -> Option<(u32, u16)> {
         let key = FlowKey {
             saddr: q.dst,
             daddr: q.src,

@@ -13,7 +13,8 @@
 //!   it. A reply from a configured real server without an entry is a zombie: dropped and
 //!   counted, never masqueraded.
 //!
-//! Nothing here allocates or sleeps: hooks run in softirq context.
+//! Nothing here allocates or sleeps: hooks run in softirq context. The files, by concern:
+//! Documentation/ipvs-defense.rst, "Data path".
 
 mod flow;
 mod headers;
@@ -69,9 +70,7 @@ impl DataPath {
         svc.count_drop(why);
         self.global.count_drop(why);
     }
-}
 
-impl DataPath {
     /// Every packet, at `PRE_ROUTING` before conntrack: one of our flows' packets (to a
     /// service, from a real server, or an ICMP error quoting either) is marked untracked,
     /// so that conntrack neither judges it (a reply whose request it never saw would be

@@ -72,7 +72,7 @@ impl DataPath {
 
     /// A packet from a real server (or, for ICMP errors, about a request it got) to a
     /// client: SNAT back to VIP:vport through its entry.
-    pub(super) fn reply(&self, skb: &mut SkBuff, h: &[u8], len: u32, in_ifindex: i32) -> Verdict {
+    fn reply(&self, skb: &mut SkBuff, h: &[u8], len: u32, in_ifindex: i32) -> Verdict {
         let pkt = match packet::parse_headers(h, len as usize) {
             Ok(p) => p,
             Err(why) => return self.unparsable_reply(h, why),
@@ -132,7 +132,7 @@ impl DataPath {
 
     /// Whether the TCP or UDP packet whose headers are `h` comes from a configured real
     /// server address:port.
-    pub(super) fn from_real_server(&self, h: &[u8]) -> bool {
+    fn from_real_server(&self, h: &[u8]) -> bool {
         let Some(k) = quick_key(h, Side::Source) else {
             return false;
         };
@@ -145,7 +145,7 @@ impl DataPath {
     /// A packet on the reply path that does not parse: not ours to judge unless it comes
     /// from a configured real server address:port, and then dropped and counted, never
     /// forwarded untranslated.
-    pub(super) fn unparsable_reply(&self, h: &[u8], why: packet::ParseError) -> Verdict {
+    fn unparsable_reply(&self, h: &[u8], why: packet::ParseError) -> Verdict {
         if !self.from_real_server(h) {
             return Verdict::Accept;
         }

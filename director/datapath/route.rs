@@ -98,7 +98,7 @@ pub(super) fn expires_here(pkt: &Packet, next: &Next) -> bool {
 }
 
 /// Decrements the TTL of a packet we forward (after [`expires_here`] said it may).
-pub(super) fn decrement_ttl(skb: &mut SkBuff) -> Result {
+fn decrement_ttl(skb: &mut SkBuff) -> Result {
     let hdr = skb.writable_network(packet::IPV4_MIN_HEADER as u32)?;
     packet::decrement_ttl(hdr).map_err(|_| EINVAL)
 }

@@ -33,7 +33,7 @@ pub(super) struct Arrival {
 /// The reset that answers a segment from a real server nobody knows (RFC 9293 §3.10.7.1):
 /// with its acknowledgment number as sequence number if it has one, else a RST+ACK of
 /// everything it sent.
-pub(super) fn zombie_reset(key: &FlowKey, t: TcpInfo) -> Reset {
+fn zombie_reset(key: &FlowKey, t: TcpInfo) -> Reset {
     let (seq, ack_seq) = if t.flags.has(TcpFlags::ACK) {
         (t.ack_seq, None)
     } else {
