@@ -38,7 +38,8 @@ use std::net::Ipv4Addr;
 use ipvsd_logic::proto::{Attr, Cmd, VERSION};
 use ipvsdadm::args::ListMode;
 use ipvsdadm::client::NlError;
-use ipvsdadm::format::{format_connections, format_list, json_connections, json_list, FormatOpts};
+use ipvsdadm::format::{format_connections, format_list, FormatOpts};
+use ipvsdadm::json;
 use ipvsdadm::model::{ConnView, DefenseInfo, DestView, GlobalStats, ServiceKey, ServiceView};
 use ipvsdadm::netlink::{
     build_request, decode_conn, decode_defense, decode_dest, decode_global, decode_service,
@@ -459,7 +460,7 @@ fn check_msg(msg: &NlMsg) {
                 assert!(text.contains(&line), "no scheduler in {text:?}");
             }
         }
-        let json = json_list(std::slice::from_ref(&sv), None);
+        let json = json::list(std::slice::from_ref(&sv), None);
         let v: serde_json::Value = serde_json::from_str(&json).expect("json_list is JSON");
         assert_eq!(
             v["services"][0]["scheduler"].as_str(),
@@ -469,7 +470,7 @@ fn check_msg(msg: &NlMsg) {
     if let Some(c) = cv {
         let text = format_connections(&[c]);
         assert_eq!(text.lines().count(), 3);
-        let json = json_connections(&[c]);
+        let json = json::connections(&[c]);
         let v: serde_json::Value = serde_json::from_str(&json).expect("json is JSON");
         assert_eq!(
             v["connections"][0]["expires"].as_u64(),
