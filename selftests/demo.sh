@@ -40,10 +40,8 @@ show "$IPVSDADM" -L -n --stats
 
 # A spoofed SYN flood (sources in 198.18.0.0/15) into a table of 500 entries, while cl2
 # makes 10 connections of 3 s each, at level 0 and at level 2. The flood runs at the
-# lowest priority: it takes every cycle the client leaves, and the client's own start is
-# not what fails. (At level 2 a handshake
-# must finish before the flood's newer half-open entries push cl2's out: with 200
-# entries, on an idle machine, cl2 made it only 6 times of 10.)
+# lowest priority: it takes every cycle the client leaves, so that the client's own start
+# is not what fails.
 echo "== a spoofed SYN flood into a 500-entry table, while client cl2 connects 10 times"
 sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
 # The servers' answers to the spoofed sources go to cl2, which drops them.
