@@ -31,13 +31,14 @@ fn run_with(line: &str, fake: Fake, dir: PathBuf) -> Out {
     run_input(line, "", fake, dir)
 }
 
-fn run_input(line: &str, input: &str, mut fake: Fake, dir: PathBuf) -> Out {
+fn run_input(line: &str, input: &str, fake: Fake, dir: PathBuf) -> Out {
     let args: Vec<String> = line.split_whitespace().map(String::from).collect();
     let mut out = Vec::new();
     let mut err = Vec::new();
+    let calls = fake.calls.clone();
     let code = main_with(
         &args,
-        || -> Result<&mut Fake, NlError> { Ok(&mut fake) },
+        move || -> Result<Fake, NlError> { Ok(fake) },
         &env(dir),
         &mut input.as_bytes(),
         &mut out,
@@ -47,7 +48,7 @@ fn run_input(line: &str, input: &str, mut fake: Fake, dir: PathBuf) -> Out {
         code,
         stdout: String::from_utf8(out).unwrap(),
         stderr: String::from_utf8(err).unwrap(),
-        calls: fake.calls,
+        calls: calls.take(),
     }
 }
 

@@ -3,8 +3,10 @@
 //! `tests/golden/` describe, and a fake [`Client`].
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use ipvsdadm::client::{Client, NlError};
 use ipvsdadm::model::{
@@ -338,7 +340,8 @@ pub struct Fake {
     pub global: GlobalStats,
     pub defense: DefenseInfo,
     pub fail: Option<NlError>,
-    pub calls: Vec<String>,
+    /// The requests made, shared with the test (the fake itself moves into the run).
+    pub calls: Rc<RefCell<Vec<String>>>,
     /// Counters added to every service and real server at each `services()` call.
     pub grow: u64,
     pub dumps: usize,
@@ -363,7 +366,7 @@ impl Fake {
     }
 
     fn check(&mut self, call: String) -> Result<(), NlError> {
-        self.calls.push(call);
+        self.calls.borrow_mut().push(call);
         match self.fail.take() {
             Some(e) => Err(e),
             None => Ok(()),
