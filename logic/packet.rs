@@ -11,8 +11,8 @@
 //! checksum incrementally (see [`checksum`](super::checksum)):
 //! - [`rewrite`]: the source (SNAT) or destination (DNAT) of a TCP or UDP packet;
 //! - [`rewrite_icmp_error`]: an ICMP error about a tracked connection: the outer address,
-//!   and the quoted packet's address and port on the opposite side (as IPVS does; the
-//!   quoted TCP/UDP checksum is left alone, as IPVS leaves it).
+//!   and the quoted packet's address and port on the opposite side, with the quoted TCP or
+//!   UDP checksum when the quote holds it (as netfilter's NAT does; IPVS leaves it).
 //!
 //! [`build_tcp_rst`] writes a complete IPv4 + TCP reset, for telling a real server to free
 //! a connection the director dropped.
@@ -549,7 +549,9 @@ pub fn rewrite(
 
 /// Translates an ICMP error about a tracked connection: the outer address on `outer` and,
 /// in the quoted packet, the address and port on the opposite side become `addr` and
-/// `port`. Updates the outer IP checksum, the quoted IP checksum and the ICMP checksum.
+/// `port`. Updates the outer IP checksum, the quoted IP checksum, the quoted TCP or UDP
+/// checksum when the packet (`pkt.ip.total_len`) holds it and it is in use (a UDP checksum
+/// of 0 is none), and the ICMP checksum. `buf` must hold the packet through that checksum.
 ///
 /// For an error from the client side about a reply (quoted source VIP:vport), pass
 /// `Side::Destination` and the real server; for an error from the server side about a
@@ -581,16 +583,51 @@ pub fn rewrite_icmp_error(
     let old_inner_csum = get16(buf, inner_csum_at)?;
     let new_inner_csum = checksum::update32(old_inner_csum, old_inner_addr, addr);
 
-    // The ICMP checksum covers the quoted address, port and header checksum.
+    // The quoted transport checksum covers the address (in its pseudo-header) and the port.
+    let is_udp = q.protocol == IPPROTO_UDP;
+    let l4_csum_at = q
+        .offset
+        .checked_add(q.header_len)
+        .and_then(|o| o.checked_add(if is_udp { 6 } else { 16 }))
+        .ok_or(RewriteError::OutOfBounds)?;
+    let l4_csum = if l4_csum_at.saturating_add(2) <= pkt.ip.total_len {
+        Some(get16(buf, l4_csum_at)?).filter(|&c| !(is_udp && c == 0))
+    } else {
+        None
+    };
+    let l4_csum = l4_csum.map(|old| {
+        let new = if is_udp {
+            checksum::udp_update16(
+                checksum::udp_update32(old, old_inner_addr, addr),
+                old_port,
+                port,
+            )
+        } else {
+            checksum::update16(
+                checksum::update32(old, old_inner_addr, addr),
+                old_port,
+                port,
+            )
+        };
+        (old, new)
+    });
+
+    // The ICMP checksum covers the quoted address, port and checksums.
     let mut icmp_csum = get16(buf, icmp_csum_at)?;
     icmp_csum = checksum::update32(icmp_csum, old_inner_addr, addr);
     icmp_csum = checksum::update16(icmp_csum, old_port, port);
     icmp_csum = checksum::update16(icmp_csum, old_inner_csum, new_inner_csum);
+    if let Some((old, new)) = l4_csum {
+        icmp_csum = checksum::update16(icmp_csum, old, new);
+    }
 
     set_addr(buf, 0, outer, addr)?;
     set_addr(buf, q.offset, inner, addr)?;
     put16(buf, inner_csum_at, new_inner_csum)?;
     put16(buf, port_at, port)?;
+    if let Some((_, new)) = l4_csum {
+        put16(buf, l4_csum_at, new)?;
+    }
     put16(buf, icmp_csum_at, icmp_csum)
 }
 

@@ -29,6 +29,9 @@ pub(super) fn icmp_quote(pkt: &Packet) -> Option<Quote> {
     }
 }
 
+/// The bytes of a TCP header up to the end of its checksum.
+const TCP_CHECKSUM_END: usize = 18;
+
 /// Translates an ICMP error in place: the outer address on `outer`, and the quoted address
 /// and port on the other side, become `addr`:`port`.
 fn rewrite_icmp(
@@ -39,7 +42,13 @@ fn rewrite_icmp(
     addr: u32,
     port: u16,
 ) -> Result {
-    let n = q.offset + q.header_len + packet::UDP_HEADER;
+    // Through the quoted TCP or UDP checksum, when the packet holds it.
+    let quoted = if q.protocol == packet::IPPROTO_TCP {
+        TCP_CHECKSUM_END
+    } else {
+        packet::UDP_HEADER
+    };
+    let n = (q.offset + q.header_len + quoted).min(pkt.ip.total_len);
     let hdr = skb.writable_network(n as u32)?;
     packet::rewrite_icmp_error(hdr, pkt, outer, addr, port).map_err(|_| EINVAL)?;
     skb.drop_complete_checksum();

@@ -302,6 +302,8 @@ fn icmp_error(b: &[u8], p: &Packet, addr: u32, port: u16, k: usize) {
         rewrite_icmp_error(&mut after, p, outer, addr, port).expect("ICMP error rewrite");
         let what = format!("rewrite_icmp_error {outer:?}");
         let port_at = q.offset + q.header_len + port_off(inner);
+        // The quoted TCP or UDP checksum, when the packet holds it.
+        let l4_csum_at = q.offset + q.header_len + if q.protocol == 6 { 16 } else { 6 };
         only_changed(
             b,
             &after,
@@ -312,6 +314,7 @@ fn icmp_error(b: &[u8], p: &Packet, addr: u32, port: u16, k: usize) {
                 (q.offset + 10, 2),
                 (q.offset + addr_off(inner), 4),
                 (port_at, 2),
+                (l4_csum_at, 2),
             ],
             &what,
         );

@@ -294,6 +294,11 @@ fn property_partial_checksums_track_the_pseudo_header() {
 
 /// An ICMP error (type 3 or 11) quoting the start of a random TCP/UDP packet.
 fn random_icmp_error(rng: &mut Rng) -> Vec<u8> {
+    random_icmp_error_quoting(rng).0
+}
+
+/// An ICMP error quoting the start of a random TCP/UDP packet, and that whole packet.
+fn random_icmp_error_quoting(rng: &mut Rng) -> (Vec<u8>, Vec<u8>) {
     let quoted = random_packet(rng);
     let qlen = usize::from(be16(&quoted, 2));
     let keep = (usize::from(quoted[0] & 0x0f) * 4 + 8 + rng.below(40) as usize).min(qlen);
@@ -317,14 +322,26 @@ fn random_icmp_error(rng: &mut Rng) -> Vec<u8> {
     put16(&mut p, ihl + 2, c);
     let c = ref_ip_csum(&p, 0);
     put16(&mut p, 10, c);
-    p
+    (p, quoted)
 }
 
 #[test]
 fn property_icmp_error_translation_keeps_every_checksum_right() {
     let mut rng = Rng::new(0x1c);
+    let (mut l4_updated, mut l4_absent) = (0, 0);
     for n in 0..20_000 {
-        let mut p = random_icmp_error(&mut rng);
+        let (mut p, mut whole) = random_icmp_error_quoting(&mut rng);
+        if whole[9] == IPPROTO_UDP && rng.chance(1, 8) {
+            // A UDP datagram sent without a checksum.
+            let at = usize::from(whole[0] & 0x0f) * 4 + 6;
+            let l4 = parse(&p).unwrap().l4_offset();
+            if l4 + 8 + at + 2 <= p.len() {
+                put16(&mut whole, at, 0);
+                put16(&mut p, l4 + 8 + at, 0);
+                let c = ref_icmp_csum(&p);
+                put16(&mut p, l4 + 2, c);
+            }
+        }
         let pkt = parse(&p).unwrap();
         let Transport::Icmp(icmp) = pkt.transport else {
             panic!("not ICMP")
@@ -357,7 +374,34 @@ fn property_icmp_error_translation_keeps_every_checksum_right() {
             ref_icmp_csum(&p),
             "{n}: ICMP checksum"
         );
+        // The quoted TCP or UDP checksum, where the quote holds it, is the one of the whole
+        // quoted packet translated (a UDP datagram without a checksum keeps none).
+        let field = if q.protocol == IPPROTO_TCP { 16 } else { 6 };
+        let l4_at = q.offset + q.header_len + field;
+        let old = be16(&whole, q.header_len + field);
+        let (w_addr, w_port) = match outer.opposite() {
+            Side::Source => (12, q.header_len),
+            Side::Destination => (16, q.header_len + 2),
+        };
+        whole[w_addr..w_addr + 4].copy_from_slice(&addr.to_be_bytes());
+        put16(&mut whole, w_port, port);
+        if l4_at + 2 > p.len() {
+            l4_absent += 1;
+        } else if q.protocol == IPPROTO_UDP && old == 0 {
+            assert_eq!(be16(&p, l4_at), 0, "{n}: a UDP datagram without a checksum");
+        } else {
+            assert_eq!(
+                be16(&p, l4_at),
+                ref_l4_csum(&whole),
+                "{n}: quoted TCP/UDP checksum"
+            );
+            l4_updated += 1;
+        }
     }
+    assert!(
+        l4_updated > 10_000 && l4_absent > 100,
+        "{l4_updated} {l4_absent}"
+    );
 }
 
 #[test]
