@@ -17,7 +17,7 @@ use kernel::prelude::*;
 mod director;
 // The logic is shared with the host crate; the module does not use all of it yet, and its
 // `pub` items are `pub` for the host crate's tests.
-#[allow(dead_code, unreachable_pub)]
+#[expect(dead_code, unreachable_pub)]
 mod logic;
 
 module! {

@@ -10,7 +10,6 @@ use kernel::{net::genetlink::Msg, net::netfilter::Hook, prelude::*, sync::Arc};
 /// Why the director dropped a packet or refused a connection (Documentation/ipvs-defense.rst,
 /// "Drops and counters").
 #[derive(Clone, Copy, Debug)]
-#[allow(dead_code)]
 pub(crate) enum DropReason {
     /// A new-connection SYN dropped by the defense's rate.
     SynRate = 0,
@@ -65,7 +64,6 @@ pub(crate) struct Stats {
     drops: [AtomicU64; DropReason::ALL.len()],
 }
 
-#[allow(dead_code)]
 impl Stats {
     /// Counts a new connection.
     pub(crate) fn conn(&self) {

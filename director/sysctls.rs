@@ -61,14 +61,14 @@ impl TunableFile {
     }
 }
 
-/// Shows a tunable's value.
-fn show_value(v: &RangedInt, out: &mut [u8]) -> usize {
-    format_value(i64::from(v.get()), out).unwrap_or(usize::MAX)
+/// Writes `v` and a newline into `out`; `ERANGE` when it does not fit.
+fn show_number(v: i64, out: &mut [u8]) -> Result<usize> {
+    format_value(v, out).ok_or(ERANGE)
 }
 
 impl Value for TunableFile {
-    fn show(&self, out: &mut [u8]) -> usize {
-        self.value().map_or(usize::MAX, |v| show_value(v, out))
+    fn show(&self, out: &mut [u8]) -> Result<usize> {
+        show_number(self.value().ok_or(EINVAL)?.get().into(), out)
     }
 
     fn store(&self, input: &[u8]) -> Result {
@@ -89,8 +89,8 @@ struct LevelFile {
 }
 
 impl Value for LevelFile {
-    fn show(&self, out: &mut [u8]) -> usize {
-        show_value(&self.tunables.defense_level, out)
+    fn show(&self, out: &mut [u8]) -> Result<usize> {
+        show_number(self.tunables.defense_level.get().into(), out)
     }
 
     fn store(&self, input: &[u8]) -> Result {
@@ -104,11 +104,6 @@ impl Value for LevelFile {
             Err(_) => Err(EINVAL),
         }
     }
-}
-
-/// Shows a count in a read-only file.
-fn show_count(v: u64, out: &mut [u8]) -> usize {
-    format_value(i64::try_from(v).unwrap_or(i64::MAX), out).unwrap_or(usize::MAX)
 }
 
 /// What a read-only counter file shows.
@@ -134,7 +129,7 @@ struct CounterFile {
 }
 
 impl Value for CounterFile {
-    fn show(&self, out: &mut [u8]) -> usize {
+    fn show(&self, out: &mut [u8]) -> Result<usize> {
         let c = &self.from;
         let v = match self.field {
             Field::Packets(w) => c.hooks.get(w).packets,
@@ -143,7 +138,7 @@ impl Value for CounterFile {
             Field::DefenseSwitches => c.defense.switches(),
             Field::KnownClientPasses => c.defense.known_passes(),
         };
-        show_count(v, out)
+        show_number(v.try_into().map_err(|_| ERANGE)?, out)
     }
 
     fn store(&self, _input: &[u8]) -> Result {
@@ -152,8 +147,8 @@ impl Value for CounterFile {
 }
 
 impl Value for Counter {
-    fn show(&self, out: &mut [u8]) -> usize {
-        show_count(self.get(), out)
+    fn show(&self, out: &mut [u8]) -> Result<usize> {
+        show_number(self.get().try_into().map_err(|_| ERANGE)?, out)
     }
 
     fn store(&self, _input: &[u8]) -> Result {

@@ -3,13 +3,14 @@
 //! Client → VIP:vport, at `LOCAL_IN`.
 
 use crate::director::{
+    config::Service,
     stats::{self, DropReason},
-    table::Segment,
+    table::{Segment, TcpInfo},
 };
 use crate::logic::{
     defense::{client_segment_allowed, opens_connection},
-    entry::EntryFlags,
-    packet::{self, Side, MAX_HEADERS},
+    entry::{EntryFlags, FlowKey},
+    packet::{self, Packet, Side, MAX_HEADERS},
     tcp_state::Direction,
 };
 use kernel::{
@@ -23,6 +24,18 @@ use super::{
     route::{expires_here, next_hop, send_on, Next},
     DataPath,
 };
+
+/// A client packet for a service, parsed, on its way to a real server.
+struct ClientPacket<'a> {
+    svc: &'a Service,
+    /// The flow's inbound key (client → VIP:vport) and its hash.
+    key: FlowKey,
+    hash_in: u64,
+    tcp: Option<TcpInfo>,
+    seg: Segment,
+    /// Whether the defense was engaged when the packet arrived.
+    engaged: bool,
+}
 
 impl DataPath {
     /// Client → VIP, at `LOCAL_IN`.
@@ -57,107 +70,136 @@ impl DataPath {
         let Some((key, tcp)) = flow(&pkt) else {
             return Verdict::Accept;
         };
-        let seg = Segment {
-            dir: Direction::Input,
+        let c = ClientPacket {
+            svc,
+            hash_in: self.table.hash(&key),
+            key,
             tcp,
-            len,
-            now: jiffies::now(),
-        };
-        let engaged = self.defense.engaged();
-        let shard_lock = self.table.shard(key.saddr, key.sport);
-        let hash_in = self.table.hash(&key);
-
-        // An existing flow: its real server, under the shard lock.
-        let existing = {
-            let mut shard = shard_lock.lock();
-            match shard.lookup_in(&key, hash_in) {
-                Some(i) => {
-                    // ACK validation: while engaged, a client ACK for a connection whose
-                    // real server has not answered (SR), or that does not acknowledge the
-                    // server's SYN+ACK (SA), is blind: it never reaches the server; so is
-                    // a segment without ACK (a FIN, say) on such a half-open entry.
-                    if let (true, Some(t), Some(e)) = (engaged, tcp, shard.entry(i)) {
-                        if !client_segment_allowed(e.state, e.rs_isn, t.flags, t.ack_seq) {
-                            drop(shard);
-                            self.count_drop(&svc.stats, DropReason::BlindAck);
-                            return Verdict::Drop;
-                        }
-                    }
-                    let _ = self
-                        .table
-                        .track(&mut shard, i, seg, self.tunables.timeouts(engaged));
-                    shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
-                        r.svc.inbound(len);
-                        r.dest.stats.inbound(len);
-                        (e.rs_addr, e.rs_port)
-                    })
-                }
-                None => None,
-            }
-        };
-        let (rs_addr, rs_port, next) = match existing {
-            Some((addr, port)) => match next_hop(addr.to_be_bytes()) {
-                Ok(n) => (addr, port, n),
-                Err(why) => return self.route_error(skb, &svc.stats, (addr, port), why),
+            seg: Segment {
+                dir: Direction::Input,
+                tcp,
+                len,
+                now: jiffies::now(),
             },
-            None => {
-                // Only a SYN (without ACK, RST or FIN) may open a TCP connection.
-                if let Some(t) = tcp {
-                    if !opens_connection(t.flags) {
-                        return Verdict::Drop;
-                    }
-                    // While engaged, new-connection SYNs are dropped at the rate, before
-                    // they reach any real server.
-                    if self.defense.drop_new_syn(key.saddr) {
-                        self.count_drop(&svc.stats, DropReason::SynRate);
-                        return Verdict::Drop;
-                    }
-                }
-                let Some(dest_index) = svc.schedule(key.saddr.to_be_bytes(), key.sport) else {
-                    return Verdict::Drop;
-                };
-                let Some(dest) = svc.dests.get(dest_index) else {
-                    return Verdict::Drop;
-                };
-                let (addr, port) = (u32::from_be_bytes(dest.key.addr), dest.key.port);
-                let next = match next_hop(dest.key.addr) {
-                    Ok(n) => n,
-                    Err(why) => {
-                        dest.counters.stats.count_drop(DropReason::Route);
-                        return self.route_error(skb, &svc.stats, (addr, port), why);
-                    }
-                };
-                // A packet we forward whose TTL runs out here opens nothing.
-                if expires_here(&pkt, &next) {
-                    skb.send_icmp_time_exceeded();
-                    return Verdict::Drop;
-                }
-                let opening = Opening {
-                    key: &key,
-                    hash_in,
-                    svc,
-                    dest_index,
-                    flags: if matches!(next, Next::Local) {
-                        EntryFlags::LOCAL
-                    } else {
-                        0
-                    },
-                    seg,
-                    engaged,
-                };
-                match self.open(&opening) {
-                    // Another CPU may have opened the flow meanwhile: follow its entry.
-                    Some((a, p)) if (a, p) != (addr, port) => match next_hop(a.to_be_bytes()) {
-                        Ok(n) => (a, p, n),
-                        Err(why) => return self.route_error(skb, &svc.stats, (a, p), why),
-                    },
-                    Some(_) => (addr, port, next),
-                    None => return Verdict::Drop,
-                }
-            }
+            engaged: self.defense.engaged(),
+        };
+        let (rs, next) = match self.established(&c) {
+            Err(verdict) => return verdict,
+            Ok(Some(rs)) => match next_hop(rs.0.to_be_bytes()) {
+                Ok(n) => (rs, n),
+                Err(why) => return self.route_error(skb, &svc.stats, rs, why),
+            },
+            Ok(None) => match self.new_flow(skb, &c, &pkt) {
+                Ok(to) => to,
+                Err(verdict) => return verdict,
+            },
         };
         drop(guard);
-        if expires_here(&pkt, &next) {
+        self.to_real_server(skb, &pkt, rs, next)
+    }
+
+    /// The real server of an existing flow, tracked under the shard lock; `None` for a new
+    /// flow. While engaged, ACK validation refuses (`Err`) a client ACK for a connection
+    /// whose real server has not answered (SR), or that does not acknowledge the server's
+    /// SYN+ACK (SA): it is blind and never reaches the server; so is a segment without
+    /// ACK (a FIN, say) on such a half-open entry.
+    fn established(&self, c: &ClientPacket<'_>) -> Result<Option<(u32, u16)>, Verdict> {
+        let mut shard = self.table.shard(c.key.saddr, c.key.sport).lock();
+        let Some(i) = shard.lookup_in(&c.key, c.hash_in) else {
+            return Ok(None);
+        };
+        if let (true, Some(t), Some(e)) = (c.engaged, c.tcp, shard.entry(i)) {
+            if !client_segment_allowed(e.state, e.rs_isn, t.flags, t.ack_seq) {
+                drop(shard);
+                self.count_drop(&c.svc.stats, DropReason::BlindAck);
+                return Err(Verdict::Drop);
+            }
+        }
+        let _ = self
+            .table
+            .track(&mut shard, i, c.seg, self.tunables.timeouts(c.engaged));
+        let len = c.seg.len;
+        Ok(shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
+            r.svc.inbound(len);
+            r.dest.stats.inbound(len);
+            (e.rs_addr, e.rs_port)
+        }))
+    }
+
+    /// A new flow: only a TCP SYN opens one, at the defense's SYN rate while engaged; a
+    /// real server is scheduled, its next hop checked and the entry opened. Returns the
+    /// real server and its next hop, or the verdict when the packet goes no further.
+    fn new_flow(
+        &self,
+        skb: &mut SkBuff,
+        c: &ClientPacket<'_>,
+        pkt: &Packet,
+    ) -> Result<((u32, u16), Next), Verdict> {
+        let svc = c.svc;
+        if let Some(t) = c.tcp {
+            // Only a SYN (without ACK, RST or FIN) may open a TCP connection.
+            if !opens_connection(t.flags) {
+                return Err(Verdict::Drop);
+            }
+            // While engaged, new-connection SYNs are dropped at the rate, before they
+            // reach any real server.
+            if self.defense.drop_new_syn(c.key.saddr) {
+                self.count_drop(&svc.stats, DropReason::SynRate);
+                return Err(Verdict::Drop);
+            }
+        }
+        let dest_index = svc
+            .schedule(c.key.saddr.to_be_bytes(), c.key.sport)
+            .ok_or(Verdict::Drop)?;
+        let dest = svc.dests.get(dest_index).ok_or(Verdict::Drop)?;
+        let rs = (u32::from_be_bytes(dest.key.addr), dest.key.port);
+        let next = match next_hop(dest.key.addr) {
+            Ok(n) => n,
+            Err(why) => {
+                dest.counters.stats.count_drop(DropReason::Route);
+                return Err(self.route_error(skb, &svc.stats, rs, why));
+            }
+        };
+        // A packet we forward whose TTL runs out here opens nothing.
+        if expires_here(pkt, &next) {
+            skb.send_icmp_time_exceeded();
+            return Err(Verdict::Drop);
+        }
+        let opening = Opening {
+            key: &c.key,
+            hash_in: c.hash_in,
+            svc,
+            dest_index,
+            flags: if matches!(next, Next::Local) {
+                EntryFlags::LOCAL
+            } else {
+                0
+            },
+            seg: c.seg,
+            engaged: c.engaged,
+        };
+        match self.open(&opening) {
+            // Another CPU may have opened the flow meanwhile: follow its entry.
+            Some(other) if other != rs => match next_hop(other.0.to_be_bytes()) {
+                Ok(n) => Ok((other, n)),
+                Err(why) => Err(self.route_error(skb, &svc.stats, other, why)),
+            },
+            Some(_) => Ok((rs, next)),
+            None => Err(Verdict::Drop),
+        }
+    }
+
+    /// Sends a client packet on to real server `rs` through `next`: as a router would
+    /// (TTL, "fragmentation needed"), then DNAT.
+    fn to_real_server(
+        &self,
+        skb: &mut SkBuff,
+        pkt: &Packet,
+        (rs_addr, rs_port): (u32, u16),
+        next: Next,
+    ) -> Verdict {
+        let len = skb.network_len();
+        if expires_here(pkt, &next) {
             skb.send_icmp_time_exceeded();
             return Verdict::Drop;
         }
@@ -172,7 +214,7 @@ impl DataPath {
             }
         }
         self.global.inbound(len);
-        if rewrite(skb, &pkt, Side::Destination, rs_addr, rs_port).is_err() {
+        if rewrite(skb, pkt, Side::Destination, rs_addr, rs_port).is_err() {
             return Verdict::Drop;
         }
         send_on(skb, next)

@@ -9,15 +9,12 @@ use crate::director::stats::{DropReason, Stats};
 use crate::logic::packet::{self, Packet, Reset, RST_LEN};
 use kernel::{
     net::netfilter::Verdict,
-    net::route::{fib_prefix_len, net_ratelimit, Route, RTN_LOCAL, RTN_UNICAST},
+    net::route::{fib_prefix_len, net_ratelimit, Route, RouteType},
     net::skbuff::{NewPacket, SkBuff},
     prelude::*,
 };
 
 use super::DataPath;
-
-/// ICMP "host unreachable".
-const ICMP_HOST_UNREACH: u8 = 1;
 
 /// Where a packet for a real server goes after DNAT.
 pub(super) enum Next {
@@ -33,8 +30,8 @@ pub(super) enum NoRoute {
     /// The lookup failed: no route (`ENETUNREACH`), or an unreachable (`EHOSTUNREACH`),
     /// prohibit (`EACCES`) or blackhole (`EINVAL`) route.
     Lookup(Error),
-    /// A route of another type than unicast or local (its `RTN_*` number).
-    NotUnicast(u16),
+    /// A route of another type than unicast or local.
+    NotUnicast(RouteType),
     /// The route's device is down or has no carrier.
     DeviceDown,
     /// Only a default route matches: none was configured for the server.
@@ -45,7 +42,7 @@ impl fmt::Display for NoRoute {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NoRoute::Lookup(e) => write!(f, "{e:?}"),
-            NoRoute::NotUnicast(t) => write!(f, "route type {t}"),
+            NoRoute::NotUnicast(t) => write!(f, "route type {t:?}"),
             NoRoute::DeviceDown => f.write_str("device down"),
             NoRoute::DefaultOnly => f.write_str("only the default route"),
         }
@@ -58,10 +55,10 @@ impl fmt::Display for NoRoute {
 /// gateway), which in NAT mode means that no route was configured for the server.
 pub(super) fn next_hop(addr: [u8; 4]) -> Result<Next, NoRoute> {
     let r = Route::output(addr).map_err(NoRoute::Lookup)?;
-    match r.rt_type() {
-        RTN_LOCAL => Ok(Next::Local),
-        RTN_UNICAST if !r.device_up() => Err(NoRoute::DeviceDown),
-        RTN_UNICAST => match fib_prefix_len(addr) {
+    match r.route_type() {
+        RouteType::Local => Ok(Next::Local),
+        RouteType::Unicast if !r.device_up() => Err(NoRoute::DeviceDown),
+        RouteType::Unicast => match fib_prefix_len(addr) {
             Ok(0) => Err(NoRoute::DefaultOnly),
             Ok(_) => Ok(Next::Out(r)),
             Err(e) => Err(NoRoute::Lookup(e)),
@@ -158,7 +155,7 @@ impl DataPath {
                 why
             );
         }
-        skb.send_icmp_unreachable(ICMP_HOST_UNREACH);
+        skb.send_icmp_host_unreachable();
         Verdict::Drop
     }
 }

@@ -20,8 +20,8 @@ const MAX_WRITE: usize = 64;
 /// Called in process context, possibly on several CPUs at once: use atomics or a lock.
 pub trait Value: Sync + 'static {
     /// Writes the value's text (with its trailing newline) into `out` and returns its length.
-    /// A return larger than `out.len()` is treated as "nothing to show".
-    fn show(&self, out: &mut [u8]) -> usize;
+    /// An error fails the `read()` with it.
+    fn show(&self, out: &mut [u8]) -> Result<usize>;
 
     /// Parses and stores `input`, what the user wrote (at most 64 bytes). Returning an error
     /// fails the `write()` with that error; the value must then be unchanged.
@@ -213,13 +213,15 @@ unsafe extern "C" fn proc_handler<T: Value>(
         return 0;
     }
     // Reads: everything at offset 0, then end of file.
-    let mut text = [0u8; 32];
-    let n = value.show(&mut text);
-    if *pos != 0 || n > text.len() {
+    if *pos != 0 {
         *len = 0;
         return 0;
     }
-    let n = n.min(*len);
+    let mut text = [0u8; 32];
+    let n = match value.show(&mut text) {
+        Ok(n) => n.min(text.len()).min(*len),
+        Err(e) => return e.to_errno(),
+    };
     // SAFETY: the sysctl core passes a kernel buffer with room for `*len` bytes, and
     // `n <= *len`; `text` holds at least `n` bytes.
     unsafe { core::ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast::<u8>(), n) };

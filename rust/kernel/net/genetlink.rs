@@ -152,6 +152,22 @@ pub struct Attrs<'a> {
 use core::marker::PhantomData;
 
 impl<'a> Attrs<'a> {
+    /// Wraps the attribute array the core parsed for a request to family `T`.
+    ///
+    /// # Safety
+    ///
+    /// `attrs` is null or the array of `T::POLICY.len() + 1` attribute pointers the generic
+    /// netlink core filled by parsing a request with `T`'s policy, and it and the request
+    /// stay valid for `'a`.
+    unsafe fn from_raw<T: Family>(attrs: *mut *mut bindings::nlattr) -> Self {
+        // INVARIANT: by the safety requirements.
+        Self {
+            attrs,
+            max: T::POLICY.len() as u16,
+            _p: PhantomData,
+        }
+    }
+
     /// The payload of attribute `ty`, if present.
     pub fn bytes(&self, ty: impl Into<u16>) -> Option<&'a [u8]> {
         let ty: u16 = ty.into();
@@ -610,16 +626,14 @@ impl<T: Family> Adapter<T> {
         }
         // SAFETY: `family` is our registered family, embedded in a live `Inner<T>`.
         let handler = unsafe { Self::handler(family) };
-        // INVARIANT: the core parsed `attrs` with our policy of `maxattr` entries.
+        // INVARIANT: `info` and `family` are valid for the call.
         let mut req = Request {
             info,
             family,
             pad: T::PAD_ATTR,
-            attrs: Attrs {
-                attrs,
-                max: T::POLICY.len() as u16,
-                _p: PhantomData,
-            },
+            // SAFETY: the core parsed `attrs` from this request with our policy of
+            // `maxattr` (`T::POLICY.len()`) entries; both live until the `doit` returns.
+            attrs: unsafe { Attrs::from_raw::<T>(attrs) },
         };
         match handler.doit(cmd, &mut req) {
             Ok(()) => 0,
@@ -663,18 +677,15 @@ impl<T: Family> Adapter<T> {
         };
         // SAFETY: `family` is our registered family, embedded in a live `Inner<T>`.
         let handler = unsafe { Self::handler(family) };
-        // INVARIANT: `skb`, `cb` and `family` are valid for the call, and `attrs` was parsed
-        // with our policy.
+        // INVARIANT: `skb`, `cb` and `family` are valid for the call.
         let mut dump = Dump {
             skb,
             cb,
             family,
             pad: T::PAD_ATTR,
-            attrs: Attrs {
-                attrs,
-                max: T::POLICY.len() as u16,
-                _p: PhantomData,
-            },
+            // SAFETY: the core parsed `attrs` from the dump's request with our policy when
+            // the dump started (`genl_start`) and keeps them until it is done.
+            attrs: unsafe { Attrs::from_raw::<T>(attrs) },
         };
         match handler.dumpit(cmd, &mut dump) {
             // SAFETY: `skb` is valid; its length says whether this call added anything.
@@ -683,6 +694,3 @@ impl<T: Family> Adapter<T> {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _assert_c_void(_: *mut c_void) {}

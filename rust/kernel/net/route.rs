@@ -7,10 +7,33 @@
 use crate::{bindings, error::from_err_ptr, prelude::*};
 use core::ptr::NonNull;
 
-/// `RTN_UNICAST`: a route to a gateway or a directly connected host.
-pub const RTN_UNICAST: u16 = 1;
-/// `RTN_LOCAL`: the destination is one of this host's addresses.
-pub const RTN_LOCAL: u16 = 2;
+/// A route's type (`RTN_*` of include/uapi/linux/rtnetlink.h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteType {
+    /// `RTN_UNICAST`: a route to a gateway or a directly connected host.
+    Unicast,
+    /// `RTN_LOCAL`: the destination is one of this host's addresses.
+    Local,
+    /// `RTN_BROADCAST`: a broadcast address, sent as broadcast.
+    Broadcast,
+    /// `RTN_MULTICAST`: a multicast address.
+    Multicast,
+    /// Any other type (anycast, blackhole, unreachable, prohibit, throw, NAT, external),
+    /// by its number; the FIB answers the lookup of most of these with an error instead.
+    Other(u16),
+}
+
+impl RouteType {
+    fn from_raw(t: u16) -> Self {
+        match u32::from(t) {
+            bindings::RTN_UNICAST => Self::Unicast,
+            bindings::RTN_LOCAL => Self::Local,
+            bindings::RTN_BROADCAST => Self::Broadcast,
+            bindings::RTN_MULTICAST => Self::Multicast,
+            _ => Self::Other(t),
+        }
+    }
+}
 
 /// A looked-up output route, holding a reference on it.
 ///
@@ -53,9 +76,9 @@ impl Route {
         unsafe { self.0.as_ref() }
     }
 
-    /// The route's type (`RTN_*`).
-    pub fn rt_type(&self) -> u16 {
-        self.rt().rt_type
+    /// The route's type.
+    pub fn route_type(&self) -> RouteType {
+        RouteType::from_raw(self.rt().rt_type)
     }
 
     /// Whether the output device is up, running and has carrier.

@@ -34,7 +34,6 @@ impl SkBuff {
     }
 
     /// Returns the raw pointer, for other abstractions in this crate.
-    #[allow(dead_code)]
     pub(crate) fn as_raw(&self) -> *mut bindings::sk_buff {
         self.0.get()
     }
@@ -126,10 +125,11 @@ impl SkBuff {
         }
     }
 
-    /// Sends the packet's source an ICMP "destination unreachable" with `code` (rate
-    /// limited by the kernel). The packet must be as received (not yet rewritten).
-    pub fn send_icmp_unreachable(&self, code: u8) {
-        self.send_unreachable(code.into(), 0);
+    /// Sends the packet's source an ICMP "host unreachable", as a router does for a
+    /// destination it has no usable route to (rate limited by the kernel). The packet must
+    /// be as received (not yet rewritten).
+    pub fn send_icmp_host_unreachable(&self) {
+        self.send_unreachable(bindings::ICMP_HOST_UNREACH as i32, 0);
     }
 
     /// Sends the packet's source an ICMP "fragmentation needed" announcing `mtu`, as the
