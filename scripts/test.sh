@@ -58,23 +58,26 @@ split_tests() { # prints two lines: the tests of guest 1, then of guest 2
   echo "$g1"; echo "$g2"
 }
 
-# Counts one guest's KTAP into gp, gs, gf; an early exit counts its unreported tests as
-# failures.
+# Counts one guest's KTAP into gp, gs, gf: every result that has no nested results of its
+# own (a scenario, a script's dmesg check, a guest-wide check); an early exit counts the
+# top-level results it never reported as failures.
 count_guest() { # dir
   local k=$1/ktap.txt p s f planned ran
   if [ ! -s "$k" ]; then
     echo "not ok guest ${1##*/}: no test output (see $1/console.log)"; gf=$((gf + 1)); return
   fi
-  p=$(grep -cE '^ok [0-9]+ ' "$k" | tr -d ' ')
-  s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$k" | tr -d ' ')
-  f=$(grep -cE '^not ok [0-9]+ ' "$k" | tr -d ' ')
+  read -r p s f < <(awk '
+    function count(line) { if (line ~ /^ *not ok /) f++; else if (line ~ /# SKIP/) s++; else p++ }
+    /^    (not )?ok [0-9]+ / { count($0); nested = 1; next }
+    /^(not )?ok [0-9]+ / { if (!nested) count($0); nested = 0 }
+    END { print p + 0, s + 0, f + 0 }' "$k")
   planned=$(grep -m1 -E '^1\.\.[0-9]+' "$k" | cut -d. -f3)
-  ran=$((p + f))
+  ran=$(grep -cE '^(not )?ok [0-9]+ ' "$k" | tr -d ' ')
   if [ -n "$planned" ] && [ "$ran" -lt "$planned" ]; then
     echo "not ok guest ${1##*/}: $((planned - ran)) planned test(s) never reported (guest died?)"
     f=$((f + planned - ran))
   fi
-  gp=$((gp + p - s)) gs=$((gs + s)) gf=$((gf + f))
+  gp=$((gp + p)) gs=$((gs + s)) gf=$((gf + f))
 }
 
 echo "== kernel and module =="
@@ -127,7 +130,11 @@ echo "# guest boots retried: $retries"
 echo "# make test took $(( $(date +%s) - t0 )) s"
 # Repeat every failure right above the count, so that the tail of a long log names it.
 { grep -hE '^not ok ' "$out"/host.log 2>/dev/null | sed 's/^/# failed: host: /'
-  grep -hE '^not ok [0-9]+ ' "$out/ktap.txt" 2>/dev/null | sed 's/^/# failed: guest: /'; } || true
+  awk '/^    not ok [0-9]+ / { sub(/^    not ok [0-9]+ /, ""); failed[++n] = $0; next }
+    /^(not )?ok [0-9]+ / { name = $0; sub(/^(not )?ok [0-9]+ /, "", name); sub(/ #.*/, "", name)
+      for (i = 1; i <= n; i++) print "# failed: guest: " name ": " failed[i]
+      if (!n && $1 == "not") { sub(/^not ok [0-9]+ /, ""); print "# failed: guest: " $0 }
+      n = 0 }' "$out/ktap.txt" 2>/dev/null; } || true
 passed=$((hp + gp)) failed=$((hf + gf)) skipped=$((hs + gs))
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

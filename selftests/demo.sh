@@ -49,7 +49,7 @@ ip route add 198.18.0.0/15 via "$CL2" || fail "could not route the spoofed range
 sc_write amemthresh 0 >/dev/null # the level is set by hand below
 max0=$(sc conn_max)
 for level in 0 2; do
-  "$IPVSDADM" -C; "$IPVSDADM" -Z
+  adm -C; adm -Z
   "$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m &&
     "$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m || fail "could not configure the service"
   sc_write defense_level $level && sc_write conn_max 500 || fail "level $level: sysctl refused"

@@ -35,11 +35,56 @@ diag() {
   echo "# $*"
   [ -z "${IPVSD_DIAG_TIMES:-}" ] || echo "$SECONDS $*" >> "$IPVSD_DIAG_TIMES"
 }
-fail() { echo "# FAIL: $*"; exit 1; }
-skip() { echo "# SKIP: $*"; exit 4; }
+# fail and skip end the scenario that runs them (run_test runs each in a subshell), or the
+# whole script outside one; the reason becomes the scenario's KTAP result.
+fail() { echo "# FAIL: $*"; echo "$*" > "$_KTAP_REASON"; exit 1; }
+skip() { echo "# SKIP: $*"; echo "$*" > "$_KTAP_REASON"; exit 4; }
 
-# Runs a command in a namespace.
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# KTAP results, one per scenario, as log_test in tools/testing/selftests/net/lib.sh. A
+# script declares its plan first (`plan N`), runs each scenario, a function, with
+# `run_test NAME FUNCTION [ARGS]`, and ends with `finish`. A scenario runs in a subshell:
+# its failure ends it and not the script, its background jobs are ended with it, and what it
+# sets is not seen by the next one. An early exit leaves results missing from the plan,
+# which run_guest.sh counts as failures.
+_KTAP_REASON=/tmp/ktap-reason.$$
+KTAP_NUM=0 KTAP_FAILED=0
+plan() { echo "1..$1"; }
+run_test() { # name function [args]
+  local name=$1 rc reason; shift
+  KTAP_NUM=$((KTAP_NUM + 1))
+  # SCENARIOS="a b" runs only those (for working on one; `make test` runs every one).
+  if [ -n "${SCENARIOS:-}" ] && [[ " $SCENARIOS " != *" $name "* ]]; then
+    echo "ok $KTAP_NUM $name # SKIP not in SCENARIOS"
+    return 0
+  fi
+  : > "$_KTAP_REASON"
+  (trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT; "$@")
+  rc=$?
+  reason=$(head -c 300 "$_KTAP_REASON" | head -1)
+  case $rc in
+    0) echo "ok $KTAP_NUM $name" ;;
+    4) echo "ok $KTAP_NUM $name # SKIP $reason" ;;
+    *) echo "not ok $KTAP_NUM $name # ${reason:-exit code $rc}"; KTAP_FAILED=1 ;;
+  esac
+}
+finish() { rm -f "$_KTAP_REASON"; exit "$KTAP_FAILED"; }
+
+# ipvsdadm for a configuration step: a failing step fails the scenario (or the script).
+adm() { "$IPVSDADM" "$@" || fail "ipvsdadm $*: exit $?"; }
+
+# The namespaces of the topology have names unique to each run (as setup_ns in the
+# kernel's net/lib.sh); scripts name them cl1, cl2, rs1, rs2, gw and ns_name maps those.
+# Exported: a script this one starts (a benchmark workload, the demo) uses the same ones.
+[ -n "${NS_SUFFIX:-}" ] || printf -v NS_SUFFIX '%04x%04x' "$RANDOM" "$RANDOM"
+export NS_SUFFIX
+ns_name() { case $1 in cl1|cl2|rs1|rs2|gw) echo "$1-$NS_SUFFIX" ;; *) echo "$1" ;; esac; }
+
+# Runs a command in a namespace (a topology name or any other).
+in_ns() {
+  local ns=$1; shift
+  case $ns in cl1|cl2|rs1|rs2|gw) ns=$ns-$NS_SUFFIX ;; esac
+  ip netns exec "$ns" "$@"
+}
 # Sleeps without starting a process (a start costs a good part of a second under
 # emulation): a read that times out on a pipe no one writes to.
 exec {_NAP_FD}<> <(:)
@@ -51,7 +96,7 @@ nap() { read -r -t "$1" -u "$_NAP_FD" _ || :; }
 _ns_conf() { # ns addr/len gateway|-
   local ns=$1 addr=$2 gw=$3
   { echo "link set lo up"; echo "addr add $addr dev eth0"; echo "link set eth0 up"
-    [ "$gw" = - ] || echo "route add default via $gw"; } | ip -n "$ns" -batch -
+    [ "$gw" = - ] || echo "route add default via $gw"; } | ip -n "$(ns_name "$ns")" -batch -
 }
 
 TOPO_NS="cl1 cl2 rs1 rs2 gw"
@@ -64,7 +109,7 @@ topo_setup() {
   # it for the spoofed range would send it back, to and fro until its TTL ran out).
   echo 0 > /proc/sys/net/ipv4/ip_forward
   # Bridges forward at once (no STP learning delay).
-  { for ns in $TOPO_NS; do echo "netns add $ns"; done
+  { for ns in $TOPO_NS; do echo "netns add $(ns_name $ns)"; done
     cat <<EOF
 link set lo up
 link add br-cl type bridge forward_delay 0 stp_state 0
@@ -74,11 +119,11 @@ link set br-rs up
 addr add $DIR_CL/24 dev br-cl
 addr add $VIP/32 dev br-cl
 addr add $DIR_RS/24 dev br-rs
-link add v-cl1 type veth peer name eth0 netns cl1
-link add v-cl2 type veth peer name eth0 netns cl2
-link add v-rs1 type veth peer name eth0 netns rs1
-link add v-rs2 type veth peer name eth0 netns rs2
-link add v-gw type veth peer name eth0 netns gw
+link add v-cl1 type veth peer name eth0 netns $(ns_name cl1)
+link add v-cl2 type veth peer name eth0 netns $(ns_name cl2)
+link add v-rs1 type veth peer name eth0 netns $(ns_name rs1)
+link add v-rs2 type veth peer name eth0 netns $(ns_name rs2)
+link add v-gw type veth peer name eth0 netns $(ns_name gw)
 link set v-cl1 master br-cl up
 link set v-cl2 master br-cl up
 link set v-rs1 master br-rs up
@@ -106,6 +151,7 @@ _ns_pids() {
 topo_cleanup() {
   local ns pids del=()
   for ns in $TOPO_NS; do
+    ns=$(ns_name "$ns")
     [ -e "/run/netns/$ns" ] || continue
     # A process left in a namespace keeps it, and its veth, alive after `netns del`.
     pids=$(_ns_pids "$ns")
@@ -202,7 +248,7 @@ cap_start() { # tag filter ns...
   eval "CAP_$tag="
   for ns in "$@"; do
     rm -f "/tmp/$tag.$ns.pcap" "/tmp/$tag.$ns.err"
-    ip netns exec "$ns" timeout "${CAP_SECONDS:-300}" \
+    in_ns "$ns" timeout "${CAP_SECONDS:-300}" \
       tcpdump -nli eth0 ${CAP_DIRECTION:+-Q "$CAP_DIRECTION"} -U -w "/tmp/$tag.$ns.pcap" "$filter" \
       2>"/tmp/$tag.$ns.err" &
     eval "CAP_$tag=\"\$CAP_$tag $!\""

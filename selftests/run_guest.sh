@@ -5,10 +5,13 @@
 #
 #   selftests/run_guest.sh OUTDIR [test_name ...]
 #
-# A test script passes with exit 0, is skipped with exit 4 (kselftest's KSFT_SKIP), and
-# fails otherwise; its own output becomes KTAP diagnostics ("# ..."). Any new dmesg line
-# matching $BAD (WARN, BUG, KASAN, lockdep, atomic sleep, Oops, kmemleak) while a test runs
-# fails that test. Writes OUTDIR/guest.status (0 when every test passed or was skipped).
+# Each script is one top-level result and its scenarios are nested results (lib.sh's
+# plan/run_test), followed by one more, dmesg_clean: any new dmesg line matching $BAD
+# (WARN, BUG, KASAN, lockdep, atomic sleep, Oops, kmemleak) while the script ran. A
+# scenario skipped by its script is "ok ... # SKIP"; results missing from a script's plan
+# fail. The script's other output becomes KTAP diagnostics ("# ..."). dmesg is checked at
+# boot and after the last unload too. Writes OUTDIR/guest.status (0 when every test passed
+# or was skipped).
 set -u
 out=$1; shift
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +33,7 @@ fi
 emit() { echo "$*"; echo "$*" >> "$KTAP"; }
 
 emit "TAP version 13"
-emit "1..$(( ${#tests[@]} + 1 ))"
+emit "1..$(( ${#tests[@]} + 2 ))"
 
 # Boot messages: anything bad before our first test is reported as its own test.
 boot=$(dmesg -c); echo "$boot" >> "$out/dmesg.log"
@@ -53,6 +56,63 @@ else
   failed=0
 fi
 
+# Prints a test's log as its nested KTAP results (4 spaces in): its plan and its
+# scenarios' results, every other line a diagnostic; results missing from the plan (an
+# early exit) as failures, or skips when the script skipped; then its dmesg check as one
+# more result. Sets nested_fail to the first failure's reason (empty when none).
+nested() { # log rc dmesg_bad
+  local log=$1 rc=$2 bad=$3 planned=0 k=0 l why
+  nested_fail=""
+  planned=$(grep -m1 -E '^1\.\.[0-9]+$' "$log" | cut -d. -f3)
+  emit "    KTAP version 1"
+  emit "    1..$(( ${planned:-1} + 1 ))"
+  while IFS= read -r l; do
+    case "$l" in
+      "ok "[0-9]*) k=$((k + 1)); emit "    $l" ;;
+      "not ok "[0-9]*) k=$((k + 1)); emit "    $l"
+        [ -n "$nested_fail" ] || nested_fail=${l#* # } ;;
+      1..[0-9]*) ;;
+      "#"*) emit "    $l" ;;
+      *) emit "    # $l" ;;
+    esac
+  done < "$log"
+  why=$(grep '^# FAIL' "$log" | tail -1 | sed 's/^# FAIL: //')
+  [ $rc -eq 124 ] && why="timed out"
+  if [ -z "$planned" ]; then
+    # No plan: the script ended before it declared one; its exit is its one result.
+    planned=1 k=1
+    case $rc in
+      0) emit "    ok 1 script" ;;
+      4) emit "    ok 1 script # SKIP $(grep -m1 '^# SKIP' "$log" | sed 's/^# SKIP: //')" ;;
+      *) nested_fail=${why:-exit code $rc}; emit "    not ok 1 script # $nested_fail" ;;
+    esac
+  fi
+  while [ "$k" -lt "$planned" ]; do
+    k=$((k + 1))
+    if [ $rc -eq 4 ]; then
+      emit "    ok $k not_run # SKIP $(grep -m1 '^# SKIP' "$log" | sed 's/^# SKIP: //')"
+    else
+      [ -n "$nested_fail" ] || nested_fail="the script ended before result $k: ${why:-exit code $rc}"
+      emit "    not ok $k not_run # the script ended before it: ${why:-exit code $rc}"
+    fi
+  done
+  if [ -n "$bad" ]; then
+    nested_fail="dmesg: $(echo "$bad" | head -1 | cut -c1-120)"
+    emit "    not ok $((k + 1)) dmesg_clean # $nested_fail"
+  else
+    emit "    ok $((k + 1)) dmesg_clean"
+  fi
+  if [ "$k" -gt "$planned" ] && [ -z "$nested_fail" ]; then
+    nested_fail="$k results, but the plan was $planned"
+  fi
+  # A script that failed with every result ok (its own bug) still fails.
+  if [ -z "$nested_fail" ] && [ $rc -ne 0 ] && [ $rc -ne 4 ]; then
+    nested_fail="the script exited with ${why:-code $rc} after all its results"
+  fi
+  [ -z "$nested_fail" ] && return 0
+  return 1
+}
+
 for t in "${tests[@]}"; do
   n=$((n + 1))
   name=$(basename "$t" .sh); name=${name#test_}
@@ -64,30 +124,35 @@ for t in "${tests[@]}"; do
   IPVSD_DIAG_TIMES=$out/$name.times \
     timeout --kill-after=30 "${TEST_TIMEOUT:-${limit:-1500}}" bash "$t" > "$out/$name.log" 2>&1
   rc=$?
-  while IFS= read -r l; do
-    case "$l" in "#"*) emit "$l" ;; *) emit "# $l" ;; esac
-  done < "$out/$name.log"
   new=$(dmesg -c); echo "$new" >> "$out/dmesg.log"
   bad=$(echo "$new" | grep -E "$BAD")
   secs=$(( $(date +%s) - start ))
   if [ -n "$bad" ]; then
-    emit "# dmesg during $name:"
-    echo "$new" | grep -E -A25 "$BAD" | head -60 | while IFS= read -r l; do emit "#   $l"; done
-    emit "not ok $n $name # dmesg: $(echo "$bad" | head -1 | cut -c1-120)"
-    failed=1
-  elif [ $rc -eq 0 ]; then
-    emit "# dmesg check: clean"
-    emit "ok $n $name # ${secs}s"
-  elif [ $rc -eq 4 ]; then
-    emit "ok $n $name # SKIP $(grep -m1 '^# SKIP' "$out/$name.log" | sed 's/^# SKIP: //')"
+    emit "    # dmesg during $name:"
+    echo "$new" | grep -E -A25 "$BAD" | head -60 | while IFS= read -r l; do emit "    #   $l"; done
+  fi
+  if nested "$out/$name.log" "$rc" "$bad"; then
+    if [ $rc -eq 4 ]; then
+      emit "ok $n $name # SKIP $(grep -m1 '^# SKIP' "$out/$name.log" | sed 's/^# SKIP: //')"
+    else
+      emit "ok $n $name # ${secs}s"
+    fi
   else
-    reason=$(grep -m1 '^# FAIL' "$out/$name.log" | sed 's/^# FAIL: //')
-    [ $rc -eq 124 ] && reason="timed out"
-    emit "not ok $n $name # ${reason:-exit code $rc}"
+    emit "not ok $n $name # $nested_fail"
     failed=1
   fi
 done
-# Leave nothing loaded behind.
+
+# Leave nothing loaded behind, and check what the last unload printed.
+n=$((n + 1))
 rmmod ipvs_defense 2>/dev/null
+new=$(dmesg -c); echo "$new" >> "$out/dmesg.log"
+if bad=$(echo "$new" | grep -E "$BAD"); then
+  emit "# dmesg after the last unload:"; while IFS= read -r l; do emit "#   $l"; done <<< "$bad"
+  emit "not ok $n dmesg_clean_after_unload # bad lines in dmesg after the last unload"
+  failed=1
+else
+  emit "ok $n dmesg_clean_after_unload"
+fi
 echo "$failed" > "$out/guest.status"
 exit "$failed"

@@ -7,6 +7,7 @@
 #
 # Topology: lib.sh's; the ruleset is the director's (root namespace).
 . "$(dirname "$0")/lib.sh"
+plan 1
 command -v nft >/dev/null || fail "nft missing (make setup installs nftables)"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; nft delete table ip ipvsd_test 2>/dev/null; mod_unload; topo_cleanup' EXIT
@@ -18,9 +19,11 @@ table ip ipvsd_test {
   chain postrouting { type nat hook postrouting priority srcnat; oifname "br-cl" masquerade; }
 }
 EOF
-"$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m &&
-  "$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m && "$IPVSDADM" -A -u "$VIP:53" -s rr &&
-  "$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m || fail "could not configure the services"
+adm -A -t "$VIP:80" -s rr
+adm -a -t "$VIP:80" -r "$RS1:8080" -m
+adm -a -t "$VIP:80" -r "$RS2:8080" -m
+adm -A -u "$VIP:53" -s rr
+adm -a -u "$VIP:53" -r "$RS1:5353" -m
 
 ct_count() { local n; read -r n < /proc/sys/net/netfilter/nf_conntrack_count && echo "$n"; }
 
@@ -47,4 +50,5 @@ stateful_ruleset() {
     "replies from the VIP only, conntrack entries $ct0 -> $ct1"
 }
 
-stateful_ruleset
+run_test untracked_through_stateful_ruleset stateful_ruleset
+finish

@@ -13,6 +13,7 @@
 # - a don't-fragment datagram larger than the route's MTU gets ICMP fragmentation-needed,
 #   which the client's stack takes (its route to the VIP learns the MTU).
 . "$(dirname "$0")/lib.sh"
+plan 8
 FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
@@ -34,157 +35,196 @@ wait_state() { # vport regex seconds: prints "STATE SECONDS_LEFT"
 
 # 1. A bounded table. Spoofed SYNs (replies go to cl2, which drops them) at defense level 0,
 #    which stays 0 (amemthresh 0: no automatic switch on memory or the table's fill).
-sc_write amemthresh 0 || fail "amemthresh 0 refused"
-sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
-ip route add 198.18.0.0/15 via "$CL2"
-max0=$(sc conn_max)
-"$IPVSDADM" -A -t "$VIP:85" -s rr
-"$IPVSDADM" -a -t "$VIP:85" -r "$RS1:8080" -m
-"$IPVSDADM" -a -t "$VIP:85" -r "$RS2:8080" -m
-sc_write conn_max 100 || fail "conn_max=100 refused"
-sent=$(in_ns cl1 $FLOOD "$VIP" 85 150 --seconds 120)
-expect_eq "$sent" 150 "SYNs sent"
-nap 1
-expect_eq "$(entries)" 100 "entries with conn_max=100 after 150 new connections"
-expect_eq "$(drops table_full)" 50 "table_full after 150 new connections into 100"
-expect_eq "$(sc table_full)" 50 "the table_full sysctl"
-diag "conn_max=100: 150 new connections gave $(entries) entries and table_full $(drops table_full)"
-"$IPVSDADM" -C
-sc_write conn_max "$max0" || fail "conn_max=$max0 refused"
-expect_eq "$(entries)" 0 "entries after ipvsdadm -C"
+table_bounded_by_conn_max() {
+  local max0 sent
+  sc_write amemthresh 0 || fail "amemthresh 0 refused"
+  sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
+  ip route add 198.18.0.0/15 via "$CL2"
+  max0=$(sc conn_max)
+  adm -A -t "$VIP:85" -s rr
+  adm -a -t "$VIP:85" -r "$RS1:8080" -m
+  adm -a -t "$VIP:85" -r "$RS2:8080" -m
+  sc_write conn_max 100 || fail "conn_max=100 refused"
+  sent=$(in_ns cl1 $FLOOD "$VIP" 85 150 --seconds 120)
+  expect_eq "$sent" 150 "SYNs sent"
+  nap 1
+  expect_eq "$(entries)" 100 "entries with conn_max=100 after 150 new connections"
+  expect_eq "$(drops table_full)" 50 "table_full after 150 new connections into 100"
+  expect_eq "$(sc table_full)" 50 "the table_full sysctl"
+  diag "conn_max=100: 150 new connections gave $(entries) entries and table_full $(drops table_full)"
+  adm -C
+  sc_write conn_max "$max0" || fail "conn_max=$max0 refused"
+  expect_eq "$(entries)" 0 "entries after ipvsdadm -C"
+}
 
 # 2. lc: a connection held open at one server makes the other the least connected.
-for rs in rs1 rs2; do
-  in_ns $rs socat -t 10 TCP-LISTEN:8083,fork,reuseaddr SYSTEM:"read l; echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
-done
-wait_listen rs1 8083; wait_listen rs2 8083
-"$IPVSDADM" -A -t "$VIP:83" -s lc
-"$IPVSDADM" -a -t "$VIP:83" -r "$RS1:8083" -m
-"$IPVSDADM" -a -t "$VIP:83" -r "$RS2:8083" -m
-sleep 60 | in_ns cl2 timeout 60 socat - TCP:"$VIP:83",connect-timeout=20 >/dev/null 2>&1 &
-held=""
-for _ in $(seq 1 60); do
-  held=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:83" '!f && $5 == v && $3 == "ESTABLISHED" { print $6; f = 1 }')
-  [ -n "$held" ] && break; nap 0.5
-done
-[ -n "$held" ] || fail "lc: the held connection did not get ESTABLISHED"
-idle=$RS2; [ "${held%:*}" = "$RS2" ] && idle=$RS1
-seq=""
-for i in 1 2 3 4; do
-  ans=$(echo hi | in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$VIP:83",connect-timeout=10 2>&1)
-  case "$ans" in "rs"[12]" $CL1") seq="$seq${ans:2:1}" ;; *) fail "lc: request $i: '$ans'" ;; esac
-done
-want=${idle##*.}; want=$((want - 1)); want="$want$want$want$want"
-expect_eq "$seq" "$want" "lc: servers of 4 requests while ${held%:*} holds a connection"
-diag "lc: with a connection held at ${held%:*}, 4 requests went to $idle ($seq)"
+lc_picks_idle_server() {
+  local rs held idle seq i ans want
+  for rs in rs1 rs2; do
+    in_ns $rs socat -t 10 TCP-LISTEN:8083,fork,reuseaddr SYSTEM:"read l; echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+  done
+  wait_listen rs1 8083; wait_listen rs2 8083
+  adm -A -t "$VIP:83" -s lc
+  adm -a -t "$VIP:83" -r "$RS1:8083" -m
+  adm -a -t "$VIP:83" -r "$RS2:8083" -m
+  sleep 60 | in_ns cl2 timeout 60 socat - TCP:"$VIP:83",connect-timeout=20 >/dev/null 2>&1 &
+  held=""
+  for _ in $(seq 1 60); do
+    held=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:83" '!f && $5 == v && $3 == "ESTABLISHED" { print $6; f = 1 }')
+    [ -n "$held" ] && break; nap 0.5
+  done
+  [ -n "$held" ] || fail "lc: the held connection did not get ESTABLISHED"
+  idle=$RS2; [ "${held%:*}" = "$RS2" ] && idle=$RS1
+  seq=""
+  for i in 1 2 3 4; do
+    ans=$(echo hi | in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$VIP:83",connect-timeout=10 2>&1)
+    case "$ans" in "rs"[12]" $CL1") seq="$seq${ans:2:1}" ;; *) fail "lc: request $i: '$ans'" ;; esac
+  done
+  want=${idle##*.}; want=$((want - 1)); want="$want$want$want$want"
+  expect_eq "$seq" "$want" "lc: servers of 4 requests while ${held%:*} holds a connection"
+  diag "lc: with a connection held at ${held%:*}, 4 requests went to $idle ($seq)"
+}
 
-# 3. States: SYN_RECV while rs1 cannot answer, ESTABLISHED once it can, FIN_WAIT or
-#    CLOSE_WAIT after the client's FIN, TIME_WAIT or CLOSE after the server's, then gone on
+# 3. States, the cells of the normal table (Documentation/ipvs-defense.rst, "States and
+#    timeouts"): SYN_RECV while rs1 cannot answer (INPUT syn), ESTABLISHED once it can
+#    (INPUT ack at SR), CLOSE_WAIT after the client's FIN (INPUT fin at ES), TIME_WAIT after
+#    the server's (OUTPUT fin at CW; the client's last ACK keeps it), then gone on
 #    time_wait's timeout.
-# The server closes 15 s after accepting (socat -t: not 0.5 s after the client's FIN).
-in_ns rs1 socat -t 15 TCP-LISTEN:8084,fork,reuseaddr SYSTEM:'sleep 15' >/dev/null 2>&1 &
-wait_listen rs1 8084
-"$IPVSDADM" -A -t "$VIP:84" -s rr
-"$IPVSDADM" -a -t "$VIP:84" -r "$RS1:8084" -m
-sc_write timeout_time_wait 5 || fail "timeout_time_wait=5 refused"
-in_ns rs1 ip route add blackhole "$CL1/32"
-rm -f /tmp/walk.fifo; mkfifo /tmp/walk.fifo
-in_ns cl1 timeout 120 socat -T 100 - TCP:"$VIP:84",connect-timeout=60 </tmp/walk.fifo >/dev/null 2>&1 &
-exec 3>/tmp/walk.fifo
-s=$(wait_state 84 SYN_RECV 30) || fail "states: '$s' instead of SYN_RECV while rs1 cannot answer"
-walk=${s% *}
-in_ns rs1 ip route del blackhole "$CL1/32"
-s=$(wait_state 84 ESTABLISHED 40) || fail "states: '$s' instead of ESTABLISHED"
-walk="$walk ${s% *}"
-exec 3>&-
-s=$(wait_state 84 'FIN_WAIT|CLOSE_WAIT' 20) || fail "states: '$s' instead of FIN_WAIT or CLOSE_WAIT after the client's FIN"
-walk="$walk ${s% *}"
-s=$(wait_state 84 'TIME_WAIT|CLOSE' 40) || fail "states: '$s' instead of TIME_WAIT or CLOSE after the server's FIN"
-walk="$walk ${s% *}"
-left=${s#* }
-[ "${s% *}" != TIME_WAIT ] || [ "$left" -le 5 ] || fail "states: TIME_WAIT entry expires in $left s with timeout_time_wait=5"
-gone=""
-for i in $(seq 1 40); do [ -z "$(state_of 84)" ] && { gone=$i; break; }; nap 0.5; done
-[ -n "$gone" ] || fail "states: the ${s% *} entry did not expire"
-sc_write timeout_time_wait 120
-diag "states: $walk, then gone (expiry shown $left s; timeout_time_wait=5)"
+tcp_state_walk_and_expiry() {
+  local s walk left gone i
+  # The server closes 15 s after accepting (socat -t: not 0.5 s after the client's FIN).
+  in_ns rs1 socat -t 15 TCP-LISTEN:8084,fork,reuseaddr SYSTEM:'sleep 15' >/dev/null 2>&1 &
+  wait_listen rs1 8084
+  adm -A -t "$VIP:84" -s rr
+  adm -a -t "$VIP:84" -r "$RS1:8084" -m
+  sc_write timeout_time_wait 5 || fail "timeout_time_wait=5 refused"
+  in_ns rs1 ip route add blackhole "$CL1/32"
+  rm -f /tmp/walk.fifo; mkfifo /tmp/walk.fifo
+  in_ns cl1 timeout 120 socat -T 100 - TCP:"$VIP:84",connect-timeout=60 </tmp/walk.fifo >/dev/null 2>&1 &
+  exec 3>/tmp/walk.fifo
+  s=$(wait_state 84 SYN_RECV 30) || fail "states: '$s' instead of SYN_RECV while rs1 cannot answer"
+  walk=${s% *}
+  in_ns rs1 ip route del blackhole "$CL1/32"
+  s=$(wait_state 84 ESTABLISHED 40) || fail "states: '$s' instead of ESTABLISHED"
+  walk="$walk ${s% *}"
+  exec 3>&-
+  s=$(wait_state 84 CLOSE_WAIT 20) || fail "states: '$s' instead of CLOSE_WAIT after the client's FIN"
+  walk="$walk ${s% *}"
+  s=$(wait_state 84 TIME_WAIT 40) || fail "states: '$s' instead of TIME_WAIT after the server's FIN"
+  walk="$walk ${s% *}"
+  left=${s#* }
+  [ "$left" -le 5 ] || fail "states: TIME_WAIT entry expires in $left s with timeout_time_wait=5"
+  gone=""
+  for i in $(seq 1 40); do [ -z "$(state_of 84)" ] && { gone=$i; break; }; nap 0.5; done
+  [ -n "$gone" ] || fail "states: the TIME_WAIT entry did not expire"
+  sc_write timeout_time_wait 120
+  diag "states: $walk, then gone (expiry shown $left s; timeout_time_wait=5)"
+}
 
 # 4. Malformed packets for a service, one of each kind the kernel lets reach LOCAL_IN (it
 #    drops bad IPv4 headers, and reassembles fragments, before): each counted by reason.
-"$IPVSDADM" -A -t "$VIP:86" -s rr
-"$IPVSDADM" -a -t "$VIP:86" -r "$RS1:8080" -m
-"$IPVSDADM" -A -u "$VIP:86" -s rr
-"$IPVSDADM" -a -u "$VIP:86" -r "$RS1:5353" -m
-m0=$(drops malformed)
-kinds="tcp_truncated tcp_bad_data_offset tcp_header_beyond_segment udp_truncated udp_bad_length"
-sent=$(in_ns cl1 $CRAFT "$VIP" 86 $kinds)
-expect_eq "$sent" 5 "malformed packets sent"
-nap 1
-for k in $kinds; do expect_eq "$(sc malformed_$k)" 1 "malformed_$k"; done
-expect_eq "$(drops malformed)" $((m0 + 5)) "malformed drops"
-dmesg | grep -q "malformed packet for a service dropped: tcp_bad_data_offset" || fail "no log line naming the reason"
+malformed_counted_by_reason() {
+  local m0 kinds sent k
+  adm -A -t "$VIP:86" -s rr
+  adm -a -t "$VIP:86" -r "$RS1:8080" -m
+  adm -A -u "$VIP:86" -s rr
+  adm -a -u "$VIP:86" -r "$RS1:5353" -m
+  m0=$(drops malformed)
+  kinds="tcp_truncated tcp_bad_data_offset tcp_header_beyond_segment udp_truncated udp_bad_length"
+  sent=$(in_ns cl1 $CRAFT "$VIP" 86 $kinds)
+  expect_eq "$sent" 5 "malformed packets sent"
+  nap 1
+  for k in $kinds; do expect_eq "$(sc malformed_$k)" 1 "malformed_$k"; done
+  expect_eq "$(drops malformed)" $((m0 + 5)) "malformed drops"
+  dmesg | grep -q "malformed packet for a service dropped: tcp_bad_data_offset" || fail "no log line naming the reason"
+  diag "malformed: $kinds each counted once"
+}
+
 # Not ours: the director's own port 7777 on the VIP address, and cl1 -> rs1:9001 directly
 # (a port of no real server: a reply from a real server's port without an entry would be a
 # zombie).
-socat -t 10 TCP-LISTEN:7777,fork,reuseaddr SYSTEM:'echo director' >/dev/null 2>&1 &
-in_ns rs1 socat -t 10 TCP-LISTEN:9001,fork,reuseaddr SYSTEM:'echo rs1 $SOCAT_PEERADDR' >/dev/null 2>&1 &
-wait_listen - 7777; wait_listen rs1 9001
-fw0=$(drops route_errors)
-ans=$(in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$VIP:7777",connect-timeout=10 </dev/null 2>&1)
-expect_eq "$ans" director "answer of the director's own port 7777 on the VIP address"
-ans=$(in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$RS1:9001",connect-timeout=10 </dev/null 2>&1)
-expect_eq "$ans" "rs1 $CL1" "a direct connection to rs1:9001 (not through the VIP)"
-expect_eq "$(drops malformed)" $((m0 + 5)) "malformed drops after normal traffic"
-diag "malformed: $kinds each counted once; port 7777 and cl1 -> rs1:9001 untouched"
+non_service_traffic_untouched() {
+  local m0 fw0 ans
+  m0=$(drops malformed)
+  socat -t 10 TCP-LISTEN:7777,fork,reuseaddr SYSTEM:'echo director' >/dev/null 2>&1 &
+  in_ns rs1 socat -t 10 TCP-LISTEN:9001,fork,reuseaddr SYSTEM:'echo rs1 $SOCAT_PEERADDR' >/dev/null 2>&1 &
+  wait_listen - 7777; wait_listen rs1 9001
+  fw0=$(drops route_errors)
+  ans=$(in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$VIP:7777",connect-timeout=10 </dev/null 2>&1)
+  expect_eq "$ans" director "answer of the director's own port 7777 on the VIP address"
+  ans=$(in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$RS1:9001",connect-timeout=10 </dev/null 2>&1)
+  expect_eq "$ans" "rs1 $CL1" "a direct connection to rs1:9001 (not through the VIP)"
+  expect_eq "$(drops malformed)" "$m0" "malformed drops after normal traffic"
+  diag "port 7777 and cl1 -> rs1:9001 untouched"
+}
 
 # 5. A real server that is the director itself (198.51.100.1:9090).
-socat -t 10 TCP-LISTEN:9090,bind="$DIR_RS",fork,reuseaddr SYSTEM:'echo local $SOCAT_PEERADDR' >/dev/null 2>&1 &
-wait_listen - 9090
-"$IPVSDADM" -A -t "$VIP:90" -s rr
-"$IPVSDADM" -a -t "$VIP:90" -r "$DIR_RS:9090" -m
-lo0=$(sc local_out_packets)
-for i in 1 2 3; do
-  ans=$(tcp_req cl1 90)
-  expect_eq "$ans" "local $CL1" "request $i to a local real server"
-done
-"$IPVSDADM" -L -n -c | grep -qE "^TCP .*$CL1:[0-9]+ +$VIP:90 +$DIR_RS:9090" || fail "no entry for the local real server"
-[ "$(sc local_out_packets)" -gt "$lo0" ] || fail "local_out_packets did not grow"
-diag "local real server $DIR_RS:9090 served 3 requests through $VIP:90, its replies rewritten at LOCAL_OUT"
+local_real_server() {
+  local lo0 i ans
+  socat -t 10 TCP-LISTEN:9090,bind="$DIR_RS",fork,reuseaddr SYSTEM:'echo local $SOCAT_PEERADDR' >/dev/null 2>&1 &
+  wait_listen - 9090
+  adm -A -t "$VIP:90" -s rr
+  adm -a -t "$VIP:90" -r "$DIR_RS:9090" -m
+  lo0=$(sc local_out_packets)
+  for i in 1 2 3; do
+    ans=$(tcp_req cl1 90)
+    expect_eq "$ans" "local $CL1" "request $i to a local real server"
+  done
+  "$IPVSDADM" -L -n -c | grep -qE "^TCP .*$CL1:[0-9]+ +$VIP:90 +$DIR_RS:9090" || fail "no entry for the local real server"
+  [ "$(sc local_out_packets)" -gt "$lo0" ] || fail "local_out_packets did not grow"
+  diag "local real server $DIR_RS:9090 served 3 requests through $VIP:90, its replies rewritten at LOCAL_OUT"
+}
 
 # 6. Resurrect. The server sends "a", waits 8 s, sends "b"; the entry expires in between
 #    (timeout_established=2). resurrect=0: "b" is a zombie, dropped; resurrect=1: it brings
 #    the entry back and reaches the client.
-in_ns rs1 socat TCP-LISTEN:8087,fork,reuseaddr SYSTEM:'echo a; sleep 8; echo b' >/dev/null 2>&1 &
-wait_listen rs1 8087
-"$IPVSDADM" -A -t "$VIP:87" -s rr
-"$IPVSDADM" -a -t "$VIP:87" -r "$RS1:8087" -m
-sc_write timeout_established 2 || fail "timeout_established=2 refused"
-for r in 0 1; do
-  sc_write resurrect $r || fail "resurrect=$r refused"
-  z0=$(drops zombie_replies)
-  got=$(sleep 25 | in_ns cl1 timeout 25 socat -T 20 - TCP:"$VIP:87",connect-timeout=10 2>/dev/null | tr '\n' ' ')
-  case "$r:$got" in
-    "0:a ") [ "$(drops zombie_replies)" -gt "$z0" ] || fail "resurrect=0: zombie_replies did not grow" ;;
-    "1:a b ") ;;
-    *) fail "resurrect=$r: the client got '$got'" ;;
-  esac
-  diag "resurrect=$r: the client got '$got'(zombie_replies $z0 -> $(drops zombie_replies))"
-done
-sc_write resurrect 2 >/dev/null && fail "resurrect=2 accepted"
-sc_write resurrect 0; sc_write timeout_established 900
+resurrect_expired_entry() {
+  local r z0 got
+  in_ns rs1 socat TCP-LISTEN:8087,fork,reuseaddr SYSTEM:'echo a; sleep 8; echo b' >/dev/null 2>&1 &
+  wait_listen rs1 8087
+  adm -A -t "$VIP:87" -s rr
+  adm -a -t "$VIP:87" -r "$RS1:8087" -m
+  sc_write timeout_established 2 || fail "timeout_established=2 refused"
+  for r in 0 1; do
+    sc_write resurrect $r || fail "resurrect=$r refused"
+    z0=$(drops zombie_replies)
+    got=$(sleep 25 | in_ns cl1 timeout 25 socat -T 20 - TCP:"$VIP:87",connect-timeout=10 2>/dev/null | tr '\n' ' ')
+    case "$r:$got" in
+      "0:a ") [ "$(drops zombie_replies)" -gt "$z0" ] || fail "resurrect=0: zombie_replies did not grow" ;;
+      "1:a b ") ;;
+      *) fail "resurrect=$r: the client got '$got'" ;;
+    esac
+    diag "resurrect=$r: the client got '$got'(zombie_replies $z0 -> $(drops zombie_replies))"
+  done
+  sc_write resurrect 2 >/dev/null && fail "resurrect=2 accepted"
+  sc_write resurrect 0; sc_write timeout_established 900
+}
 
 # 7. Path MTU: the real servers' link at MTU 1000, a 1200-byte UDP datagram (DF set: Linux
 #    sockets discover the path MTU by default).
-"$IPVSDADM" -A -u "$VIP:53" -s rr
-"$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
-ip link set br-rs mtu 1000
-cap_start frag icmp cl1
-head -c 1200 /dev/zero | in_ns cl1 timeout 5 socat -u - UDP:"$VIP:53"
-cap_stop frag
-ip link set br-rs mtu 1500
-seen=$(cap_print frag)
-echo "$seen" | sed 's/^/#   /'
-echo "$seen" | grep -q "$VIP > $CL1: ICMP $VIP unreachable - need to frag (mtu 1000)" ||
-  fail "no fragmentation-needed from the VIP for a 1200-byte DF datagram"
-in_ns cl1 ip route get "$VIP" | grep -q "mtu 1000" || fail "the client's route to the VIP did not learn MTU 1000"
-diag "a 1200-byte DF datagram to $VIP:53 over a 1000-byte path: fragmentation-needed (mtu 1000) reached the client, whose route learnt it"
+path_mtu_frag_needed() {
+  local seen
+  adm -A -u "$VIP:53" -s rr
+  adm -a -u "$VIP:53" -r "$RS1:5353" -m
+  ip link set br-rs mtu 1000
+  cap_start frag icmp cl1
+  head -c 1200 /dev/zero | in_ns cl1 timeout 5 socat -u - UDP:"$VIP:53"
+  cap_stop frag
+  ip link set br-rs mtu 1500
+  seen=$(cap_print frag)
+  echo "$seen" | sed 's/^/#   /'
+  echo "$seen" | grep -q "$VIP > $CL1: ICMP $VIP unreachable - need to frag (mtu 1000)" ||
+    fail "no fragmentation-needed from the VIP for a 1200-byte DF datagram"
+  in_ns cl1 ip route get "$VIP" | grep -q "mtu 1000" || fail "the client's route to the VIP did not learn MTU 1000"
+  diag "a 1200-byte DF datagram to $VIP:53 over a 1000-byte path: fragmentation-needed (mtu 1000) reached the client, whose route learnt it"
+}
+
+run_test table_bounded_by_conn_max table_bounded_by_conn_max
+run_test lc_picks_idle_server lc_picks_idle_server
+run_test tcp_state_walk_and_expiry tcp_state_walk_and_expiry
+run_test malformed_counted_by_reason malformed_counted_by_reason
+run_test non_service_traffic_untouched non_service_traffic_untouched
+run_test local_real_server local_real_server
+run_test resurrect_expired_entry resurrect_expired_entry
+run_test path_mtu_frag_needed path_mtu_frag_needed
+finish

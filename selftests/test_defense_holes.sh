@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Segments that must not open or pin an entry (Documentation: the defense's rules):
-# - a SYN with RST or FIN also set opens no entry and reaches no real server;
+# - only a SYN opens a TCP entry: a SYN with RST or FIN also set, a bare ACK and a bare FIN
+#   open none and reach no real server;
 # - level 2, conn_max 500: 2,000 spoofed SYN-then-FIN pairs (sources in 198.18.0.0/15,
 #   the FIN without ACK) leave no spoofed entry past the half-open states (the FINs are
 #   dropped and counted in blind_acks), so a real client still connects 20 times of 20;
@@ -12,6 +13,7 @@
 #
 # Topology: lib.sh's; the spoofed sources' replies are routed to cl2, which drops them.
 . "$(dirname "$0")/lib.sh"
+plan 3
 FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
@@ -20,25 +22,26 @@ rs_start
 sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
 ip route add 198.18.0.0/15 via "$CL2" || fail "could not route the spoofed range to cl2"
 sc_write amemthresh 0 || fail "amemthresh 0 refused"
+MAX0=$(sc conn_max)
 
-syn_with_rst_or_fin() {
+only_a_syn_opens_a_connection() {
+  local sent
   setup_svc
   cap_start odd "tcp and src $CL1" rs1 rs2
-  sent=$(in_ns cl1 $CRAFT "$VIP" 80 tcp_synrst tcp_synfin) || fail "craft.py failed"
+  sent=$(in_ns cl1 $CRAFT "$VIP" 80 tcp_synrst tcp_synfin tcp_ack tcp_fin) || fail "craft.py failed"
   nap 1
   cap_stop odd
-  expect_eq "$sent" 2 "crafted SYN|RST and SYN|FIN"
-  expect_eq "$(entries)" 0 "entries after a SYN|RST and a SYN|FIN"
+  expect_eq "$sent" 4 "crafted SYN|RST, SYN|FIN, ACK and FIN"
+  expect_eq "$(entries)" 0 "entries after a SYN|RST, a SYN|FIN, an ACK and a FIN"
   expect_eq "$(cap_count odd)" 0 "segments of cl1 at the real servers"
   # The same client's plain SYN still opens one (the check above can see an entry).
   case "$(tcp_req cl1 80)" in "rs"[12]" $CL1") ;; *) fail "a real connection after them failed" ;; esac
-  diag "SYN|RST and SYN|FIN: no entry, nothing at the servers; a plain connection works"
+  diag "SYN|RST, SYN|FIN, a bare ACK and a bare FIN: no entry, nothing at the servers; a plain connection works"
 }
 
-syn_then_fin_flood() {
+syn_then_fin_flood_pins_nothing() {
+  local sent pinned halfopen ba ok i
   setup_svc
-  local max0 sent pinned halfopen ba ok i
-  max0=$(sc conn_max)
   sc_write defense_level 2 && sc_write conn_max 500 || fail "level 2, conn_max 500 refused"
   sent=$(in_ns cl1 $FLOOD "$VIP" 80 2000 --fin --seconds 120) || fail "flood.py failed"
   expect_eq "$sent" 2000 "SYN-then-FIN pairs sent"
@@ -60,23 +63,22 @@ syn_then_fin_flood() {
   expect_eq "$ok" 20 "real connections after the flood, with the table full of its entries"
   diag "level 2, conn_max 500: 2000 SYN-then-FIN pairs: $halfopen half-open entries, 0 past them," \
     "blind_acks $ba, evictions $(drops entry_evictions); a real client connected 20 of 20"
-  sc_write defense_level 0; sc_write conn_max "$max0" || fail "conn_max $max0 refused"
+  sc_write defense_level 0; sc_write conn_max "$MAX0" || fail "conn_max $MAX0 refused"
 }
 
 # Lines of dmesg that contain $1.
 log_count() { dmesg | grep -c "$1"; }
 
-automatic_on_a_full_table() {
+full_table_engages_defense() {
+  local sw0 up0 down0 flood i level ok=0 engaged=0
   setup_svc
-  local max0 sw0 up0 down0 flood i level ok=0 engaged=0
-  max0=$(sc conn_max)
   sc_write defense_level 0 && sc_write amemthresh 2560 && sc_write conn_max 500 &&
     sc_write table_fill_high 90 && sc_write table_fill_low 70 || fail "sysctls refused"
   sw0=$(sc defense_switches)
   up0=$(log_count "defense level 0 -> 1 (connection table at its high watermark")
   down0=$(log_count "defense level 1 -> 0 (memory and connection table recovered")
   # The same 3,000 sources again and again (seeded), for as long as the client connects.
-  timeout 300 ip netns exec cl1 sh -c "while :; do $FLOOD $VIP 80 3000 --seed 7 --seconds 60; done" \
+  timeout 300 ip netns exec "$(ns_name cl1)" sh -c "while :; do $FLOOD $VIP 80 3000 --seed 7 --seconds 60; done" \
     >/dev/null 2>&1 &
   flood=$!
   for i in $(seq 1 100); do [ "$(entries)" -ge 450 ] && break; nap 0.2; done
@@ -85,7 +87,7 @@ automatic_on_a_full_table() {
     [ "$(sc defense_level)" = 1 ] && engaged=1
   done
   kill $flood 2>/dev/null; wait $flood 2>/dev/null
-  ip netns pids cl1 | xargs -r kill 2>/dev/null
+  ip netns pids "$(ns_name cl1)" | xargs -r kill 2>/dev/null
   diag "during the flood: $ok of 20 real connections, $(entries) entries, evictions"     "$(drops entry_evictions), table_full $(drops table_full)"
   expect_eq "$engaged" 1 "defense engaged by itself during the flood"
   [ "$ok" -ge 18 ] || fail "only $ok of 20 real connections during the flood"
@@ -97,9 +99,10 @@ automatic_on_a_full_table() {
   dmesg | grep "defense level" | tail -2 | sed 's/^/# /'
   diag "level 0, conn_max 500, 3000 spoofed sources: engaged by itself, $ok of 20 real" \
     "connections, back to 0 after ${i} s; one switch each way, logged and counted"
-  sc_write amemthresh 0; sc_write conn_max "$max0" || fail "conn_max $max0 refused"
+  sc_write amemthresh 0; sc_write conn_max "$MAX0" || fail "conn_max $MAX0 refused"
 }
 
-syn_with_rst_or_fin
-syn_then_fin_flood
-automatic_on_a_full_table
+run_test only_a_syn_opens_a_connection only_a_syn_opens_a_connection
+run_test syn_then_fin_flood_pins_nothing syn_then_fin_flood_pins_nothing
+run_test full_table_engages_defense full_table_engages_defense
+finish

@@ -11,6 +11,7 @@
 #
 # Topology: lib.sh's. Runs before the tests that turn conntrack on.
 . "$(dirname "$0")/lib.sh"
+plan 2
 CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -58,5 +59,6 @@ malformed_from_server() {
   diag "a malformed datagram from rs1:5354: dropped and counted, nothing at the client"
 }
 
-fragmented_replies
-malformed_from_server
+run_test fragmented_replies_translated fragmented_replies
+run_test malformed_from_server_dropped malformed_from_server
+finish

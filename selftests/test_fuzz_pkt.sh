@@ -27,6 +27,7 @@
 # fuzz took 180 s of a 350 s run.
 # timeout: 900
 . "$(dirname "$0")/lib.sh"
+plan 7
 SEED=${FUZZ_SEED:-513}
 [ "$SEED" = random ] && SEED=$(( $(date +%s%N) % 1000000 ))
 COUNT=${FUZZ_PKT_COUNT:-100000}
@@ -120,67 +121,82 @@ declare -A B A
 snapshot B
 t0=$(date +%s)
 python3 -S "$IPVSD_TOP/selftests/pkt_fuzz.py" --seed "$SEED" --count "$COUNT" --seconds 600 --pool 10000 \
-  --client-ns cl1 --client-gw-mac "$MAC_CL" --server-ns rs1 --server-gw-mac "$MAC_RS" \
+  --client-ns "$(ns_name cl1)" --client-gw-mac "$MAC_CL" --server-ns "$(ns_name rs1)" --server-gw-mac "$MAC_RS" \
   $LIVE > /tmp/pkt_fuzz.out 2>&1 || { sed 's/^/# fuzzer: /' /tmp/pkt_fuzz.out | tail -20; fail "pkt_fuzz.py failed"; }
 grep -vE '^expect' /tmp/pkt_fuzz.out | sed 's/^/# fuzzer: /'
 diag "fuzzer: $(( $(date +%s) - t0 )) s"
 declare -A E
 while read -r tag name value; do [ "$tag" = expect ] && E[$name]=$value; done < /tmp/pkt_fuzz.out
 sent=$(awk '$1 == "frames" { print $2 }' /tmp/pkt_fuzz.out)
-expect_ge "${sent:-0}" "$COUNT" "frames sent"
-expect_eq "${E[flags_client]}" 256 "TCP flag combinations sent from the client side"
-expect_eq "${E[flags_server]}" 256 "TCP flag combinations sent from the server side"
 if [ "${FUZZ_PKT_SELFTEST:-0}" = 1 ]; then
   diag "self-test: one datagram from $RS1:5353 while that real server is out of its service"
-  "$IPVSDADM" -d -u "$VIP:53" -r "$RS1:5353"
+  adm -d -u "$VIP:53" -r "$RS1:5353"
   echo leak | in_ns rs1 timeout 5 socat -u - UDP:"$CL1:9",sourceport=5353,reuseaddr
-  "$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m
+  adm -a -u "$VIP:53" -r "$RS1:5353" -m
 fi
 nap 2
 cap_stop pkt
 snapshot A
+# The processes the top level started (the servers, the held connections), for
+# no_leak_after_unload to end.
+TOP_JOBS=$(jobs -p)
+
+fuzzer_sent_every_frame() {
+  expect_ge "${sent:-0}" "$COUNT" "frames sent"
+  expect_eq "${E[flags_client]}" 256 "TCP flag combinations sent from the client side"
+  expect_eq "${E[flags_server]}" 256 "TCP flag combinations sent from the server side"
+}
+
 # The entries the fuzzer's ICMP errors quote must have lived through the fuzz.
-now=" $(live_list) "
-for e in $LIVE; do
-  [ "$e" = --live ] || case "$now" in *" $e "*) ;; *) fail "live entry $e expired during the fuzz";; esac
-done
+live_entries_outlived_fuzz() {
+  local now e
+  now=" $(live_list) "
+  for e in $LIVE; do
+    [ "$e" = --live ] || case "$now" in *" $e "*) ;; *) fail "live entry $e expired during the fuzz";; esac
+  done
+}
 
 # 1. Nothing untranslated, and the capture saw what it must.
-for ns in cl1 cl2; do
-  drop=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' /tmp/pkt.$ns.err)
-  expect_eq "${drop:-missing}" 0 "packets the capture in $ns lost"
-done
-bad=$(cap_count pkt "$UNTRANSLATED")
-if [ "$bad" -ne 0 ]; then
-  cap_print pkt "$UNTRANSLATED" | head -10 | sed 's/^/#   /'
-  fail "$bad untranslated packet(s) from a real server reached the client side"
-fi
-icmp_vip=$(cap_count pkt "$TRANSLATED_ICMP")
-passed=$(cap_count pkt "src host $RS1 and not ($UNTRANSLATED)")
-expect_eq "$icmp_vip" "${E[live_icmp_server]}" "server ICMP errors about live entries seen translated at the clients"
-expect_ge "$passed" "${E[passthrough_server]}" "packets from $RS1's other ports seen at the clients"
-diag "client side: no untranslated packet; $icmp_vip server ICMP errors about live entries translated (from the VIP); $passed packets from $RS1's other ports or ICMP passed untouched (at least ${E[passthrough_server]} expected)"
+nothing_untranslated_at_clients() {
+  local ns drop bad icmp_vip passed
+  for ns in cl1 cl2; do
+    drop=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' /tmp/pkt.$ns.err)
+    expect_eq "${drop:-missing}" 0 "packets the capture in $ns lost"
+  done
+  bad=$(cap_count pkt "$UNTRANSLATED")
+  if [ "$bad" -ne 0 ]; then
+    cap_print pkt "$UNTRANSLATED" | head -10 | sed 's/^/#   /'
+    fail "$bad untranslated packet(s) from a real server reached the client side"
+  fi
+  icmp_vip=$(cap_count pkt "$TRANSLATED_ICMP")
+  passed=$(cap_count pkt "src host $RS1 and not ($UNTRANSLATED)")
+  expect_eq "$icmp_vip" "${E[live_icmp_server]}" "server ICMP errors about live entries seen translated at the clients"
+  expect_ge "$passed" "${E[passthrough_server]}" "packets from $RS1's other ports seen at the clients"
+  diag "client side: no untranslated packet; $icmp_vip server ICMP errors about live entries translated (from the VIP); $passed packets from $RS1's other ports or ICMP passed untouched (at least ${E[passthrough_server]} expected)"
+}
 
 # 2. The counters add up.
 d() { echo $(( ${A[$1]} - ${B[$1]} )); }
-sum=0
-for r in $REASONS; do
-  got=$(d "$r"); want=${E[$r]:-missing}
-  [ "$want" != missing ] || fail "the fuzzer gave no expectation for $r"
-  [ "$got" -ge "$want" ] && [ "$got" -le $((want + E[unsure])) ] ||
-    fail "$r grew by $got: expected $want (frames certainly malformed) to $((want + E[unsure])) (plus the frames the model cannot judge)"
-  sum=$((sum + got))
-  [ "$got" -eq 0 ] || diag "$r +$got (certain $want)"
-done
-# ICMP that does not parse is accepted untouched, never counted.
-expect_eq "$(d malformed_icmp_truncated) $(d malformed_icmp_bad_quote)" "0 0" "malformed ICMP counts"
-expect_eq "$(d malformed)" "$sum" "malformed drops against the sum of malformed_<reason>"
-expect_ge "$(d local_in_packets)" "${E[local_in_min]}" "LOCAL_IN packets"
-expect_ge "$(d forward_packets)" "${E[forward_min]}" "FORWARD packets"
-expect_ge "$(d zombie_replies)" "${E[zombies_min]}" "zombie_replies"
-opened=$(( $(d inpkts) + $(d table_full) + $(d syn_rate_drops) + $(d blind_acks) ))
-expect_ge "$opened" "${E[opens_min]}" "packets in plus table_full, syn_rate_drops and blind_acks"
-diag "malformed +$sum (certain: client ${E[malformed_client]}, server ${E[malformed_server]}; unsure frames ${E[unsure]}); LOCAL_IN +$(d local_in_packets) (>= ${E[local_in_min]}), FORWARD +$(d forward_packets) (>= ${E[forward_min]}), zombie_replies +$(d zombie_replies) (>= ${E[zombies_min]}), in/refused +$opened (>= ${E[opens_min]})"
+counters_add_up() {
+  local sum=0 r got want opened
+  for r in $REASONS; do
+    got=$(d "$r"); want=${E[$r]:-missing}
+    [ "$want" != missing ] || fail "the fuzzer gave no expectation for $r"
+    [ "$got" -ge "$want" ] && [ "$got" -le $((want + E[unsure])) ] ||
+      fail "$r grew by $got: expected $want (frames certainly malformed) to $((want + E[unsure])) (plus the frames the model cannot judge)"
+    sum=$((sum + got))
+    [ "$got" -eq 0 ] || diag "$r +$got (certain $want)"
+  done
+  # ICMP that does not parse is accepted untouched, never counted.
+  expect_eq "$(d malformed_icmp_truncated) $(d malformed_icmp_bad_quote)" "0 0" "malformed ICMP counts"
+  expect_eq "$(d malformed)" "$sum" "malformed drops against the sum of malformed_<reason>"
+  expect_ge "$(d local_in_packets)" "${E[local_in_min]}" "LOCAL_IN packets"
+  expect_ge "$(d forward_packets)" "${E[forward_min]}" "FORWARD packets"
+  expect_ge "$(d zombie_replies)" "${E[zombies_min]}" "zombie_replies"
+  opened=$(( $(d inpkts) + $(d table_full) + $(d syn_rate_drops) + $(d blind_acks) ))
+  expect_ge "$opened" "${E[opens_min]}" "packets in plus table_full, syn_rate_drops and blind_acks"
+  diag "malformed +$sum (certain: client ${E[malformed_client]}, server ${E[malformed_server]}; unsure frames ${E[unsure]}); LOCAL_IN +$(d local_in_packets) (>= ${E[local_in_min]}), FORWARD +$(d forward_packets) (>= ${E[forward_min]}), zombie_replies +$(d zombie_replies) (>= ${E[zombies_min]}), in/refused +$opened (>= ${E[opens_min]})"
+}
 
 # Services against their real servers, the director against its services (read again
 # once on a mismatch: a packet may be counted between two reads of one dump).
@@ -212,23 +228,50 @@ check_scopes() {
     why="$why; malformed from real servers $((g_mal - sc_mal)) below the certain ${E[malformed_server]}"
   [ -z "$why" ]
 }
-check_scopes || { diag "counters: ${why#; } (reading again)"; nap 3; check_scopes; } ||
-  fail "counters: ${why#; }"
-diag "services = sums of their real servers; director: $g_conns connections, $g_out packets out (= the services'), $g_in in (<= $sc_in), malformed $g_mal of which the services' $sc_mal"
+service_counters_are_sums() {
+  local sc_conns g_conns sc_out g_out sc_in g_in sc_mal g_mal bad_svc why
+  check_scopes || { diag "counters: ${why#; } (reading again)"; nap 3; check_scopes; } ||
+    fail "counters: ${why#; }"
+  diag "services = sums of their real servers; director: $g_conns connections, $g_out packets out (= the services'), $g_in in (<= $sc_in), malformed $g_mal of which the services' $sc_mal"
+}
 
 # 3. The director still works.
-for ns in cl1 cl2; do
-  ip=$CL1; [ $ns = cl2 ] && ip=$CL2
-  ans=$(tcp_req $ns 80)
-  case "$ans" in "rs1 $ip"|"rs2 $ip") ;; *) fail "TCP request from $ns after the fuzz: '$ans'" ;; esac
-done
-in_ns rs1 socat UDP-LISTEN:5353,fork,reuseaddr SYSTEM:"echo rs1 \$SOCAT_PEERADDR" >/dev/null 2>&1 &
-wait_listen rs1 5353 u
-ans=$(udp_req cl1 53)
-expect_eq "$ans" "rs1 $CL1" "UDP request after the fuzz"
-diag "after the fuzz: TCP from cl1 and cl2 and UDP from cl1 answered through the VIP"
+director_works_after_fuzz() {
+  local ns ip ans
+  for ns in cl1 cl2; do
+    ip=$CL1; [ $ns = cl2 ] && ip=$CL2
+    ans=$(tcp_req $ns 80)
+    case "$ans" in "rs1 $ip"|"rs2 $ip") ;; *) fail "TCP request from $ns after the fuzz: '$ans'" ;; esac
+  done
+  in_ns rs1 socat UDP-LISTEN:5353,fork,reuseaddr SYSTEM:"echo rs1 \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+  wait_listen rs1 5353 u
+  ans=$(udp_req cl1 53)
+  expect_eq "$ans" "rs1 $CL1" "UDP request after the fuzz"
+  diag "after the fuzz: TCP from cl1 and cl2 and UDP from cl1 answered through the VIP"
+}
 
 # 4. Unload; nothing leaked.
-kill $(jobs -p) 2>/dev/null; wait 2>/dev/null
-mod_unload
-leak_check "the packet fuzz"
+no_leak_after_unload() {
+  local ns pids
+  # The top level's jobs are not this scenario's: end them, and wait until nothing runs in
+  # the namespaces any more.
+  kill $TOP_JOBS 2>/dev/null
+  for _ in $(seq 1 150); do
+    pids=
+    for ns in cl1 cl2 rs1 rs2; do pids="$pids$(_ns_pids "$(ns_name $ns)")"; done
+    [ -z "$pids" ] && break
+    kill $pids 2>/dev/null
+    nap 0.2
+  done
+  mod_unload
+  leak_check "the packet fuzz"
+}
+
+run_test fuzzer_sent_every_frame fuzzer_sent_every_frame
+run_test live_entries_outlived_fuzz live_entries_outlived_fuzz
+run_test nothing_untranslated_at_clients nothing_untranslated_at_clients
+run_test counters_add_up counters_add_up
+run_test service_counters_are_sums service_counters_are_sums
+run_test director_works_after_fuzz director_works_after_fuzz
+run_test no_leak_after_unload no_leak_after_unload
+finish

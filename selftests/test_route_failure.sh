@@ -5,12 +5,13 @@
 # told (ICMP host unreachable), a rate-limited line names the server and the reason (the
 # lookup's error), and NOTHING leaves through the default gateway.
 . "$(dirname "$0")/lib.sh"
+plan 7
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; ip route del default 2>/dev/null; mod_unload; topo_cleanup' EXIT
 rs_start
 ip route add default via "$GW"
-"$IPVSDADM" -A -t "$VIP:80" -s rr
-"$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m
+adm -A -t "$VIP:80" -s rr
+adm -a -t "$VIP:80" -r "$RS1:8080" -m
 ok=0
 for _ in 1 2 3; do case "$(tcp_req cl1 80)" in "rs1 "*) ok=1; break ;; esac; nap 1; done
 [ $ok = 1 ] || fail "the service does not work before the test"
@@ -41,22 +42,43 @@ try_fail() { # what [reason in the log line]
   diag "$1: dropped, route_errors $errs0 -> $(drops route_errors), 0 packets captured at the gateway and the servers, $unreach host unreachable at the client: ${ans:0:60}"
 }
 
-for kind_reason in prohibit:EACCES unreachable:EHOSTUNREACH blackhole:EINVAL; do
-  kind=${kind_reason%:*}
-  ip route add $kind "$RS1/32"
-  try_fail "$kind route" "${kind_reason#*:}"
-  ip route del $kind "$RS1/32"
-done
-ip link set br-rs down
-try_fail "real servers' interface down (default route left)"
-ip link set br-rs up
-nap 1
-ip route del default
-ip route del 198.51.100.0/24 dev br-rs
-try_fail "no route at all and no default" ENETUNREACH
-ip route add 198.51.100.0/24 dev br-rs
-ip route add default via "$GW"
-dmesg | grep -q "no usable route to real server $RS1:8080" || fail "no log line naming the real server"
-dmesg | grep -o "no usable route to real server .*" | sort -u | sed 's/^/#   /'
-case "$(tcp_req cl1 80)" in "rs1 "*) ;; *) fail "the service does not recover after the routes are back";; esac
-diag "the service works again once the route is back"
+# A route of kind $1 to rs1 (replacing one a failed scenario may have left).
+route_kind_fails() { # kind reason
+  ip route replace $1 "$RS1/32"
+  try_fail "$1 route" "$2"
+  ip route del $1 "$RS1/32"
+}
+
+interface_down_fails() {
+  ip link set br-rs down
+  try_fail "real servers' interface down (default route left)"
+  ip link set br-rs up
+  nap 1
+}
+
+no_route_fails() {
+  ip route del default
+  ip route del 198.51.100.0/24 dev br-rs
+  try_fail "no route at all and no default" ENETUNREACH
+}
+
+log_names_real_server() {
+  dmesg | grep -q "no usable route to real server $RS1:8080" || fail "no log line naming the real server"
+  dmesg | grep -o "no usable route to real server .*" | sort -u | sed 's/^/#   /'
+}
+
+service_recovers() {
+  ip route add 198.51.100.0/24 dev br-rs
+  ip route add default via "$GW"
+  case "$(tcp_req cl1 80)" in "rs1 "*) ;; *) fail "the service does not recover after the routes are back";; esac
+  diag "the service works again once the route is back"
+}
+
+run_test prohibit_route_dropped route_kind_fails prohibit EACCES
+run_test unreachable_route_dropped route_kind_fails unreachable EHOSTUNREACH
+run_test blackhole_route_dropped route_kind_fails blackhole EINVAL
+run_test interface_down_dropped interface_down_fails
+run_test no_route_dropped no_route_fails
+run_test route_failure_logged log_names_real_server
+run_test service_recovers service_recovers
+finish

@@ -14,20 +14,22 @@
 #   director 203.0.113.1/25 ──veth── 203.0.113.2/25 ns gw (forwarding) ──veth── ns rs3 203.0.113.200/32
 # with "203.0.113.200/32 via 203.0.113.2" on the director, or only a default route.
 . "$(dirname "$0")/lib.sh"
+plan 4
 RS3=203.0.113.200
+RS3_NS=rs3-$NS_SUFFIX
 CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; ip route del default 2>/dev/null; ip route del $RS3/32 2>/dev/null
-  ip netns del rs3 2>/dev/null; mod_unload; topo_cleanup' EXIT
-ip netns add rs3 || fail "could not add namespace rs3"
-ip -n gw -batch - <<EOF || fail "topology: gw's second leg"
-link add eth1 type veth peer name eth0 netns rs3
+  ip netns del $RS3_NS 2>/dev/null; mod_unload; topo_cleanup' EXIT
+ip netns add "$RS3_NS" || fail "could not add namespace $RS3_NS"
+ip -n "$(ns_name gw)" -batch - <<EOF || fail "topology: gw's second leg"
+link add eth1 type veth peer name eth0 netns $RS3_NS
 link set eth1 up
 route add $RS3/32 dev eth1
 route add 192.0.2.0/24 via $DIR_GW
 EOF
-ip netns exec gw sysctl -qw net.ipv4.ip_forward=1 || fail "gw: no forwarding"
-ip -n rs3 -batch - <<EOF || fail "topology: rs3"
+in_ns gw sysctl -qw net.ipv4.ip_forward=1 || fail "gw: no forwarding"
+ip -n "$RS3_NS" -batch - <<EOF || fail "topology: rs3"
 link set lo up
 addr add $RS3/32 dev eth0
 link set eth0 up
@@ -35,10 +37,17 @@ route add $GW dev eth0
 route add default via $GW
 EOF
 rs_start
-in_ns rs3 socat -t 10 TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo rs3 \$SOCAT_PEERADDR" >/dev/null 2>&1 &
-wait_listen rs3 8080
-"$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS3:8080" -m ||
-  fail "could not configure the service"
+in_ns "$RS3_NS" socat -t 10 TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo rs3 \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+wait_listen "$RS3_NS" 8080
+adm -A -t "$VIP:80" -s rr
+adm -a -t "$VIP:80" -r "$RS3:8080" -m
+
+# A scenario that failed may have left its route to rs3 behind: the next ones start
+# without it.
+no_rs3_route() {
+  printf '%s\n' "route del $RS3/32" "route del default" | ip -force -batch - >/dev/null 2>&1
+  return 0
+}
 
 specific_route() {
   local ans
@@ -53,6 +62,7 @@ specific_route() {
 
 default_route_only() {
   local errs0 ans gw_seen unreach
+  no_rs3_route
   ip route add default via "$GW" || fail "could not add the default route"
   errs0=$(drops route_errors)
   cap_start dflt "tcp port 8080" gw
@@ -74,6 +84,7 @@ default_route_only() {
 # no route was configured for rs3, and its packets are not sent on the link.
 default_route_on_link() {
   local errs0 ans gw_seen
+  no_rs3_route
   ip route add default dev v-gw || fail "could not add the on-link default route"
   errs0=$(drops route_errors)
   cap_start onlink "host $RS3" gw
@@ -89,7 +100,7 @@ default_route_on_link() {
 
 spoofed_server() {
   local z0 n
-  "$IPVSDADM" -C
+  adm -C
   "$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m ||
     fail "could not configure the service"
   sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
@@ -111,7 +122,8 @@ spoofed_server() {
   diag "resurrect=1, rp_filter=0: spoofed from the clients' side: no entry; from rs1: resurrected"
 }
 
-specific_route
-default_route_only
-default_route_on_link
-spoofed_server
+run_test specific_route_to_rs3 specific_route
+run_test default_route_only_dropped default_route_only
+run_test on_link_default_route_dropped default_route_on_link
+run_test spoofed_server_segment_not_resurrected spoofed_server
+finish

@@ -13,6 +13,7 @@
 #
 # Topology: lib.sh's; the flood's replies are routed to cl2, which drops them.
 . "$(dirname "$0")/lib.sh"
+plan 6
 FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 FAULT_DIR=${FAULT_DIR:-$IPVSD_TOP/out}
 for f in slow_hook init; do
@@ -34,14 +35,14 @@ in_ns cl2 ping -c 1 -W 5 "$RS1" >/dev/null || fail "client cannot reach rs1 thro
 # leave, and those do not wait behind it.
 LOAD_SECONDS=1500
 load() {
-  timeout $LOAD_SECONDS nice -n 19 ip netns exec cl2 ping -q -i 0.01 "$RS1" >/dev/null 2>&1 &
-  timeout $LOAD_SECONDS nice -n 19 ip netns exec cl1 sh -c \
+  timeout $LOAD_SECONDS nice -n 19 ip netns exec "$(ns_name cl2)" ping -q -i 0.01 "$RS1" >/dev/null 2>&1 &
+  timeout $LOAD_SECONDS nice -n 19 ip netns exec "$(ns_name cl1)" sh -c \
     "while :; do head -c 50000000 /dev/zero | socat -u - TCP:$VIP:80,connect-timeout=2; sleep 0.2; done" \
     >/dev/null 2>&1 &
-  timeout $LOAD_SECONDS nice -n 19 ip netns exec cl2 sh -c \
+  timeout $LOAD_SECONDS nice -n 19 ip netns exec "$(ns_name cl2)" sh -c \
     "while :; do head -c 20000000 /dev/zero | socat -u -b 512 - UDP:$VIP:53; sleep 0.2; done" \
     >/dev/null 2>&1 &
-  timeout $LOAD_SECONDS nice -n 19 ip netns exec cl1 $FLOOD "$VIP" 80 100000000 --seconds $LOAD_SECONDS \
+  timeout $LOAD_SECONDS nice -n 19 ip netns exec "$(ns_name cl1)" $FLOOD "$VIP" 80 100000000 --seconds $LOAD_SECONDS \
     >/dev/null 2>&1 &
 }
 
@@ -75,24 +76,63 @@ round() { # ko label
 }
 secs() { echo "$((($2 - $1) / 1000000000)).$(((($2 - $1) / 100000000) % 10))"; }
 
-load
-for r in $(seq 1 15); do round "$KO" "round $r"; done
-for r in $(seq 1 5); do round "$FAULT_DIR/fault-slow_hook/ipvs_defense.ko" "slow_hook round $r"; done
-for r in 1 2 3; do
-  insmod "$FAULT_DIR/fault-init/ipvs_defense.ko" 2>/dev/null && fail "the init fault build loaded"
-  mod_loaded && fail "a failed init left the module loaded"
-  [ -e "$SYSCTL" ] && fail "a failed init left $SYSCTL behind"
-done
-diag "init failing at its last registration under load: 3 times, nothing left behind"
-kill $(jobs -p) 2>/dev/null; wait 2>/dev/null
-mod_load
-configure || fail "could not configure the services after the failed inits"
-in_ns rs1 socat -t 10 TCP-LISTEN:8081,reuseaddr SYSTEM:"echo rs1" >/dev/null 2>&1 &
-wait_listen rs1 8081
-"$IPVSDADM" -A -t "$VIP:81" -s rr && "$IPVSDADM" -a -t "$VIP:81" -r "$RS1:8081" -m ||
-  fail "could not add VIP:81"
-expect_eq "$(tcp_req cl1 81)" "rs1" "a connection after the failed inits"
-mod_unload
-leak_check "20 unloads and 3 failed inits under load"
+# 15 rounds of the normal module.
+unload_under_traffic() {
+  local r
+  mod_unload
+  for r in $(seq 1 15); do round "$KO" "round $r"; done
+}
+
+# 5 rounds of the slow_hook build: rmmod always meets a hook running on the other CPU.
+unload_slow_hook_under_traffic() {
+  local r
+  mod_unload
+  for r in $(seq 1 5); do round "$FAULT_DIR/fault-slow_hook/ipvs_defense.ko" "slow_hook round $r"; done
+}
+
+# The init build fails at its last registration: nothing may be left behind.
+failed_init_under_traffic() {
+  local r err
+  mod_unload
+  for r in 1 2 3; do
+    err=$(insmod "$FAULT_DIR/fault-init/ipvs_defense.ko" 2>&1) && fail "the init fault build loaded"
+    # The fault's own error (director/fault.rs), not a module that could not even link.
+    case "$err" in *"No such device"*) ;; *) fail "insmod of the init fault build: '$err', not ENODEV" ;; esac
+    mod_loaded && fail "a failed init left the module loaded"
+    [ -e "$SYSCTL" ] && fail "a failed init left $SYSCTL behind"
+  done
+  diag "init failing at its last registration under load: 3 times, nothing left behind"
+}
+
+# The normal module loads and serves a connection after the failed inits.
+serves_after_failed_inits() {
+  mod_unload; mod_load
+  configure || fail "could not configure the services after the failed inits"
+  in_ns rs1 socat -t 10 TCP-LISTEN:8081,reuseaddr SYSTEM:"echo rs1" >/dev/null 2>&1 &
+  wait_listen rs1 8081
+  "$IPVSDADM" -A -t "$VIP:81" -s rr && "$IPVSDADM" -a -t "$VIP:81" -r "$RS1:8081" -m ||
+    fail "could not add VIP:81"
+  expect_eq "$(tcp_req cl1 81)" "rs1" "a connection after the failed inits"
+}
+
+no_leak_after_unloads() {
+  mod_unload
+  leak_check "20 unloads and 3 failed inits under load"
+}
+
 # The director still routes after the module is gone.
-in_ns cl2 ping -c 1 -W 5 "$RS1" >/dev/null || fail "no routing after the last rmmod"
+routes_after_last_rmmod() {
+  mod_unload
+  in_ns cl2 ping -c 1 -W 5 "$RS1" >/dev/null || fail "no routing after the last rmmod"
+}
+
+load
+run_test unload_under_traffic unload_under_traffic
+run_test unload_slow_hook_under_traffic unload_slow_hook_under_traffic
+run_test failed_init_under_traffic failed_init_under_traffic
+# The load ends (and rs1's sinks with it) before the module is loaded for good.
+kill $(jobs -p) 2>/dev/null; wait 2>/dev/null
+run_test serves_after_failed_inits serves_after_failed_inits
+run_test no_leak_after_unloads no_leak_after_unloads
+run_test routes_after_last_rmmod routes_after_last_rmmod
+finish

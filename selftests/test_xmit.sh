@@ -12,15 +12,26 @@
 # socket it carries, and a TIME_WAIT socket there is read and written past its end
 # (sk_pacing_status, sk_pacing_rate), which KASAN reports.
 . "$(dirname "$0")/lib.sh"
+plan 3
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; nft delete table ip xmit_sk 2>/dev/null; mod_unload; topo_cleanup' EXIT
 rs_start
 tc qdisc add dev br-rs root fq maxrate 10gbit || fail "could not add fq on br-rs"
+adm -A -u "$VIP:53" -s rr
+adm -a -u "$VIP:53" -r "$RS1:5353" -m
 
 # Packets sent and dropped by the qdisc on br-rs ("Sent B bytes P pkt (dropped D, ...").
 fq_counts() {
   tc -s qdisc show dev br-rs | sed -n 's/.*Sent [0-9]* bytes \([0-9]*\) pkt (dropped \([0-9]*\),.*/\1 \2/p' |
     head -1
+}
+
+# VIP:80 -> rs1:8080: time_wait_socket_reused configures it once its TIME_WAIT socket
+# exists; a later scenario adds it when that one did not get so far.
+need_svc80() {
+  "$IPVSDADM" -L -n -t "$VIP:80" >/dev/null 2>&1 && return 0
+  adm -A -t "$VIP:80" -s rr
+  adm -a -t "$VIP:80" -r "$RS1:8080" -m
 }
 
 time_wait_socket_reused() {
@@ -78,6 +89,7 @@ EOT
 
 timestamping_socket() {
   local i ok=0 sent0 drops0 sent drops
+  need_svc80
   # Any socket asking for receive timestamps makes the stack stamp every packet it receives
   # (with the time of day); a UDP datagram carries no departure time of its own, so that
   # stamp is what fq would read. The requests start once the socket exists.
@@ -105,6 +117,7 @@ time.sleep(600)' &
 
 ttl() {
   local got te
+  need_svc80
   cap_start ttl "tcp[tcpflags] & tcp-syn != 0 and src $CL1 and dst port 8080" rs1 rs2
   cap_start te "icmp[icmptype] == icmp-timxceed" cl1
   in_ns cl1 hping3 -q -S -p 80 -s 41000 -t 1 -c 1 "$VIP" >/dev/null 2>&1
@@ -124,8 +137,7 @@ ttl() {
   diag "TTL 1: dropped, ICMP time exceeded to the client ($te); TTL 5 arrives as 4"
 }
 
-"$IPVSDADM" -A -u "$VIP:53" -s rr && "$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m ||
-  fail "could not configure the UDP service"
-time_wait_socket_reused
-timestamping_socket
-ttl
+run_test time_wait_socket_not_carried time_wait_socket_reused
+run_test rx_timestamp_not_carried timestamping_socket
+run_test ttl_decremented ttl
+finish
