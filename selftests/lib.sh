@@ -248,7 +248,9 @@ cap_start() { # tag filter ns...
   eval "CAP_$tag="
   for ns in "$@"; do
     rm -f "/tmp/$tag.$ns.pcap" "/tmp/$tag.$ns.err"
-    in_ns "$ns" timeout "${CAP_SECONDS:-300}" \
+    # `ip netns exec` itself, not in_ns (a function, which a `&` runs in a subshell of its
+    # own): $! must be the process that becomes timeout, which cap_stop's TERM ends.
+    ip netns exec "$(ns_name "$ns")" timeout "${CAP_SECONDS:-300}" \
       tcpdump -nli eth0 ${CAP_DIRECTION:+-Q "$CAP_DIRECTION"} -U -w "/tmp/$tag.$ns.pcap" "$filter" \
       2>"/tmp/$tag.$ns.err" &
     eval "CAP_$tag=\"\$CAP_$tag $!\""
