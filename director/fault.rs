@@ -23,6 +23,15 @@ pub(crate) fn slow_hook() {
     }
 }
 
+/// `rewrite`: every rewrite of a packet's headers fails as when the host cannot allocate,
+/// so that the guest tests see the drop counted.
+pub(crate) fn rewrite() -> Result {
+    if cfg!(ipvsd_fault_rewrite) {
+        return Err(ENOMEM);
+    }
+    Ok(())
+}
+
 /// `leak`: the module's init allocates 64 bytes and forgets them, so that the guest tests'
 /// kmemleak check can be seen to catch a leak.
 pub(crate) fn leak_one() -> Result {

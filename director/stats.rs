@@ -3,55 +3,13 @@
 //! Traffic counters and drop counters, global, per service and per real server, and what
 //! each hook has seen.
 
-use crate::logic::{packet::ParseError, proto::Attr};
+use crate::logic::{
+    drops::{DropReason, DROP_REASON_COUNT},
+    packet::ParseError,
+    proto::Attr,
+};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{net::genetlink::Msg, net::netfilter::Hook, prelude::*, sync::Arc};
-
-/// Why the director dropped a packet or refused a connection (Documentation/ipvs-defense.rst,
-/// "Drops and counters").
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum DropReason {
-    /// A new-connection SYN dropped by the defense's rate.
-    SynRate = 0,
-    /// A half-open entry evicted to make room.
-    Eviction = 1,
-    /// The route lookup for a rewritten packet failed.
-    Route = 2,
-    /// A reply from a real server without an entry.
-    Zombie = 3,
-    /// A new connection refused because the table was full.
-    TableFull = 4,
-    /// A malformed packet for a service.
-    Malformed = 5,
-    /// A client ACK refused by ACK validation.
-    BlindAck = 6,
-}
-
-impl DropReason {
-    /// Every reason, in the order of their numbers (the index of their counter).
-    const ALL: [DropReason; 7] = [
-        DropReason::SynRate,
-        DropReason::Eviction,
-        DropReason::Route,
-        DropReason::Zombie,
-        DropReason::TableFull,
-        DropReason::Malformed,
-        DropReason::BlindAck,
-    ];
-
-    /// The netlink attribute that carries its counter.
-    const fn attr(self) -> Attr {
-        match self {
-            DropReason::SynRate => Attr::DropSynRate,
-            DropReason::Eviction => Attr::DropEvictions,
-            DropReason::Route => Attr::DropRoute,
-            DropReason::Zombie => Attr::DropZombie,
-            DropReason::TableFull => Attr::DropTableFull,
-            DropReason::Malformed => Attr::DropMalformed,
-            DropReason::BlindAck => Attr::DropBlindAck,
-        }
-    }
-}
 
 /// Counters of one scope (the director, a service or a real server).
 #[derive(Default)]
@@ -61,7 +19,7 @@ pub(crate) struct Stats {
     outpkts: AtomicU64,
     inbytes: AtomicU64,
     outbytes: AtomicU64,
-    drops: [AtomicU64; DropReason::ALL.len()],
+    drops: [AtomicU64; DROP_REASON_COUNT],
 }
 
 impl Stats {
@@ -84,7 +42,7 @@ impl Stats {
 
     /// Counts a drop.
     pub(crate) fn count_drop(&self, why: DropReason) {
-        if let Some(c) = self.drops.get(why as usize) {
+        if let Some(c) = self.drops.get(why.index()) {
             c.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -92,7 +50,7 @@ impl Stats {
     /// The count of one drop reason.
     pub(crate) fn drops(&self, why: DropReason) -> u64 {
         self.drops
-            .get(why as usize)
+            .get(why.index())
             .map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
@@ -118,7 +76,7 @@ impl Stats {
         msg.put_u64(Attr::StatInbytes, self.inbytes.load(Ordering::Relaxed))?;
         msg.put_u64(Attr::StatOutbytes, self.outbytes.load(Ordering::Relaxed))?;
         for r in DropReason::ALL {
-            msg.put_u64(r.attr(), self.drops[r as usize].load(Ordering::Relaxed))?;
+            msg.put_u64(r.attr(), self.drops(r))?;
         }
         Ok(())
     }

@@ -4,11 +4,12 @@
 
 use super::{
     defense::Controller,
-    stats::{Counter, DropReason, HookStats, Stats, MALFORMED},
+    stats::{Counter, HookStats, Stats, MALFORMED},
     tunables::{RangedInt, Tunables},
 };
 use crate::logic::{
     defense::Level,
+    drops::DropReason,
     packet::ParseError,
     sysctl::{format_value, parse_write},
     timeouts::TimeoutRow,
@@ -64,6 +65,11 @@ impl TunableFile {
 /// Writes `v` and a newline into `out`; `ERANGE` when it does not fit.
 fn show_number(v: i64, out: &mut [u8]) -> Result<usize> {
     format_value(v, out).ok_or(ERANGE)
+}
+
+/// Writes the counter `v` as [`show_number`] does; `ERANGE` above `i64::MAX`.
+fn show_count(v: u64, out: &mut [u8]) -> Result<usize> {
+    show_number(v.try_into().map_err(|_| ERANGE)?, out)
 }
 
 impl Value for TunableFile {
@@ -138,7 +144,7 @@ impl Value for CounterFile {
             Field::DefenseSwitches => c.defense.switches(),
             Field::KnownClientPasses => c.defense.known_passes(),
         };
-        show_number(v.try_into().map_err(|_| ERANGE)?, out)
+        show_count(v, out)
     }
 
     fn store(&self, _input: &[u8]) -> Result {
@@ -148,7 +154,7 @@ impl Value for CounterFile {
 
 impl Value for Counter {
     fn show(&self, out: &mut [u8]) -> Result<usize> {
-        show_number(self.get().try_into().map_err(|_| ERANGE)?, out)
+        show_count(self.get(), out)
     }
 
     fn store(&self, _input: &[u8]) -> Result {
@@ -217,26 +223,21 @@ pub(crate) fn register(
         },
         GFP_KERNEL,
     )?;
-    for (name, field) in [
+    let hook_counters = [
         (c_str!("local_in_packets"), Field::Packets(Hook::LocalIn)),
         (c_str!("local_in_bytes"), Field::Bytes(Hook::LocalIn)),
         (c_str!("forward_packets"), Field::Packets(Hook::Forward)),
         (c_str!("forward_bytes"), Field::Bytes(Hook::Forward)),
         (c_str!("local_out_packets"), Field::Packets(Hook::LocalOut)),
         (c_str!("local_out_bytes"), Field::Bytes(Hook::LocalOut)),
-        (c_str!("syn_rate_drops"), Field::Drops(DropReason::SynRate)),
-        (
-            c_str!("entry_evictions"),
-            Field::Drops(DropReason::Eviction),
-        ),
-        (c_str!("route_errors"), Field::Drops(DropReason::Route)),
-        (c_str!("zombie_replies"), Field::Drops(DropReason::Zombie)),
-        (c_str!("table_full"), Field::Drops(DropReason::TableFull)),
-        (c_str!("malformed"), Field::Drops(DropReason::Malformed)),
-        (c_str!("blind_acks"), Field::Drops(DropReason::BlindAck)),
+    ];
+    let drop_counters = DropReason::ALL.map(|r| (kernel_name(r.sysctl_name()), Field::Drops(r)));
+    let defense_counters = [
         (c_str!("defense_switches"), Field::DefenseSwitches),
         (c_str!("known_client_passes"), Field::KnownClientPasses),
-    ] {
+    ];
+    let counters = Iterator::chain(hook_counters.into_iter(), drop_counters);
+    for (name, field) in Iterator::chain(counters, defense_counters) {
         let file = CounterFile {
             from: Arc::clone(&from),
             field,

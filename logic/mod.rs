@@ -15,6 +15,7 @@
 //! - [`wheel`]: expiry of entries by a timer wheel over entry indices;
 //! - [`fifo`]: a bounded queue, for the half-open entries in the order to evict them;
 //! - [`defense`]: the defense level controller, the SYN drop rate and ACK validation;
+//! - [`drops`]: the reasons to drop, each with its counter's names;
 //! - [`sched`]: the schedulers rr, wrr, lc, wlc and mh (Maglev);
 //! - [`ratelimit`]: a lock-free limit of events per period (the resets to zombies);
 //! - [`sysctl`]: parsing of sysctl writes;
@@ -22,6 +23,7 @@
 
 pub mod checksum;
 pub mod defense;
+pub mod drops;
 pub mod entry;
 pub mod fifo;
 pub mod hash;

@@ -259,11 +259,13 @@ pub enum Attr {
     DefFillHigh = 43,
     /// `u32`: `table_fill_low`, percent of `conn_max`.
     DefFillLow = 44,
+    /// `u64`: packets of ours dropped because their headers could not be rewritten.
+    DropRewrite = 45,
 }
 
 impl Attr {
     /// Every attribute, in numeric order: `ALL[i]` is attribute `i + 1`.
-    pub const ALL: [Attr; 44] = [
+    pub const ALL: [Attr; 45] = [
         Attr::SvcProtocol,
         Attr::SvcAddr,
         Attr::SvcPort,
@@ -308,6 +310,7 @@ impl Attr {
         Attr::Pad,
         Attr::DefFillHigh,
         Attr::DefFillLow,
+        Attr::DropRewrite,
     ];
 
     /// The attribute's type number on the wire.

@@ -38,12 +38,12 @@ read -r hp hf hs < "$out/host.counts"
 # TCG). The split is by measured time: each test goes to the guest with less work so far,
 # longest first. Seconds per test, measured under emulation with two guests at once
 # (README, "Test time"); a test not listed counts as 300 s.
-declare -A SECS=([test_sysctl_bounds]=19 [test_load_unload]=83 [test_hook_counts]=51
-  [test_demo]=233 [test_icmp]=111 [test_route_failure]=219 [test_zombie_timeouts]=182
-  [test_nat]=205 [test_datapath]=271 [test_xmit]=198 [test_routed]=132 [test_fragments]=63
-  [test_netlink]=337 [test_unload_under_traffic]=297 [test_defense]=180
-  [test_defense_holes]=329 [test_fuzz_genl]=199 [test_fuzz_pkt]=350 [test_bench_quick]=357
-  [test_conntrack_nft]=96 [test_conntrack]=88 [test_defense_floods]=1700)
+declare -A SECS=([test_sysctl_bounds]=17 [test_load_unload]=70 [test_hook_counts]=34
+  [test_demo]=163 [test_icmp]=106 [test_route_failure]=191 [test_zombie_timeouts]=147
+  [test_nat]=127 [test_datapath]=212 [test_xmit]=136 [test_routed]=81 [test_fragments]=55
+  [test_netlink]=207 [test_unload_under_traffic]=270 [test_defense]=149
+  [test_defense_holes]=311 [test_fuzz_genl]=144 [test_fuzz_pkt]=420 [test_bench_quick]=470
+  [test_conntrack_nft]=87 [test_conntrack]=67 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"
 split_tests() { # prints two lines: the tests of guest 1, then of guest 2
@@ -82,7 +82,7 @@ count_guest() { # dir
 
 echo "== kernel and module =="
 gp=0 gf=0 gs=0
-if tree=$(FAULTS="init slow_hook" bash scripts/module.sh test | tail -1) && cargo build -q -p ipvsdadm &&
+if tree=$(FAULTS="init slow_hook rewrite" bash scripts/module.sh test | tail -1) && cargo build -q -p ipvsdadm &&
   cargo build -q --release -p loadgen; then
   echo "== guest tests (QEMU, $(uname -m)): two guests at once =="
   # The long tests add over an hour to a guest's run.

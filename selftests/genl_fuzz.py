@@ -101,15 +101,15 @@ A_SVC_PROTOCOL, A_SVC_ADDR, A_SVC_PORT, A_SVC_SCHED, A_SVC_FLAGS = 1, 2, 3, 4, 5
 A_DEST_ADDR, A_DEST_PORT, A_DEST_WEIGHT = 7, 8, 9
 A_DEF_LEVEL = 33
 A_PAD = 42
-ATTR_MAX = 44
+ATTR_MAX = 45
 U8, U16, U32, U64, STR = "u8", "u16", "u32", "u64", "str"
 ATTR_KIND = {1: U8, 2: U32, 3: U16, 4: STR, 5: U32, 6: U32, 7: U32, 8: U16, 9: U32, 10: U32,
              11: U32, 24: U8, 25: U32, 26: U16, 27: U32, 28: U16, 29: U32, 30: U16, 31: U8,
              32: U32, 33: U32, 34: U32, 37: U32, 43: U32, 44: U32}
-for _t in list(range(12, 24)) + [35, 36, 38, 39, 40, 41]:
+for _t in list(range(12, 24)) + [35, 36, 38, 39, 40, 41, 45]:
     ATTR_KIND[_t] = U64
 KIND_LEN = {U8: 1, U16: 2, U32: 4, U64: 8}
-# Attributes a request may carry (the rest of 1..44 is REPLY_ONLY: NLA_REJECT).
+# Attributes a request may carry (the rest of 1..ATTR_MAX is REPLY_ONLY: NLA_REJECT).
 REQUEST_ATTRS = [1, 2, 3, 4, 5, 7, 8, 9, 33]
 # What each data reply must carry.
 REPLY_REQUIRED = {

@@ -208,6 +208,14 @@ wait_listen() { # ns|- port [u]
   fail "nothing listens on port $port ($p) in namespace $ns"
 }
 
+# rs1 sends BYTES zeros on 8081 (the tests' $VIP:81); prints how many cl1 received through
+# the VIP within SECONDS.
+bulk_from_rs1() { # bytes seconds
+  in_ns rs1 socat -u OPEN:/dev/zero,readbytes="$1" TCP-LISTEN:8081,reuseaddr >/dev/null 2>&1 &
+  wait_listen rs1 8081
+  in_ns cl1 timeout "$2" socat -u TCP:"$VIP:81" - | wc -c
+}
+
 # Connection entries in use (ipvsdadm --defense: "connection entries N of M").
 entries() { "$IPVSDADM" --defense | awk '$1 == "connection" && $2 == "entries" { print $3 }'; }
 
@@ -232,8 +240,8 @@ udp_req() { # ns port
 
 # Global counters from the kernel (ipvsdadm --defense --json).
 # A director-wide drop counter (syn_rate_drops, entry_evictions, route_errors,
-# zombie_replies, table_full, malformed, blind_acks, known_client_passes), from its
-# read-only sysctl; `ipvsdadm -Z` zeroes them. (test_defense checks that `ipvsdadm
+# zombie_replies, table_full, malformed, blind_acks, rewrite_failures, known_client_passes),
+# from its read-only sysctl; `ipvsdadm -Z` zeroes them. (test_defense checks that `ipvsdadm
 # --defense` shows the same numbers.)
 drops() { # field
   sc "$1" || fail "no counter $1 in $SYSCTL"

@@ -48,11 +48,7 @@ udp_with_conntrack() {
 }
 
 transfer_2mb_with_conntrack() {
-  local got
-  in_ns rs1 socat -u OPEN:/dev/zero,readbytes=2000000 TCP-LISTEN:8081,reuseaddr >/dev/null 2>&1 &
-  wait_listen rs1 8081
-  got=$(in_ns cl1 timeout 60 socat -u TCP:"$VIP:81" - | wc -c)
-  expect_eq "$got" 2000000 "bytes received through the VIP with conntrack"
+  expect_eq "$(bulk_from_rs1 2000000 60)" 2000000 "bytes received through the VIP with conntrack"
   diag "with conntrack on: 2 MB whole"
 }
 

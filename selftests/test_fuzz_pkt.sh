@@ -252,17 +252,18 @@ director_works_after_fuzz() {
 
 # 4. Unload; nothing leaked.
 no_leak_after_unload() {
-  local ns pids
+  local ns pids i
   # The top level's jobs are not this scenario's: end them, and wait until nothing runs in
-  # the namespaces any more.
+  # the namespaces any more (a server a job started outlives the job's shell).
   kill $TOP_JOBS 2>/dev/null
-  for _ in $(seq 1 150); do
+  for i in $(seq 1 150); do
     pids=
-    for ns in cl1 cl2 rs1 rs2; do pids="$pids$(_ns_pids "$(ns_name $ns)")"; done
-    [ -z "$pids" ] && break
+    for ns in cl1 cl2 rs1 rs2; do pids="$pids $(_ns_pids "$(ns_name $ns)")"; done
+    [ -z "${pids//[[:space:]]/}" ] && break
     kill $pids 2>/dev/null
     nap 0.2
   done
+  [ -z "${pids//[[:space:]]/}" ] || diag "still running after 30 s:$pids"
   mod_unload
   leak_check "the packet fuzz"
 }

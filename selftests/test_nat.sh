@@ -3,9 +3,11 @@
 # End to end through the VIP: TCP and UDP requests from clients reach both real servers
 # (rr), with the client's address intact; replies come back from VIP:port; entries are
 # listed with their state; counters add up; a 2 MB transfer arrives whole (checksums and
-# offloads right).
+# offloads right); with the `rewrite` fault build, a packet whose headers cannot be
+# rewritten is dropped and counted (rewrite_failures), never sent on.
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 9
+FAULT_DIR=${FAULT_DIR:-$IPVSD_TOP/out}
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
 rs_start
@@ -96,12 +98,32 @@ print(s["stats"]["conns"], sum(r["stats"]["conns"] for r in s["real_servers"]), 
 
 # A bigger transfer through the VIP, both ways: a server sends 2 MB.
 transfer_2mb_whole() {
-  local got
-  in_ns rs1 socat -u OPEN:/dev/zero,readbytes=2000000 TCP-LISTEN:8081,reuseaddr >/dev/null 2>&1 &
-  wait_listen rs1 8081
-  got=$(in_ns cl1 timeout 30 socat -u TCP:"$VIP:81" - | wc -c)
-  expect_eq "$got" 2000000 "bytes received through the VIP"
+  expect_eq "$(bulk_from_rs1 2000000 30)" 2000000 "bytes received through the VIP"
   diag "2 MB from a real server through the VIP arrived whole"
+}
+
+# The `rewrite` fault build fails every header rewrite (as when the host cannot allocate):
+# 3 datagrams to the VIP are dropped and counted, none reaches a real server. Last: it
+# leaves that build loaded.
+rewrite_failure_dropped_and_counted() {
+  local ko=$FAULT_DIR/fault-rewrite/ipvs_defense.ko at_rs n
+  [ -f "$ko" ] || fail "no fault build $ko (scripts/test.sh builds it)"
+  mod_unload
+  insmod "$ko" || fail "insmod $ko failed"
+  adm -A -u "$VIP:53" -s rr
+  adm -a -u "$VIP:53" -r "$RS1:5353" -m
+  cap_start rwf "udp port 5353" rs1
+  for n in 1 2 3; do
+    echo "datagram $n" | in_ns cl1 timeout 5 socat -u - UDP:"$VIP:53",sourceport=$((40100 + n))
+  done
+  nap 1
+  cap_stop rwf
+  at_rs=$(cap_count rwf)
+  expect_eq "$(drops rewrite_failures)" 3 "rewrite_failures after 3 datagrams"
+  expect_eq "$at_rs" 0 "datagrams captured at rs1"
+  expect_eq "$("$IPVSDADM" --defense --json | jq -r .drops.rewrite_failures)" 3 \
+    "rewrite_failures in ipvsdadm --defense --json"
+  diag "fault build: 3 datagrams, rewrite_failures 3, 0 at rs1"
 }
 
 run_test tcp_rr_split tcp_rr_split
@@ -112,4 +134,5 @@ run_test udp_both_servers udp_both_servers
 run_test connection_listing connection_listing
 run_test service_stats service_stats
 run_test transfer_2mb_whole transfer_2mb_whole
+run_test rewrite_failure_dropped_and_counted rewrite_failure_dropped_and_counted
 finish

@@ -56,7 +56,7 @@ non_root_write() {
 counters_read_only() {
   local c v err
   for c in local_in_packets forward_packets local_out_packets syn_rate_drops entry_evictions \
-    route_errors zombie_replies table_full malformed blind_acks defense_switches \
+    route_errors zombie_replies table_full malformed blind_acks rewrite_failures defense_switches \
     known_client_passes malformed_tcp_bad_data_offset malformed_udp_bad_length; do
     v=$(sc "$c") || fail "reading $c failed"
     case "$v" in ''|*[!0-9]*) fail "$c shows '$v', not a count" ;; esac

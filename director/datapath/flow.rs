@@ -5,10 +5,10 @@
 
 use crate::director::{
     config::Service,
-    stats::DropReason,
     table::{self, Insert, Refs, Segment, TcpInfo},
 };
 use crate::logic::{
+    drops::DropReason,
     entry::{FlowKey, Protocol, Target},
     packet::{Packet, Reset, Transport},
     tcp_state::Direction,

@@ -2,7 +2,7 @@
 
 //! Reading and rewriting a packet's headers in its `sk_buff`.
 
-use crate::director::config::ServiceKey;
+use crate::director::{config::ServiceKey, fault};
 use crate::logic::{
     packet::{self, CsumMode, Packet, Side, Transport, MAX_HEADERS},
     proto::ipproto,
@@ -49,6 +49,7 @@ pub(super) fn rewrite(skb: &mut SkBuff, pkt: &Packet, side: Side, addr: u32, por
     } else {
         CsumMode::Full
     };
+    fault::rewrite()?;
     let hdr = skb.writable_network(header_bytes(pkt))?;
     packet::rewrite(hdr, pkt, side, addr, port, mode).map_err(|_| EINVAL)?;
     skb.drop_complete_checksum();

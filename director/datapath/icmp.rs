@@ -3,8 +3,9 @@
 //! ICMP errors about our flows, translated both ways (Documentation/ipvs-defense.rst,
 //! "ICMP errors").
 
-use crate::director::stats::DropReason;
+use crate::director::fault;
 use crate::logic::{
+    drops::DropReason,
     entry::{FlowKey, Protocol},
     packet::{self, Icmp, Packet, Quote, Side, Transport},
     proto::ipproto,
@@ -49,6 +50,7 @@ fn rewrite_icmp(
         packet::UDP_HEADER
     };
     let n = (q.offset + q.header_len + quoted).min(pkt.ip.total_len);
+    fault::rewrite()?;
     let hdr = skb.writable_network(n as u32)?;
     packet::rewrite_icmp_error(hdr, pkt, outer, addr, port).map_err(|_| EINVAL)?;
     skb.drop_complete_checksum();
@@ -104,7 +106,7 @@ impl DataPath {
             return Verdict::Drop;
         }
         if rewrite_icmp(skb, &pkt, &q, Side::Destination, addr, port).is_err() {
-            return Verdict::Drop;
+            return self.rewrite_failed();
         }
         send_on(skb, next)
     }
@@ -127,7 +129,7 @@ impl DataPath {
                 skb.untrack();
                 Verdict::Accept
             }
-            Err(_) => Verdict::Drop,
+            Err(_) => self.rewrite_failed(),
         }
     }
 }

@@ -4,11 +4,12 @@
 
 use crate::director::{
     config::Service,
-    stats::{self, DropReason},
+    stats,
     table::{Segment, TcpInfo},
 };
 use crate::logic::{
     defense::{client_segment_allowed, opens_connection},
+    drops::DropReason,
     entry::{EntryFlags, FlowKey},
     packet::{self, Packet, Side, MAX_HEADERS},
     tcp_state::Direction,
@@ -215,7 +216,7 @@ impl DataPath {
         }
         self.global.inbound(len);
         if rewrite(skb, pkt, Side::Destination, rs_addr, rs_port).is_err() {
-            return Verdict::Drop;
+            return self.rewrite_failed();
         }
         send_on(skb, next)
     }

@@ -30,12 +30,13 @@ use icmp::icmp_quote;
 use super::{
     config::{ServiceKey, Store},
     defense::Controller,
-    stats::{DropReason, Stats},
+    stats::Stats,
     table::Table,
     tunables::Tunables,
 };
 use crate::logic::{
-    packet::{self, Side, MAX_HEADERS},
+    drops::DropReason,
+    packet::{self, Packet, Side, MAX_HEADERS},
     ratelimit::RateLimit,
 };
 use kernel::{
@@ -69,6 +70,30 @@ impl DataPath {
     fn count_drop(&self, svc: &Stats, why: DropReason) {
         svc.count_drop(why);
         self.global.count_drop(why);
+    }
+
+    /// Drops a packet of ours whose headers could not be rewritten, counted for the
+    /// director (`rewrite_failures`): it fails only when the host cannot allocate.
+    fn rewrite_failed(&self) -> Verdict {
+        self.global.count_drop(DropReason::Rewrite);
+        Verdict::Drop
+    }
+
+    /// A real server's reply made to come from `vaddr:vport` (SNAT), let through untracked.
+    fn reply_from_service(
+        &self,
+        skb: &mut SkBuff,
+        pkt: &Packet,
+        vaddr: u32,
+        vport: u16,
+    ) -> Verdict {
+        match headers::rewrite(skb, pkt, Side::Source, vaddr, vport) {
+            Ok(()) => {
+                skb.untrack();
+                Verdict::Accept
+            }
+            Err(_) => self.rewrite_failed(),
+        }
     }
 
     /// Every packet, at `PRE_ROUTING` before conntrack: one of our flows' packets (to a

@@ -2,11 +2,9 @@
 
 //! Real server → client, at `FORWARD` and `LOCAL_OUT`.
 
-use crate::director::{
-    stats::{self, DropReason},
-    table::Segment,
-};
+use crate::director::{stats, table::Segment};
 use crate::logic::{
+    drops::DropReason,
     packet::{self, Side, MAX_HEADERS},
     tcp_state::Direction,
 };
@@ -17,7 +15,7 @@ use kernel::{
 
 use super::{
     flow::flow,
-    headers::{copy_headers, quick_key, rewrite},
+    headers::{copy_headers, quick_key},
     icmp::icmp_quote,
     zombie::Arrival,
     DataPath,
@@ -121,13 +119,7 @@ impl DataPath {
             return self.no_entry(skb, &pkt, &key, tcp, &arrival);
         };
         self.global.outbound(len);
-        match rewrite(skb, &pkt, Side::Source, vaddr, vport) {
-            Ok(()) => {
-                skb.untrack();
-                Verdict::Accept
-            }
-            Err(_) => Verdict::Drop,
-        }
+        self.reply_from_service(skb, &pkt, vaddr, vport)
     }
 
     /// Whether the TCP or UDP packet whose headers are `h` comes from a configured real

@@ -5,7 +5,8 @@
 
 use core::fmt;
 
-use crate::director::stats::{DropReason, Stats};
+use crate::director::stats::Stats;
+use crate::logic::drops::DropReason;
 use crate::logic::packet::{self, Packet, Reset, RST_LEN};
 use kernel::{
     net::netfilter::Verdict,

@@ -3,20 +3,17 @@
 //! Packets from real servers without an entry: resurrected, or dropped with a reset to the
 //! server (Documentation/ipvs-defense.rst, "Zombies and resurrect").
 
-use crate::director::{
-    stats::DropReason,
-    table::{Segment, TcpInfo},
-};
+use crate::director::table::{Segment, TcpInfo};
 use crate::logic::{
+    drops::DropReason,
     entry::{EntryFlags, FlowKey},
-    packet::{Packet, Reset, Side},
+    packet::{Packet, Reset},
     tcp_state::{Direction, TcpFlags},
 };
 use kernel::{net::netfilter::Verdict, net::skbuff::SkBuff, sync::rcu};
 
 use super::{
     flow::Opening,
-    headers::rewrite,
     route::{came_from, reset_real_server},
     DataPath,
 };
@@ -103,13 +100,7 @@ impl DataPath {
                 }
                 drop(guard);
                 self.global.outbound(a.len);
-                return match rewrite(skb, pkt, Side::Source, vaddr, vport) {
-                    Ok(()) => {
-                        skb.untrack();
-                        Verdict::Accept
-                    }
-                    Err(_) => Verdict::Drop,
-                };
+                return self.reply_from_service(skb, pkt, vaddr, vport);
             }
         }
         self.global.count_drop(DropReason::Zombie);

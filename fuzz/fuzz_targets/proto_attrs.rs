@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::net::Ipv4Addr;
 
+use ipvsd_logic::drops::DropReason;
 use ipvsd_logic::proto::{Attr, Cmd, VERSION};
 use ipvsdadm::args::ListMode;
 use ipvsdadm::client::NlError;
@@ -188,15 +189,10 @@ fn stats_attrs(s: &ipvsdadm::model::Stats) -> Attrs {
 }
 
 fn drops_attrs(d: &ipvsdadm::model::Drops) -> Attrs {
-    vec![
-        u64a(Attr::DropSynRate, d.syn_rate_drops),
-        u64a(Attr::DropEvictions, d.entry_evictions),
-        u64a(Attr::DropRoute, d.route_errors),
-        u64a(Attr::DropZombie, d.zombie_replies),
-        u64a(Attr::DropTableFull, d.table_full),
-        u64a(Attr::DropMalformed, d.malformed),
-        u64a(Attr::DropBlindAck, d.blind_acks),
-    ]
+    DropReason::ALL
+        .into_iter()
+        .map(|r| u64a(r.attr(), d.get(r)))
+        .collect()
 }
 
 fn service_roundtrip(m: &AttrMap) -> Option<ServiceView> {

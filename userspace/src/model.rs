@@ -5,8 +5,9 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use serde::Serialize;
+use serde::{ser::SerializeMap, Serialize};
 
+use ipvsd_logic::drops::{DropReason, DROP_REASON_COUNT};
 use ipvsd_logic::proto::{ipproto, TCP_STATE_NAMES};
 
 /// The protocol of a virtual service or connection.
@@ -108,38 +109,39 @@ pub struct Rates {
     pub outbps: u64,
 }
 
-/// One counter per drop reason (`DROP_*`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Drops {
-    /// SYNs dropped by the defense's rate.
-    pub syn_rate_drops: u64,
-    /// Half-open entries evicted.
-    pub entry_evictions: u64,
-    /// Packets dropped because the route lookup failed.
-    pub route_errors: u64,
-    /// Replies of real servers without an entry.
-    pub zombie_replies: u64,
-    /// New connections refused because the table was full.
-    pub table_full: u64,
-    /// Malformed packets.
-    pub malformed: u64,
-    /// Client ACKs refused by ACK validation.
-    pub blind_acks: u64,
-}
+/// One counter per drop reason (`DROP_*`), in [`DropReason::ALL`] order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Drops([u64; DROP_REASON_COUNT]);
 
 impl Drops {
+    /// The count of `why`.
+    pub fn get(&self, why: DropReason) -> u64 {
+        self.0.get(why.index()).copied().unwrap_or(0)
+    }
+
+    /// These counters with `why` counted `n` times.
+    pub fn with(mut self, why: DropReason, n: u64) -> Self {
+        if let Some(c) = self.0.get_mut(why.index()) {
+            *c = n;
+        }
+        self
+    }
+
     /// `(name, value)` for every counter, in the order of Documentation/ipvs-defense.rst,
     /// "Drops and counters".
-    pub fn named(&self) -> [(&'static str, u64); 7] {
-        [
-            ("syn_rate_drops", self.syn_rate_drops),
-            ("entry_evictions", self.entry_evictions),
-            ("route_errors", self.route_errors),
-            ("zombie_replies", self.zombie_replies),
-            ("table_full", self.table_full),
-            ("malformed", self.malformed),
-            ("blind_acks", self.blind_acks),
-        ]
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        DropReason::ALL.into_iter().map(|r| (r.name(), self.get(r)))
+    }
+}
+
+/// An object of the counters' names and values.
+impl Serialize for Drops {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(DROP_REASON_COUNT))?;
+        for (name, value) in self.named() {
+            m.serialize_entry(name, &value)?;
+        }
+        m.end()
     }
 }
 

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::net::Ipv4Addr;
 
+use ipvsd_logic::drops::DropReason;
 use ipvsd_logic::proto::{self, Attr, Cmd};
 use neli::consts::genl::{CtrlAttr, CtrlCmd};
 use neli::consts::nl::{GenlId, NlmF, NlmsgerrAttr};
@@ -264,15 +265,11 @@ pub fn decode_stats(m: &AttrMap) -> Result<Stats, NlError> {
 
 /// Decodes the `DROP_*` counters (absent ones are 0).
 pub fn decode_drops(m: &AttrMap) -> Result<Drops, NlError> {
-    Ok(Drops {
-        syn_rate_drops: u64_or0(m, Attr::DropSynRate)?,
-        entry_evictions: u64_or0(m, Attr::DropEvictions)?,
-        route_errors: u64_or0(m, Attr::DropRoute)?,
-        zombie_replies: u64_or0(m, Attr::DropZombie)?,
-        table_full: u64_or0(m, Attr::DropTableFull)?,
-        malformed: u64_or0(m, Attr::DropMalformed)?,
-        blind_acks: u64_or0(m, Attr::DropBlindAck)?,
-    })
+    let mut drops = Drops::default();
+    for r in DropReason::ALL {
+        drops = drops.with(r, u64_or0(m, r.attr())?);
+    }
+    Ok(drops)
 }
 
 /// Decodes a service key (`SVC_PROTOCOL`, `SVC_ADDR`, `SVC_PORT`).

@@ -221,6 +221,7 @@ fn json_list_fields() {
         "zombie_replies",
         "table_full",
         "malformed",
+        "rewrite_failures",
     ] {
         assert_eq!(tcp["drops"][name], 0, "{name}");
     }
@@ -298,6 +299,7 @@ fn json_defense_fields() {
     assert_eq!(v["drops"]["table_full"], 0);
     assert_eq!(v["drops"]["malformed"], 2);
     assert_eq!(v["drops"]["blind_acks"], 17);
+    assert_eq!(v["drops"]["rewrite_failures"], 3);
     assert_eq!(v["stats"]["outbytes"], 50);
 }
 

@@ -7,6 +7,7 @@ mod common;
 use std::io::Cursor;
 
 use common::*;
+use ipvsd_logic::drops::DropReason;
 use ipvsd_logic::proto::{ipproto, Attr, Cmd};
 use ipvsdadm::client::NlError;
 use ipvsdadm::model::{DestKey, Protocol};
@@ -316,8 +317,8 @@ fn dump_of_services_then_done() {
     assert_eq!(s.stats.inpkts, 98234);
     assert_eq!(s.stats.outpkts, 0);
     assert_eq!(s.stats.outbytes, 123_456_789);
-    assert_eq!(s.drops.syn_rate_drops, 9);
-    assert_eq!(s.drops.blind_acks, 2);
+    assert_eq!(s.drops.get(DropReason::SynRate), 9);
+    assert_eq!(s.drops.get(DropReason::BlindAck), 2);
     assert!(s.dests.is_empty());
     assert!(matches!(handle_message(&msgs[1], SEQ), Ok(Step::Data(..))));
     assert_eq!(handle_message(&msgs[2], SEQ), Ok(Step::Done));
@@ -433,6 +434,7 @@ fn decode_defense_and_stats_replies() {
         (Attr::DropTableFull.number(), 0u64.to_ne_bytes().to_vec()),
         (Attr::DropMalformed.number(), 2u64.to_ne_bytes().to_vec()),
         (Attr::DropBlindAck.number(), 17u64.to_ne_bytes().to_vec()),
+        (Attr::DropRewrite.number(), 3u64.to_ne_bytes().to_vec()),
         (Attr::StatEntries.number(), 1234u64.to_ne_bytes().to_vec()),
         (Attr::StatConnMax.number(), 65536u64.to_ne_bytes().to_vec()),
         (

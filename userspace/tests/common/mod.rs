@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use ipvsd_logic::drops::DropReason;
 use ipvsdadm::client::{Client, NlError};
 use ipvsdadm::model::{
     ConnView, DefenseInfo, DefenseView, DestKey, DestView, Drops, GlobalStats, Protocol, Rates,
@@ -89,10 +90,7 @@ pub fn services() -> Vec<ServiceView> {
                 999_999_999,
                 100_000_000,
             ]),
-            drops: Drops {
-                malformed: 4,
-                ..Drops::default()
-            },
+            drops: Drops::default().with(DropReason::Malformed, 4),
             rates: Some(rt([0, 1500, 1500, 120_000_000, 96000])),
             dests: vec![
                 dest(
@@ -120,11 +118,9 @@ pub fn services() -> Vec<ServiceView> {
             scheduler: "rr".into(),
             flags: 0,
             stats: st([1523, 98234, 87012, 5_892_344, 123_456_789]),
-            drops: Drops {
-                syn_rate_drops: 9,
-                blind_acks: 2,
-                ..Drops::default()
-            },
+            drops: Drops::default()
+                .with(DropReason::SynRate, 9)
+                .with(DropReason::BlindAck, 2),
             rates: Some(rt([12, 340, 310, 45000, 2_100_000])),
             dests: vec![
                 dest("198.51.100.10", 8080, 0, 0, 41, [0; 5], [0; 5]),
@@ -238,15 +234,13 @@ pub fn global() -> GlobalStats {
             inbytes: 40,
             outbytes: 50,
         },
-        drops: Drops {
-            syn_rate_drops: 1000,
-            entry_evictions: 20,
-            route_errors: 0,
-            zombie_replies: 5,
-            table_full: 0,
-            malformed: 2,
-            blind_acks: 17,
-        },
+        drops: Drops::default()
+            .with(DropReason::SynRate, 1000)
+            .with(DropReason::Eviction, 20)
+            .with(DropReason::Zombie, 5)
+            .with(DropReason::Malformed, 2)
+            .with(DropReason::BlindAck, 17)
+            .with(DropReason::Rewrite, 3),
         entries: 1234,
         conn_max: 65536,
         known_client_passes: 42,
