@@ -396,3 +396,45 @@ flood_wait() {
   wait "$FLOOD_PID" || die "the flooder failed: $(cat /tmp/bench-flood.out)"
   FLOOD_LINE=$(cat /tmp/bench-flood.out)
 }
+
+# Small-packet UDP at a set rate: cl1 sends 18-byte payloads (64-byte Ethernet frames with
+# the FCS) from 4 source ports at UDP_RATE per second for BENCH_SECONDS to the loadgen
+# destinations given (alternating), into sinks on rs1 and rs2 at PORT, which count what
+# arrives. The window runs from the sender's start (after its process start) to its end.
+# Emits WORKLOAD's record for CONTESTANT:
+#   busy_us_per_pkt  the guest's busy time in the window (busy_cs: wall minus idle time,
+#                   every CPU) per datagram sent: senders, director and servers together
+#   set_pps, offered_pps  UDP_RATE, and what the sender managed
+#   pps, delivered_pct    datagrams delivered per second of sending, and in percent of sent
+udp_measure() { # workload contestant port --dst A:P...
+  local w=$1 c=$2 port=$3 rs p spid k0 k1 line got tried pids=()
+  shift 3
+  for rs in rs1 rs2; do
+    # A sink exits 3 s after its last datagram (or at its time bound).
+    in_ns $rs timeout $((BENCH_SECONDS + 120)) "$LOADGEN" serve --udp --port "$port" \
+      --seconds $((BENCH_SECONDS + 100)) --idle-ms 3000 > /tmp/bench-sink.$rs 2>&1 &
+    pids+=($!)
+  done
+  wait_listen rs1 "$port" u; wait_listen rs2 "$port" u
+  rm -f /tmp/bench-udp.ready
+  in_ns cl1 timeout $((BENCH_SECONDS + 60)) "$LOADGEN" udp "$@" --seconds "$BENCH_SECONDS" \
+    --flows 4 --size 18 --rate "$UDP_RATE" --ready /tmp/bench-udp.ready > /tmp/bench-udp.out 2>&1 &
+  spid=$!
+  wait_file /tmp/bench-udp.ready $spid || die "$w/$c: the sender did not start: $(cat /tmp/bench-udp.out)"
+  k0=$(busy_cs)
+  wait $spid || die "$w/$c: sender failed: $(cat /tmp/bench-udp.out)"
+  k1=$(busy_cs)
+  line=$(cat /tmp/bench-udp.out)
+  for p in "${pids[@]}"; do
+    wait "$p" || die "$w/$c: a sink failed: $(cat /tmp/bench-sink.rs1 /tmp/bench-sink.rs2)"
+  done
+  kv s "$line"; kv r1 "$(cat /tmp/bench-sink.rs1)"; kv r2 "$(cat /tmp/bench-sink.rs2)"
+  got=$(( ${r1_received:-0} + ${r2_received:-0} ))
+  [ "$got" -gt 0 ] || die "$w/$c: no datagram arrived (sent ${s_sent:-?})"
+  tried=$(( s_sent + s_errors ))
+  [ "$tried" -gt 0 ] || die "$w/$c: nothing sent"
+  emit "$w" "$c" "" busy_us_per_pkt="$(div $(( (k1 - k0) * 10000 )) "$tried")" \
+    set_pps="$UDP_RATE" offered_pps="$(div $((tried * 1000)) "$s_elapsed_ms")" \
+    pps="$(div $((got * 1000)) "$s_elapsed_ms")" delivered_pct="$(div $((got * 100)) "$tried")" \
+    rs1="${r1_received:-0}" rs2="${r2_received:-0}"
+}

@@ -30,6 +30,7 @@ bench_outdir "$out"
 PLAN=(
   "stream ipvs" "stream ours" "stream route"
   "udp ipvs" "udp ours" "udp route"
+  "routed ipvs" "routed ours" "routed route"
   "conn ipvs" "conn ours" "conn route"
   "synflood ipvs st0" "synflood ours l0" "synflood route -" "synflood ipvs st3" "synflood ours l2"
   "synflood ours l2full"
@@ -43,6 +44,7 @@ if [ "${PLAN_SET:-full}" = quick ]; then
   PLAN=(
     "stream ipvs" "stream ours" "stream route"
     "udp ipvs" "udp ours" "udp route"
+    "routed ipvs" "routed ours" "routed route"
     "conn ipvs" "conn ours" "conn route"
     "synflood ipvs st3" "synflood ours l2full" "synflood route -"
     "synack ipvs st0" "synack ours l0"

@@ -30,6 +30,8 @@ EXPECTED = {
                [("ipvs", ""), ("ours", ""), ("route", "")]),
     "udp": (["busy_us_per_pkt", "set_pps", "offered_pps", "pps", "delivered_pct"],
             [("ipvs", ""), ("ours", ""), ("route", "")]),
+    "routed": (["busy_us_per_pkt", "set_pps", "offered_pps", "pps", "delivered_pct"],
+               [("ipvs", ""), ("ours", ""), ("route", "")]),
     "conn": (["busy_us_per_conn", "set_cps", "conns_per_s", "failed", "slow"],
              [("ipvs", ""), ("ours", ""), ("route", "")]),
     "synflood": (["busy_us_per_syn", "set_pps", "offered_pps", "delivered_pct",
@@ -59,6 +61,7 @@ EQUAL_LOAD_SHARE = 0.95
 LOAD_METRICS = {
     "stream": ("set_mbit_s", "mbit_s"),
     "udp": ("set_pps", "offered_pps"),
+    "routed": ("set_pps", "offered_pps"),
     "conn": ("set_cps", "conns_per_s"),
     "synflood": ("set_pps", "offered_pps"),
 }
@@ -74,6 +77,10 @@ RATIOS = [
     ("udp", "busy_us_per_pkt", ("ours", ""), ("ipvs", ""), "lower"),
     ("udp", "director_us_per_pkt", ("ours", ""), ("ipvs", ""), "lower", ("<=", 0.8)),
     ("udp", "busy_us_per_pkt", ("ours", ""), ("route", ""), "lower", ("<=", 1.1)),
+    # Traffic that touches no service, with each contestant loaded and configured, against
+    # the same with neither loaded.
+    ("routed", "busy_us_per_pkt", ("ours", ""), ("route", ""), "lower", ("<=", 1.02)),
+    ("routed", "busy_us_per_pkt", ("ipvs", ""), ("route", ""), "lower"),
     ("conn", "busy_us_per_conn", ("ours", ""), ("ipvs", ""), "lower", ("<=", 0.91)),
     ("conn", "director_us_per_conn", ("ours", ""), ("ipvs", ""), "lower"),
     ("conn", "conns_per_s", ("ours", ""), ("ipvs", ""), "higher"),

@@ -150,13 +150,33 @@ impl Service {
     }
 }
 
+/// A real server's protocol, address and port.
+type ServerKey = (u8, [u8; 4], u16);
+
+/// A real server removed from the configuration whose entries may still carry a flow.
+struct Retired {
+    key: ServerKey,
+    counters: Arc<DestCounters>,
+}
+
+impl Retired {
+    fn has_entries(&self) -> bool {
+        let c = &self.counters;
+        c.active.load(Ordering::Relaxed) + c.inactive.load(Ordering::Relaxed) > 0
+    }
+}
+
 /// One snapshot of the whole configuration.
 pub(crate) struct Config {
     /// Sorted by key.
     pub(crate) services: KVec<Arc<Service>>,
     /// Every (protocol, address, port) of a real server, sorted: replies from these without
     /// an entry are zombies.
-    real_servers: KVec<(u8, [u8; 4], u16)>,
+    real_servers: KVec<ServerKey>,
+    /// Real servers removed while they had entries, kept until a later update finds none.
+    retired: KVec<Retired>,
+    /// Where a reply of ours may come from: `real_servers` and the retired ones, sorted.
+    reply_sources: KVec<ServerKey>,
     /// Changes with every update; never 0 (netlink's dump consistency check needs that).
     pub(crate) generation: u32,
 }
@@ -174,12 +194,22 @@ impl Config {
             .is_ok()
     }
 
-    /// Whether `addr` is the address of a real server of any TCP or UDP service (for
+    /// Whether a `proto` packet from `addr`:`port` may be a reply of ours: it comes from a
+    /// real server, or from one removed while its entries lived.
+    pub(crate) fn is_reply_source(&self, proto: u8, addr: [u8; 4], port: u16) -> bool {
+        self.reply_sources
+            .binary_search(&(proto, addr, port))
+            .is_ok()
+    }
+
+    /// Whether `addr` is the address of a reply source of any TCP or UDP service (for
     /// fragments, which carry no port past the first).
-    pub(crate) fn is_real_server_addr(&self, addr: [u8; 4]) -> bool {
+    pub(crate) fn is_reply_source_addr(&self, addr: [u8; 4]) -> bool {
         [ipproto::TCP, ipproto::UDP].iter().any(|&proto| {
-            let i = self.real_servers.partition_point(|&e| e < (proto, addr, 0));
-            self.real_servers
+            let i = self
+                .reply_sources
+                .partition_point(|&e| e < (proto, addr, 0));
+            self.reply_sources
                 .get(i)
                 .is_some_and(|&(p, a, _)| p == proto && a == addr)
         })
@@ -234,6 +264,8 @@ impl Store {
             Config {
                 services: KVec::new(),
                 real_servers: KVec::new(),
+                retired: KVec::new(),
+                reply_sources: KVec::new(),
                 generation: 1,
             },
             GFP_KERNEL,
@@ -256,6 +288,7 @@ impl Store {
     pub(crate) fn update(&self, f: impl FnOnce(&Config) -> Result<Change>) -> Result {
         self.current.update(|cur| {
             let change = f(cur)?;
+            let flush = matches!(change, Change::Flush);
             let mut services = KVec::with_capacity(cur.services.len() + 1, GFP_KERNEL)?;
             match change {
                 Change::Flush => {}
@@ -279,6 +312,39 @@ impl Store {
                 }
             }
             real_servers.sort_unstable();
+            // FLUSH empties the table too. Otherwise a server removed now is retired with
+            // no look at its entries: a reader of the old snapshot may still open one. One
+            // removed earlier is dropped once it has none: the grace period of the update
+            // that removed it has ended every such reader.
+            let mut retired = KVec::new();
+            if !flush {
+                let removed = cur.services.iter().flat_map(|s| {
+                    s.dests.iter().map(move |d| Retired {
+                        key: (s.key.proto, d.key.addr, d.key.port),
+                        counters: Arc::clone(&d.counters),
+                    })
+                });
+                let earlier = cur
+                    .retired
+                    .iter()
+                    .filter(|r| r.has_entries())
+                    .map(|r| Retired {
+                        key: r.key,
+                        counters: Arc::clone(&r.counters),
+                    });
+                for r in Iterator::chain(removed, earlier) {
+                    if real_servers.binary_search(&r.key).is_err() {
+                        retired.push(r, GFP_KERNEL)?;
+                    }
+                }
+            }
+            let mut reply_sources =
+                KVec::with_capacity(real_servers.len() + retired.len(), GFP_KERNEL)?;
+            for k in Iterator::chain(real_servers.iter(), retired.iter().map(|r| &r.key)) {
+                reply_sources.push(*k, GFP_KERNEL)?;
+            }
+            // A key twice (a server retired from two services) does a search no harm.
+            reply_sources.sort_unstable();
             let generation = match cur.generation.wrapping_add(1) {
                 0 => 1,
                 g => g,
@@ -287,6 +353,8 @@ impl Store {
                 Config {
                     services,
                     real_servers,
+                    retired,
+                    reply_sources,
                     generation,
                 },
                 GFP_KERNEL,

@@ -144,26 +144,29 @@ impl Shard {
 
     /// The entry with inbound key `key` (client → VIP).
     pub(crate) fn lookup_in(&self, key: &FlowKey, h: u64) -> Option<u32> {
-        let mut i = *self.in_heads.get(self.bucket(h))?;
-        while i != NIL {
-            let e = self.entries.get(i as usize)?;
-            if e.in_key() == *key {
-                return Some(i);
-            }
-            i = e.next_in;
-        }
-        None
+        self.lookup(&self.in_heads, h, |e| e.in_key() == *key, |e| e.next_in)
     }
 
     /// The entry with outbound key `key` (real server → client).
     pub(crate) fn lookup_out(&self, key: &FlowKey, h: u64) -> Option<u32> {
-        let mut i = *self.out_heads.get(self.bucket(h))?;
+        self.lookup(&self.out_heads, h, |e| e.out_key() == *key, |e| e.next_out)
+    }
+
+    /// The first entry of bucket `h`'s chain in `heads`, followed by `next`, that `is_it`.
+    fn lookup(
+        &self,
+        heads: &[u32],
+        h: u64,
+        is_it: impl Fn(&Entry) -> bool,
+        next: impl Fn(&Entry) -> u32,
+    ) -> Option<u32> {
+        let mut i = *heads.get(self.bucket(h))?;
         while i != NIL {
             let e = self.entries.get(i as usize)?;
-            if e.out_key() == *key {
+            if is_it(e) {
                 return Some(i);
             }
-            i = e.next_out;
+            i = next(e);
         }
         None
     }

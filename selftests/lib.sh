@@ -282,6 +282,19 @@ cap_print() { # tag [filter]
 cap_count() { # tag [filter]
   cap_print "$@" | wc -l
 }
+# Prints capture TAG of namespace NS decoded with -vv: tcpdump checks the checksums of IP
+# headers, ICMP messages, TCP segments and UDP datagrams, and of the packets ICMP quotes.
+cap_verbose() { # tag ns
+  tcpdump -vv -nr "/tmp/$1.$2.pcap" 2>/dev/null
+}
+# Fails when a capture (cap_verbose) shows a checksum tcpdump found wrong. Only packets
+# sent with the offloads off carry full checksums (`ethtool -K eth0 tx off rx off`).
+checksums_ok() { # text where
+  local bad='bad cksum|wrong icmp cksum|bad udp cksum|\(incorrect'
+  if echo "$1" | grep -qE "$bad"; then
+    fail "$2: a wrong checksum: $(echo "$1" | grep -m1 -E "$bad")"
+  fi
+}
 
 # kmemleak: leak_begin scans and sets aside every object reported so far; leak_check scans
 # again, once kmemleak's minimum age (5 s) has passed, and fails on any unreferenced object

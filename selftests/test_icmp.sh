@@ -24,19 +24,6 @@ adm -a -u "$VIP:55" -r "$DIR_RS:5455" -m   # nothing listens on the director's 5
 adm -A -u "$VIP:56" -s rr
 adm -a -u "$VIP:56" -r "$DIR_RS:5656" -m
 
-# Prints capture TAG of namespace NS decoded with -vv: tcpdump checks the checksums of the
-# outer IP header, the ICMP message and, inside, the quoted IP header and UDP datagram.
-cap_verbose() { # tag ns
-  tcpdump -vv -nr "/tmp/$1.$2.pcap" 2>/dev/null
-}
-
-# Fails when a capture shows a checksum tcpdump found wrong.
-checksums_ok() { # text where
-  if echo "$1" | grep -qE 'bad cksum|wrong icmp cksum|bad udp cksum'; then
-    fail "$2: a wrong checksum: $(echo "$1" | grep -m1 -E 'bad cksum|wrong icmp cksum|bad udp cksum')"
-  fi
-}
-
 # Server side: rs1 answers port unreachable; the client must see it as from the VIP. Both
 # ends are captured: the datagram must reach rs1:5454 (a director ignoring the service
 # would answer port unreachable itself, from the VIP, and pass a weaker check), rs1's

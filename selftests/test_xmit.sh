@@ -4,7 +4,8 @@
 # do: no socket from early demux (a TIME_WAIT socket of the director's, carried into the
 # fq qdisc, is read and written as a full socket; nft's socket expression sees it), no receive timestamp (which fq would
 # read as a departure time beyond its horizon, and drop), and the TTL decremented, a TTL
-# of 1 answered with ICMP time exceeded.
+# of 1 answered with ICMP time exceeded; checksums right both ways, TCP and UDP, read from
+# captures with the offloads off.
 #
 # Topology: lib.sh's, with the fq qdisc on br-rs (the director's device toward the real
 # servers; the bridge itself clears timestamps before its ports, so fq sits on it). fq has
@@ -12,7 +13,7 @@
 # socket it carries, and a TIME_WAIT socket there is read and written past its end
 # (sk_pacing_status, sk_pacing_rate), which KASAN reports.
 . "$(dirname "$0")/lib.sh"
-plan 3
+plan 4
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; nft delete table ip xmit_sk 2>/dev/null; mod_unload; topo_cleanup' EXIT
 rs_start
@@ -137,7 +138,40 @@ ttl() {
   diag "TTL 1: dropped, ICMP time exceeded to the client ($te); TTL 5 arrives as 4"
 }
 
+# With the offloads of cl1 and rs1 off, both compute full checksums, which the director's
+# incremental updates must keep right: a TCP and a UDP request through the VIP, each
+# captured at both ends and checked by tcpdump -vv (IP, TCP, UDP). Last: the offloads stay
+# off.
+checksums_valid_both_ways() {
+  local ns text at_rs at_cl
+  need_svc80
+  for ns in cl1 rs1; do
+    in_ns $ns ethtool -K eth0 tx off rx off >/dev/null || fail "ethtool: offloads of $ns stay on"
+  done
+  cap_start ck "tcp port 8080 or tcp port 80 or udp port 5353 or udp port 53" cl1 rs1
+  expect_eq "$(tcp_req cl1 80)" "rs1 $CL1" "TCP request through the VIP"
+  expect_eq "$(udp_req cl1 53)" "rs1 $CL1" "UDP request through the VIP"
+  cap_stop ck
+  at_rs=$(cap_verbose ck rs1); at_cl=$(cap_verbose ck cl1)
+  checksums_ok "$at_rs" "rs1's capture"
+  checksums_ok "$at_cl" "cl1's capture"
+  # Proof that tcpdump checked: the handshake, the data and the close, and both datagrams.
+  for ns in rs1 cl1; do
+    text=$at_rs; [ $ns = cl1 ] && text=$at_cl
+    [ "$(echo "$text" | grep -c 'cksum 0x[0-9a-f]* (correct)')" -ge 6 ] ||
+      fail "$ns: fewer than 6 TCP checksums checked: $(echo "$text" | head -3)"
+    [ "$(echo "$text" | grep -c 'udp sum ok')" -ge 2 ] ||
+      fail "$ns: the request and the reply datagram not both checked"
+  done
+  [ -z "$(echo "$at_cl" | grep -F "$RS1")" ] ||
+    fail "cl1 saw a real server's address: $(echo "$at_cl" | grep -m1 -F "$RS1")"
+  diag "TCP and UDP through the VIP: every checksum right at rs1 ($(echo "$at_rs" |
+    grep -cE '\(correct\)|udp sum ok') checked) and at cl1 ($(echo "$at_cl" |
+    grep -cE '\(correct\)|udp sum ok') checked)"
+}
+
 run_test time_wait_socket_not_carried time_wait_socket_reused
 run_test rx_timestamp_not_carried timestamping_socket
 run_test ttl_decremented ttl
+run_test checksums_valid_both_ways checksums_valid_both_ways
 finish

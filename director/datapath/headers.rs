@@ -15,6 +15,17 @@ use kernel::{
 /// Bytes of a packet's start that hold its IPv4 header (at most 60) and ports.
 pub(super) const HEADER_AND_PORTS: usize = 64;
 
+/// Copies the packet's first bytes, up to [`HEADER_AND_PORTS`], into `buf`; returns them.
+pub(super) fn first_bytes<'a>(
+    skb: &SkBuff,
+    buf: &'a mut [u8; HEADER_AND_PORTS],
+) -> Option<&'a [u8]> {
+    let n = (skb.network_len() as usize).min(HEADER_AND_PORTS);
+    let h = buf.get_mut(..n)?;
+    skb.copy_network(0, h).ok()?;
+    Some(h)
+}
+
 /// Protocol, address and port of one side of a TCP or UDP packet, read without full
 /// parsing, to decide quickly whether it is ours at all: the destination for a service, the
 /// source for a real server.

@@ -24,7 +24,7 @@ mod reply;
 mod route;
 mod zombie;
 
-use headers::{copy_headers, quick_key, HEADER_AND_PORTS};
+use headers::{copy_headers, first_bytes, quick_key, HEADER_AND_PORTS};
 use icmp::icmp_quote;
 
 use super::{
@@ -109,25 +109,22 @@ impl DataPath {
     }
 
     fn is_ours(&self, skb: &SkBuff) -> bool {
-        let mut buf = [0u8; MAX_HEADERS];
-        let n = (skb.network_len() as usize).min(HEADER_AND_PORTS);
-        let Some(h) = buf.get_mut(..n) else {
+        let mut first = [0u8; HEADER_AND_PORTS];
+        let Some(h) = first_bytes(skb, &mut first) else {
             return false;
         };
-        if skb.copy_network(0, h).is_err() {
-            return false;
-        }
         let guard = rcu::read_lock();
         let cfg = self.store.read(&guard);
         if let (Some(dst), Some(src)) =
             (quick_key(h, Side::Destination), quick_key(h, Side::Source))
         {
-            return cfg.find(&dst).is_some() || cfg.is_real_server(src.proto, src.addr, src.port);
+            return cfg.find(&dst).is_some() || cfg.is_reply_source(src.proto, src.addr, src.port);
         }
         if h.get(9) != Some(&packet::IPPROTO_ICMP) {
             return false;
         }
         let len = skb.network_len();
+        let mut buf = [0u8; MAX_HEADERS];
         let Some(h) = copy_headers(skb, &mut buf) else {
             return false;
         };

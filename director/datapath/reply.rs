@@ -15,27 +15,46 @@ use kernel::{
 
 use super::{
     flow::flow,
-    headers::{copy_headers, quick_key},
+    headers::{copy_headers, first_bytes, quick_key, HEADER_AND_PORTS},
     icmp::icmp_quote,
     zombie::Arrival,
     DataPath,
 };
 
 impl DataPath {
-    /// Whether a packet comes from the address of a configured real server: at `FORWARD`,
-    /// its fragments are reassembled before [`DataPath::outbound`] sees them, so that no
-    /// fragment of a reply leaves untranslated (the ones past the first carry no port).
+    /// Whether a packet comes from the address of a real server (or of one removed while
+    /// its entries lived): at `FORWARD`, its fragments are reassembled before
+    /// [`DataPath::outbound`] sees them, so that no fragment of a reply leaves untranslated
+    /// (the ones past the first carry no port).
     pub(crate) fn from_real_server_addr(&self, skb: &SkBuff) -> bool {
         let mut src = [0u8; 4];
         if skb.copy_network(12, &mut src).is_err() {
             return false;
         }
         let guard = rcu::read_lock();
-        self.store.read(&guard).is_real_server_addr(src)
+        self.store.read(&guard).is_reply_source_addr(src)
+    }
+
+    /// Whether a packet may be ours on the reply path, from its first bytes and one lookup
+    /// in the configuration: an ICMP message (an error may quote one of our flows), or TCP
+    /// or UDP from a real server's address:port. Other traffic leaves the hook after this,
+    /// with no header copy, hash or lock.
+    fn may_be_reply(&self, skb: &SkBuff) -> bool {
+        let mut first = [0u8; HEADER_AND_PORTS];
+        let Some(h) = first_bytes(skb, &mut first) else {
+            return false;
+        };
+        if h.get(9) == Some(&packet::IPPROTO_ICMP) {
+            return true;
+        }
+        self.from_real_server(h)
     }
 
     /// Real server → client, at `FORWARD`; `in_ifindex` is the device it arrived on.
     pub(crate) fn outbound(&self, skb: &mut SkBuff, in_ifindex: i32) -> Verdict {
+        if !self.may_be_reply(skb) {
+            return Verdict::Accept;
+        }
         let len = skb.network_len();
         let mut buf = [0u8; MAX_HEADERS];
         let Some(h) = copy_headers(skb, &mut buf) else {
@@ -52,20 +71,16 @@ impl DataPath {
     pub(crate) fn local_out(&self, skb: &mut SkBuff) -> Verdict {
         // A packet that arrived on a device and is being sent on (the client packets we
         // DNAT and transmit pass here) is no local server's: no copy, no lookup.
-        if skb.arrived() {
+        if skb.arrived() || !self.may_be_reply(skb) {
             return Verdict::Accept;
         }
+        // An ICMP error is translated, as at FORWARD, when its quote matches an entry.
         let len = skb.network_len();
         let mut buf = [0u8; MAX_HEADERS];
         let Some(h) = copy_headers(skb, &mut buf) else {
             return Verdict::Accept;
         };
-        // An ICMP error is translated, as at FORWARD, when its quote matches an entry;
-        // anything else is ours only when it comes from a real server.
-        if h.get(9) == Some(&packet::IPPROTO_ICMP) || self.from_real_server(h) {
-            return self.reply(skb, h, len, 0);
-        }
-        Verdict::Accept
+        self.reply(skb, h, len, 0)
     }
 
     /// A packet from a real server (or, for ICMP errors, about a request it got) to a
@@ -122,8 +137,8 @@ impl DataPath {
         self.reply_from_service(skb, &pkt, vaddr, vport)
     }
 
-    /// Whether the TCP or UDP packet whose headers are `h` comes from a configured real
-    /// server address:port.
+    /// Whether the TCP or UDP packet whose headers are `h` comes from a real server's
+    /// address:port (or one's removed while its entries lived).
     fn from_real_server(&self, h: &[u8]) -> bool {
         let Some(k) = quick_key(h, Side::Source) else {
             return false;
@@ -131,7 +146,7 @@ impl DataPath {
         let guard = rcu::read_lock();
         self.store
             .read(&guard)
-            .is_real_server(k.proto, k.addr, k.port)
+            .is_reply_source(k.proto, k.addr, k.port)
     }
 
     /// A packet on the reply path that does not parse: not ours to judge unless it comes
