@@ -40,6 +40,26 @@ safety_comments() {
   return $bad
 }
 
+# bench/report.py on the runs of the newest stored benchmark, plot included: the guest's
+# quick run writes no plot (matplotlib starts slowly under emulation).
+bench_report() {
+  local d stored
+  d=$(mktemp -d)
+  stored=$(ls bench/results/*-bench.json | tail -1)
+  python3 -c 'import json, sys
+doc = json.load(open(sys.argv[1]))
+with open(sys.argv[2] + "/results.jsonl", "w") as raw, open(sys.argv[2] + "/plan.txt", "w") as plan:
+    for r in doc["runs"]:
+        raw.write(json.dumps(r) + "\n")
+    for w, c, v in sorted({(r["workload"], r["contestant"], r["variant"]) for r in doc["runs"]}):
+        plan.write(f"{w} {c} {v}\n")' "$stored" "$d" &&
+    printf 'date=%s\nflavour=bench\nROUNDS=1\n' "$(date -u +%FT%TZ)" > "$d/meta.txt" &&
+    MPLCONFIGDIR=$d /usr/bin/python3 bench/report.py --raw "$d/results.jsonl" --meta "$d/meta.txt" \
+      --outdir "$d/out" --plan "$d/plan.txt" > "$d/report.txt" 2>&1 &&
+    ls "$d"/out/*.png > /dev/null || { tail -20 "$d/report.txt"; rm -rf "$d"; return 1; }
+  rm -rf "$d"
+}
+
 spdx_lines() {
   # Every source file names its licence in its first two lines (after a #! line, if any).
   local f bad=0
@@ -57,6 +77,7 @@ check "no unsafe outside rust/" no_unsafe_outside_rust
 check "SAFETY comment on every unsafe block" safety_comments
 check "no import circle in director/" python3 scripts/import_circles.py director
 check "an SPDX line in every source file" spdx_lines
+check "bench/report.py draws a stored run's ratios" bench_report
 
 # cargo test: every test case counts.
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log/t" | grep -E '^test .* \.\.\. ' |

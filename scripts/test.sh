@@ -42,7 +42,7 @@ declare -A SECS=([test_sysctl_bounds]=17 [test_load_unload]=70 [test_hook_counts
   [test_demo]=163 [test_icmp]=106 [test_route_failure]=191 [test_zombie_timeouts]=147
   [test_nat]=127 [test_datapath]=212 [test_xmit]=136 [test_routed]=81 [test_fragments]=55
   [test_netlink]=207 [test_unload_under_traffic]=270 [test_defense]=149
-  [test_defense_holes]=311 [test_fuzz_genl]=144 [test_fuzz_pkt]=420 [test_bench_quick]=530
+  [test_defense_holes]=311 [test_fuzz_genl]=144 [test_fuzz_pkt]=420 [test_bench_quick]=450
   [test_conntrack_nft]=87 [test_conntrack]=67 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"

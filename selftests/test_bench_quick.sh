@@ -31,7 +31,7 @@ every_workload_produced_numbers() {
   { echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "flavour=test"; echo "quick=1"
     echo "ROUNDS=$ROUNDS"; cat "$out/guest-meta.txt"; } > "$out/meta.txt"
   /usr/bin/python3 "$IPVSD_TOP/bench/report.py" --raw "$out/results.jsonl" --meta "$out/meta.txt" \
-    --outdir "$out/report" --quick --plan "$out/plan.txt" > "$out/report.txt" 2>&1
+    --outdir "$out/report" --quick --no-plot --plan "$out/plan.txt" > "$out/report.txt" 2>&1
   rc=$?
   sed 's/^/# /' "$out/report.txt" | tail -40
   [ $rc -eq 0 ] || fail "bench/report.py --quick: a workload produced no numbers (exit $rc)"
