@@ -9,8 +9,8 @@ tcp_header_beyond_segment (data offset 15 in a 20-byte segment), udp_truncated (
 UDP header), udp_bad_length (a UDP length of 100 in a 12-byte datagram): malformed; and
 tcp_synack, tcp_ack: well-formed segments (checksummed), as a real server that lost its
 director's entry would send them; tcp_syn: a client's first SYN; tcp_synrst, tcp_synfin:
-a SYN with RST or FIN also set; tcp_fin: a bare FIN. Source ports are 40000,
-40001, ... or --sport. The IPv4 header is well formed (the kernel's ip_rcv drops bad IPv4
+a SYN with RST or FIN also set; tcp_fin: a bare FIN; tcp_rst: a bare RST. Source ports are
+40000, 40001, ... or --sport. The IPv4 header is well formed (the kernel's ip_rcv drops bad IPv4
 headers before any netfilter hook): the kernel fills in its total length and checksum. The
 source is the address this namespace uses toward DST_IP, or, with --src-range, each of
 COUNT consecutive addresses from FIRST in turn (every kind from each). Prints how many
@@ -55,6 +55,8 @@ def l4(kind, src, dst, sport, dport):
         return socket.IPPROTO_TCP, segment(src, dst, sport, dport, 0x10)
     if kind == "tcp_fin":
         return socket.IPPROTO_TCP, segment(src, dst, sport, dport, 0x01)
+    if kind == "tcp_rst":
+        return socket.IPPROTO_TCP, segment(src, dst, sport, dport, 0x04)
     if kind == "tcp_truncated":
         return socket.IPPROTO_TCP, struct.pack("!HHIH", sport, dport, 1, 0)
     if kind == "tcp_bad_data_offset":

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The IPVS_DEFENSE generic netlink family: ipvsdadm configures services and real servers
-# and lists them in ipvsadm's layout; the kernel refuses bad requests (policy and handler
-# checks, with extended-ack messages), refuses changes without CAP_NET_ADMIN, and multi-part
-# dumps stay correct while another CPU changes the configuration.
+# and lists them in ipvsadm's layout (services, rules, --stats, --rate, --exact, -c,
+# --timeout: as the in-kernel ipvsadm prints them); the kernel refuses bad requests (policy
+# and handler checks, with extended-ack messages), refuses changes without CAP_NET_ADMIN,
+# and multi-part dumps stay correct while another CPU changes the configuration.
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 13
 CMP_NS=ipvscmp-$NS_SUFFIX
 mod_unload
 trap 'kill $(jobs -p) 2>/dev/null; wait; ip netns del "$CMP_NS" 2>/dev/null; mod_unload' EXIT
@@ -77,6 +78,35 @@ same_as_in_kernel_ipvsadm() {
   [ "$saved" = "$theirs_saved" ] || { diag "ipvsadm -S -n:"; echo "$theirs_saved" | sed 's/^/#   /'
     fail "ipvsdadm -S -n differs from ipvsadm -S -n"; }
   diag "ipvsdadm -L -n and -S -n print what the in-kernel ipvsadm prints for the same configuration"
+}
+
+# The other listings of the same configuration, with the same timeouts set in both (not the
+# defaults): --stats, --rate, --stats --exact and -c (no traffic: every counter and rate 0,
+# no connection) print exactly what the in-kernel ipvsadm prints but the first line of the
+# three service listings (by design: ipvs_defense's name and conn_max for IPVS's version and
+# size), and -L --timeout the same line.
+CMP_LISTINGS=("-L -n --stats" "-L -n --rate" "-L -n --stats --exact" "-L -n -c" "-L --timeout")
+same_listings_as_in_kernel_ipvsadm() {
+  local saved ours theirs o
+  saved=$("$IPVSDADM" -S -n) || fail "ipvsdadm -S -n failed"
+  cmp_ns_add "$saved"
+  adm --set 1000 100 200
+  ours=$(for o in "${CMP_LISTINGS[@]}"; do echo "== $o"; "$IPVSDADM" $o || echo "exit $?"; done)
+  theirs=$(in_ns "$CMP_NS" sh -c 'ipvsadm --set 1000 100 200 || echo "--set: exit $?"
+    for o; do echo "== $o"; ipvsadm $o || echo "exit $?"; done' sh "${CMP_LISTINGS[@]}")
+  cmp_ns_del
+  adm --set 900 120 300
+  expect_eq "$(sc timeout_established) $(sc timeout_fin_wait) $(sc timeout_udp)" "900 120 300" "timeouts restored"
+  expect_eq "$(echo "$ours" | grep -c '^ipvs_defense (IPVS_DEFENSE protocol version [0-9]*) (conn_max=[0-9]*)$')" 3 \
+    "ipvsdadm's header lines"
+  expect_eq "$(echo "$theirs" | grep -c '^IP Virtual Server version .* (size=[0-9]*)$')" 3 "ipvsadm's header lines"
+  ours=$(echo "$ours" | grep -v '^ipvs_defense (IPVS_DEFENSE protocol version ')
+  theirs=$(echo "$theirs" | grep -v '^IP Virtual Server version ')
+  [ "$ours" = "$theirs" ] || { diag "ipvsdadm (<) and ipvsadm (>):"; diff <(echo "$ours") <(echo "$theirs") | sed 's/^/#   /'
+    fail "ipvsdadm's listings differ from ipvsadm's"; }
+  echo "$ours" | grep -qx 'Timeout (tcp tcpfin udp): 1000 100 200' || fail "no timeout line 1000 100 200"
+  expect_eq "$(echo "$ours" | grep -c '^  -> 198.51.100.[23]:8080  ')" 6 "real server rows of --stats, --rate, --exact"
+  diag "$(echo "$ours" | wc -l) lines of ${#CMP_LISTINGS[@]} listings (${CMP_LISTINGS[*]}) as the in-kernel ipvsadm prints them, but its 3 version lines"
 }
 
 # And back: ipvsadm's rules restore into ipvsdadm, over one socket.
@@ -265,6 +295,7 @@ rmmod_during_dumps() {
 run_test module_absent_message module_absent_message
 run_test list_in_ipvsadm_layout list_in_ipvsadm_layout
 run_test same_as_in_kernel_ipvsadm same_as_in_kernel_ipvsadm
+run_test same_listings_as_in_kernel_ipvsadm same_listings_as_in_kernel_ipvsadm
 run_test restore_ipvsadm_rules restore_ipvsadm_rules
 run_test edit_weight_and_scheduler edit_weight_and_scheduler
 run_test tool_errors tool_errors
