@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # The data path, section by section (issue 5's "must show"):
 # - conn_max=100 and 150 new connections: 100 entries, table_full 50;
-# - lc sends new connections to the idle real server;
+# - lc sends new connections to the idle real server; wlc weighs each server's connections
+#   by its weight;
 # - a connection walks SYN_RECV -> ESTABLISHED -> FIN_WAIT/CLOSE_WAIT -> TIME_WAIT/CLOSE in
 #   the connection dump, and its TIME_WAIT entry expires on time_wait's timeout;
 # - each malformation of a packet for a service is dropped and counted under its reason,
@@ -13,7 +14,7 @@
 # - a don't-fragment datagram larger than the route's MTU gets ICMP fragmentation-needed,
 #   which the client's stack takes (its route to the VIP learns the MTU).
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 9
 FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
@@ -31,6 +32,17 @@ wait_state() { # vport regex seconds: prints "STATE SECONDS_LEFT"
     nap 0.5
   done
   echo "${s:-none}"; return 1
+}
+# The real server of the ESTABLISHED entry from client address:port $2 to VIP:$1, once
+# there is one (waiting up to 30 s).
+es_dest() { # vport client_addr:port
+  local d i
+  for i in $(seq 1 60); do
+    d=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:$1" -v c="$2" '$5 == v && $4 == c && $3 == "ESTABLISHED" { print $6; exit }')
+    [ -n "$d" ] && { echo "$d"; return 0; }
+    nap 0.5
+  done
+  return 1
 }
 
 # 1. A bounded table. Spoofed SYNs (replies go to cl2, which drops them) at defense level 0,
@@ -83,6 +95,46 @@ lc_picks_idle_server() {
   want=${idle##*.}; want=$((want - 1)); want="$want$want$want$want"
   expect_eq "$seq" "$want" "lc: servers of 4 requests while ${held%:*} holds a connection"
   diag "lc: with a connection held at ${held%:*}, 4 requests went to $idle ($seq)"
+}
+
+# 2b. wlc (logic/sched/lc.rs, pick_wlc): the least overhead (active x 256 + inactive) per
+#     weight, ties to the first in the list. rs1 weight 1, rs2 weight 4. Held connections:
+#     the first goes to rs1 (0/1 = 0/4), the second to rs2 (256/1 > 0/4). Then short
+#     requests all go to rs2: (256 + k)/4 < 256/1 for its k < 768 closed ones. lc, without
+#     the weights, would compare 256 + k with 256: rs1 (the tie), then rs2, rs1, rs2.
+wlc_weighs_active_connections() {
+  local rs h1 h2 d act seq="" i ans
+  for rs in rs1 rs2; do
+    in_ns $rs socat -t 10 TCP-LISTEN:8088,fork,reuseaddr SYSTEM:"read l; echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+  done
+  wait_listen rs1 8088; wait_listen rs2 8088
+  adm -A -t "$VIP:88" -s wlc
+  adm -a -t "$VIP:88" -r "$RS1:8088" -m -w 1
+  adm -a -t "$VIP:88" -r "$RS2:8088" -m -w 4
+  rm -f /tmp/wlc.1 /tmp/wlc.2; mkfifo /tmp/wlc.1 /tmp/wlc.2
+  in_ns cl2 timeout 120 socat -t 10 -T 100 - TCP:"$VIP:88",sourceport=40881,reuseaddr,connect-timeout=20 \
+    </tmp/wlc.1 >/dev/null 2>&1 &
+  h1=$!
+  exec 5>/tmp/wlc.1
+  d=$(es_dest 88 "$CL2:40881") || fail "wlc: the first held connection did not get ESTABLISHED"
+  expect_eq "$d" "$RS1:8088" "wlc: server of the first held connection"
+  in_ns cl2 timeout 120 socat -t 10 -T 100 - TCP:"$VIP:88",sourceport=40882,reuseaddr,connect-timeout=20 \
+    </tmp/wlc.2 >/dev/null 2>&1 &
+  h2=$!
+  exec 6>/tmp/wlc.2
+  d=$(es_dest 88 "$CL2:40882") || fail "wlc: the second held connection did not get ESTABLISHED"
+  expect_eq "$d" "$RS2:8088" "wlc: server of the second held connection"
+  act=$("$IPVSDADM" -L -n --json | jq -r '.services[] | select(.protocol == "TCP" and .port == 88) |
+    [.real_servers[] | "\(.address) \(.active_conns)"] | join(", ")')
+  expect_eq "$act" "$RS1 1, $RS2 1" "wlc: active connections before the short requests"
+  for i in 1 2 3 4; do
+    ans=$(echo hi | in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$VIP:88",connect-timeout=10 2>&1)
+    case "$ans" in "rs"[12]" $CL1") seq="$seq${ans:2:1}" ;; *) fail "wlc: request $i: '$ans'" ;; esac
+  done
+  expect_eq "$seq" 2222 "wlc: servers of 4 requests while rs1 (weight 1) and rs2 (weight 4) hold one each"
+  exec 5>&- 6>&-
+  wait "$h1" "$h2"
+  diag "wlc: held connections went to rs1 then rs2; with one active at each, 4 requests went to $seq (lc would give 1212)"
 }
 
 # 3. States, the cells of the normal table (Documentation/ipvs-defense.rst, "States and
@@ -221,6 +273,7 @@ path_mtu_frag_needed() {
 
 run_test table_bounded_by_conn_max table_bounded_by_conn_max
 run_test lc_picks_idle_server lc_picks_idle_server
+run_test wlc_weighs_active_connections wlc_weighs_active_connections
 run_test tcp_state_walk_and_expiry tcp_state_walk_and_expiry
 run_test malformed_counted_by_reason malformed_counted_by_reason
 run_test non_service_traffic_untouched non_service_traffic_untouched

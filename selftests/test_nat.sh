@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # End to end through the VIP: TCP and UDP requests from clients reach both real servers
 # (rr), with the client's address intact; replies come back from VIP:port; entries are
-# listed with their state; counters add up; a 2 MB transfer arrives whole (checksums and
-# offloads right); with the `rewrite` fault build, a packet whose headers cannot be
-# rewritten is dropped and counted (rewrite_failures), never sent on.
+# listed with their state; counters add up, per service and per real server, with active
+# and inactive connections; -Z zeroes one service or everything but the hook counters; a
+# 2 MB transfer arrives whole (checksums and offloads right); a real server deleted or
+# quiesced under traffic keeps its connections, translated both ways; with the `rewrite`
+# fault build, a packet whose headers cannot be rewritten is dropped and counted
+# (rewrite_failures), never sent on.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 12
 FAULT_DIR=${FAULT_DIR:-$IPVSD_TOP/out}
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -25,6 +28,26 @@ adm -a -t "$VIP:8001" -r "$RS1:8080" -m
 adm -a -t "$VIP:8001" -r "$RS2:8080" -m
 adm -A -t "$VIP:81" -s rr
 adm -a -t "$VIP:81" -r "$RS1:8081" -m
+
+# "STATE REAL_SERVER" of the entry from client address:port $2 to VIP:$1 once it is
+# ESTABLISHED (waiting up to 30 s), or of its entry in any state with a third argument.
+entry_of() { # vport client_addr:port [any]
+  local e i
+  for i in $(seq 1 60); do
+    e=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:$1" -v c="$2" -v any="${3:-}" \
+      '$5 == v && $4 == c && (any != "" || $3 == "ESTABLISHED") { print $3, $6; exit }')
+    [ -n "$e" ] && { echo "$e"; return 0; }
+    [ -n "${3:-}" ] && return 1
+    nap 0.5
+  done
+  return 1
+}
+# Every counter of the service PROTO port $2 and of its real servers, as one JSON line.
+svc_counters() { # TCP|UDP port
+  "$IPVSDADM" -L -n --stats --json |
+    jq -c --arg p "$1" --argjson n "$2" '.services[] | select(.protocol == $p and .port == $n) |
+      [.stats, .drops, [.real_servers[] | .stats]]'
+}
 
 tcp_rr_split() {
   local n1=0 n2=0 i ans
@@ -102,6 +125,153 @@ transfer_2mb_whole() {
   diag "2 MB from a real server through the VIP arrived whole"
 }
 
+# A fresh rr service VIP:82 (servers answer once the client sent a line): 5 short
+# connections from cl1 go rs1 rs2 rs1 rs2 rs1, a 6th, held open from cl2, goes to rs2. So
+# conns 6 = 3 + 3; traffic both ways at each; the service's bytes the sum of its servers';
+# ActiveConn 0 and 1 (the held one), InActConn 3 and 2 (the closed ones, in TIME_WAIT).
+per_real_server_counters() {
+  local rs i ans seq="" held e sc c1 c2 si i1 i2 so o1 o2 a1 a2 n1 n2 txt
+  for rs in rs1 rs2; do
+    in_ns $rs socat -t 10 TCP-LISTEN:8082,fork,reuseaddr SYSTEM:"read l; echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+  done
+  wait_listen rs1 8082; wait_listen rs2 8082
+  adm -A -t "$VIP:82" -s rr
+  adm -a -t "$VIP:82" -r "$RS1:8082" -m
+  adm -a -t "$VIP:82" -r "$RS2:8082" -m
+  for i in 1 2 3 4 5; do
+    ans=$(echo hi | in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$VIP:82",connect-timeout=10 2>&1)
+    case "$ans" in "rs"[12]" $CL1") seq="$seq${ans:2:1}" ;; *) fail "request $i to $VIP:82: '$ans'" ;; esac
+  done
+  expect_eq "$seq" 12121 "rr: servers of 5 connections to $VIP:82"
+  rm -f /tmp/prs.in; mkfifo /tmp/prs.in
+  in_ns cl2 timeout 120 socat -t 10 -T 100 - TCP:"$VIP:82",sourceport=40820,reuseaddr,connect-timeout=20 \
+    </tmp/prs.in >/dev/null 2>&1 &
+  held=$!
+  exec 5>/tmp/prs.in
+  e=$(entry_of 82 "$CL2:40820") || fail "the held connection did not get ESTABLISHED"
+  expect_eq "$e" "ESTABLISHED $RS2:8082" "entry of the held 6th connection"
+  read -r sc c1 c2 si i1 i2 so o1 o2 a1 a2 n1 n2 < <("$IPVSDADM" -L -n --stats --json |
+    jq -r --arg r1 "$RS1" --arg r2 "$RS2" '.services[] | select(.protocol == "TCP" and .port == 82) |
+      .stats as $s | (.real_servers | map({key: .address, value: .}) | from_entries) as $r |
+      [$s.conns, $r[$r1].stats.conns, $r[$r2].stats.conns,
+       $s.inbytes, $r[$r1].stats.inbytes, $r[$r2].stats.inbytes,
+       $s.outbytes, $r[$r1].stats.outbytes, $r[$r2].stats.outbytes,
+       $r[$r1].active_conns, $r[$r2].active_conns, $r[$r1].inactive_conns, $r[$r2].inactive_conns] | @tsv')
+  diag "$VIP:82: conns $sc = rs1 $c1 + rs2 $c2; inbytes $si = $i1 + $i2; outbytes $so = $o1 + $o2; active $a1 $a2, inactive $n1 $n2"
+  expect_eq "$sc $c1 $c2" "6 3 3" "conns of $VIP:82, rs1, rs2"
+  expect_ge "$i1" 1 "inbytes of rs1"; expect_ge "$i2" 1 "inbytes of rs2"
+  expect_ge "$o1" 1 "outbytes of rs1"; expect_ge "$o2" 1 "outbytes of rs2"
+  expect_eq "$si" $((i1 + i2)) "inbytes of $VIP:82, the sum of its real servers'"
+  expect_eq "$so" $((o1 + o2)) "outbytes of $VIP:82, the sum of its real servers'"
+  expect_eq "$a1 $a2 $n1 $n2" "0 1 3 2" "active_conns of rs1 rs2, inactive_conns of rs1 rs2 (JSON)"
+  txt=$("$IPVSDADM" -L -n | awk -v r1="$RS1:8082" -v r2="$RS2:8082" \
+    '$2 == r1 { x = $5 " " $6 } $2 == r2 { y = $5 " " $6 } END { print x, y }')
+  expect_eq "$txt" "0 3 1 2" "ActiveConn InActConn of rs1, then rs2 (-L -n)"
+  exec 5>&-
+  wait "$held"
+  nap 1
+}
+
+# -Z -t VIP:80 zeroes that service and its real servers, and leaves VIP:53 and the
+# director's counters alone; -Z zeroes every service, real server and the director's
+# traffic and drop counters, but not the hook counters (Documentation/ipvs-defense.rst,
+# "Drops and counters"; zero() in director/control.rs).
+zero_service_and_all() {
+  local ans z s80 s53 n80 n53 g z1 lin fwd
+  ans=$(tcp_req cl1 80)
+  case "$ans" in "rs"[12]" $CL1") ;; *) fail "request to $VIP:80: '$ans'" ;; esac
+  ans=$(udp_req cl1 53)
+  case "$ans" in "rs"[12]" $CL1") ;; *) fail "datagram to $VIP:53: '$ans'" ;; esac
+  # A zombie: a datagram from $RS1:5353 (a real server of VIP:53) that matches no entry.
+  z=$(drops zombie_replies)
+  echo z | in_ns rs1 timeout 5 socat -u - UDP:"$CL1:9999",sourceport=5353,reuseaddr
+  nap 1
+  z1=$(drops zombie_replies)
+  expect_eq "$z1" $((z + 1)) "zombie_replies after a datagram from $RS1:5353 matching no entry"
+  s80=$(svc_counters TCP 80); s53=$(svc_counters UDP 53)
+  n80=$(echo "$s80" | jq '[.. | numbers] | add'); n53=$(echo "$s53" | jq '[.. | numbers] | add')
+  expect_ge "$n80" 1 "sum of the counters of $VIP:80 before -Z"
+  expect_ge "$n53" 1 "sum of the counters of $VIP:53 before -Z"
+  g=$("$IPVSDADM" --defense --json | jq -c '[.stats, .drops]')
+  adm -Z -t "$VIP:80"
+  expect_eq "$(svc_counters TCP 80 | jq '[.. | numbers] | add')" 0 "sum of the counters of $VIP:80 and its real servers after -Z -t $VIP:80"
+  expect_eq "$(svc_counters UDP 53)" "$s53" "counters of $VIP:53 after -Z -t $VIP:80"
+  expect_eq "$("$IPVSDADM" --defense --json | jq -c '[.stats, .drops]')" "$g" "the director's counters after -Z -t $VIP:80"
+  expect_eq "$(drops zombie_replies)" "$z1" "zombie_replies after -Z -t $VIP:80"
+  diag "-Z -t $VIP:80: the sum of the counters of $VIP:80 and its servers $n80 -> 0; $VIP:53's ($n53) and the director's kept ($g)"
+  lin=$(sc local_in_packets); fwd=$(sc forward_packets)
+  adm -Z
+  expect_eq "$("$IPVSDADM" -L -n --stats --json | jq '[.services[] | .stats, .drops, .real_servers[].stats | .[]] | add')" 0 \
+    "sum of every counter of every service and real server after -Z"
+  expect_eq "$("$IPVSDADM" --defense --json | jq '[.stats, .drops | .[]] | add')" 0 "sum of the director's traffic and drop counters after -Z"
+  expect_eq "$(drops zombie_replies)" 0 "zombie_replies after -Z"
+  expect_ge "$(sc local_in_packets)" "$lin" "local_in_packets after -Z"
+  expect_ge "$(sc forward_packets)" "$fwd" "forward_packets after -Z"
+  diag "-Z: every service and the director at 0 (zombie_replies $z1 -> 0); hook counters kept (local_in_packets $lin -> $(sc local_in_packets), forward_packets $fwd -> $(sc forward_packets))"
+}
+
+# Documentation/ipvs-defense.rst, "Configuration semantics": DEL_DEST leaves existing
+# entries, still translated. VIP:87 rr over rs1 and rs2, which send "a NAME", then "b NAME"
+# once the client sent a line. With a connection held at each, rs2 goes to weight 0 and rs1
+# is deleted: rs1's entry stays listed, both clients get their "b" (nothing from the
+# servers' addresses reaches a client, no zombie), a new connection gets no server until
+# rs2 is back at weight 1, then goes to rs2.
+delete_and_edit_real_server_under_traffic() {
+  local rs z0 j1 j2 e txt ans i o1 o2 from_rs from_vip
+  for rs in rs1 rs2; do
+    in_ns $rs socat -t 10 TCP-LISTEN:8087,fork,reuseaddr SYSTEM:"echo a $rs; read l; echo b $rs" >/dev/null 2>&1 &
+  done
+  wait_listen rs1 8087; wait_listen rs2 8087
+  adm -A -t "$VIP:87" -s rr
+  adm -a -t "$VIP:87" -r "$RS1:8087" -m
+  adm -a -t "$VIP:87" -r "$RS2:8087" -m
+  z0=$(drops zombie_replies)
+  cap_start d87 tcp cl1 cl2
+  rm -f /tmp/del87.*; mkfifo /tmp/del87.cl1.in /tmp/del87.cl2.in
+  in_ns cl1 timeout 120 socat -t 10 -T 100 - TCP:"$VIP:87",sourceport=40871,reuseaddr,connect-timeout=20 \
+    </tmp/del87.cl1.in >/tmp/del87.cl1.out 2>&1 &
+  j1=$!
+  exec 5>/tmp/del87.cl1.in
+  e=$(entry_of 87 "$CL1:40871") || fail "the connection from cl1 did not get ESTABLISHED"
+  expect_eq "$e" "ESTABLISHED $RS1:8087" "entry of the first connection (cl1)"
+  in_ns cl2 timeout 120 socat -t 10 -T 100 - TCP:"$VIP:87",sourceport=40872,reuseaddr,connect-timeout=20 \
+    </tmp/del87.cl2.in >/tmp/del87.cl2.out 2>&1 &
+  j2=$!
+  exec 6>/tmp/del87.cl2.in
+  e=$(entry_of 87 "$CL2:40872") || fail "the connection from cl2 did not get ESTABLISHED"
+  expect_eq "$e" "ESTABLISHED $RS2:8087" "entry of the second connection (cl2)"
+  adm -e -t "$VIP:87" -r "$RS2:8087" -m -w 0
+  adm -d -t "$VIP:87" -r "$RS1:8087"
+  txt=$("$IPVSDADM" -L -n --json | jq -r '.services[] | select(.protocol == "TCP" and .port == 87) |
+    [.real_servers[] | "\(.address):\(.port) weight \(.weight) active \(.active_conns)"] | join(", ")')
+  expect_eq "$txt" "$RS2:8087 weight 0 active 1" "real servers of $VIP:87 after -e -w 0 and -d"
+  expect_eq "$(entry_of 87 "$CL1:40871" any)" "ESTABLISHED $RS1:8087" "the deleted server's entry in -L -n -c"
+  ans=$(in_ns cl1 timeout 10 socat -T 5 - TCP:"$VIP:87",connect-timeout=3 </dev/null 2>/dev/null)
+  expect_eq "$ans" "" "answer to a new connection with rs1 deleted and rs2 at weight 0"
+  echo go >&5; echo go >&6
+  for i in $(seq 1 60); do
+    o1=$(< /tmp/del87.cl1.out); o2=$(< /tmp/del87.cl2.out)
+    [[ $o1 == *b* && $o2 == *b* ]] && break
+    nap 0.5
+  done
+  exec 5>&- 6>&-
+  wait "$j1" "$j2"
+  o1=$(< /tmp/del87.cl1.out); o2=$(< /tmp/del87.cl2.out)
+  expect_eq "${o1//$'\n'/ }" "a rs1 b rs1" "what cl1 received from the deleted rs1"
+  expect_eq "${o2//$'\n'/ }" "a rs2 b rs2" "what cl2 received from rs2 at weight 0"
+  e=$(entry_of 87 "$CL1:40871" any) || fail "the deleted server's entry is gone once its connection ended"
+  expect_eq "${e#* }" "$RS1:8087" "real server of the ended connection's entry"
+  adm -e -t "$VIP:87" -r "$RS2:8087" -m -w 1
+  ans=$(echo go | in_ns cl1 timeout 20 socat -t 10 -T 10 - TCP:"$VIP:87",connect-timeout=10 2>&1)
+  expect_eq "${ans//$'\n'/ }" "a rs2 b rs2" "answer to a new connection with rs2 at weight 1"
+  cap_stop d87
+  from_rs=$(cap_count d87 "src net 198.51.100.0/24"); from_vip=$(cap_count d87 "src host $VIP")
+  expect_eq "$from_rs" 0 "packets from 198.51.100.0/24 captured at cl1 and cl2"
+  expect_ge "$from_vip" 10 "packets from $VIP captured at cl1 and cl2"
+  expect_eq "$(drops zombie_replies)" "$z0" "zombie_replies"
+  diag "rs1 deleted and rs2 at weight 0 under 2 connections: both got a and b ($from_vip packets from $VIP, $from_rs from the servers' addresses); the ended entry at rs1 listed as '$e'; zombie_replies $z0"
+}
+
 # The `rewrite` fault build fails every header rewrite (as when the host cannot allocate):
 # 3 datagrams to the VIP are dropped and counted, none reaches a real server. Last: it
 # leaves that build loaded.
@@ -134,5 +304,8 @@ run_test udp_both_servers udp_both_servers
 run_test connection_listing connection_listing
 run_test service_stats service_stats
 run_test transfer_2mb_whole transfer_2mb_whole
+run_test per_real_server_counters per_real_server_counters
+run_test zero_service_and_all zero_service_and_all
+run_test delete_and_edit_real_server_under_traffic delete_and_edit_real_server_under_traffic
 run_test rewrite_failure_dropped_and_counted rewrite_failure_dropped_and_counted
 finish
