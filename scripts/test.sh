@@ -38,11 +38,11 @@ read -r hp hf hs < "$out/host.counts"
 # TCG). The split is by measured time: each test goes to the guest with less work so far,
 # longest first. Seconds per test, measured under emulation with two guests at once
 # (README, "Test time"); a test not listed counts as 300 s.
-declare -A SECS=([test_sysctl_bounds]=17 [test_load_unload]=70 [test_hook_counts]=34
-  [test_demo]=163 [test_icmp]=106 [test_route_failure]=191 [test_zombie_timeouts]=147
-  [test_nat]=127 [test_datapath]=212 [test_xmit]=136 [test_routed]=81 [test_fragments]=55
-  [test_netlink]=207 [test_unload_under_traffic]=270 [test_defense]=149
-  [test_defense_holes]=311 [test_fuzz_genl]=144 [test_fuzz_pkt]=420 [test_bench_quick]=450
+declare -A SECS=([test_sysctl_bounds]=39 [test_load_unload]=70 [test_hook_counts]=34
+  [test_demo]=163 [test_icmp]=111 [test_route_failure]=191 [test_zombie_timeouts]=195
+  [test_nat]=256 [test_datapath]=257 [test_xmit]=167 [test_routed]=91 [test_fragments]=54
+  [test_netlink]=238 [test_unload_under_traffic]=270 [test_defense]=188
+  [test_defense_holes]=324 [test_fuzz_genl]=128 [test_fuzz_pkt]=330 [test_bench_quick]=370
   [test_conntrack_nft]=87 [test_conntrack]=67 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"
