@@ -115,22 +115,41 @@ impl Shard {
     /// `None` when none is left (the stale records met on the way are dropped).
     fn pop_half_open(&mut self) -> Option<u32> {
         while let Some(r) = self.half_open_order.pop(&self.half_open) {
-            let live = self.queued_seq.get(r.slot as usize) == Some(&r.seq)
-                && self.entries.get(r.slot as usize).is_some_and(|e| {
-                    e.protocol == Protocol::Tcp
-                        && e.state.is_half_open()
-                        && e.flags.has(EntryFlags::HASHED)
-                });
-            if live {
+            if self.is_live(r) {
                 return Some(r.slot);
             }
         }
         None
     }
 
+    /// Whether record `r` still stands for a half-open TCP entry in the table (its entry
+    /// was not removed, reused or moved past the half-open states since it was queued).
+    fn is_live(&self, r: HalfOpen) -> bool {
+        self.queued_seq.get(r.slot as usize) == Some(&r.seq)
+            && self.entries.get(r.slot as usize).is_some_and(|e| {
+                e.protocol == Protocol::Tcp
+                    && e.state.is_half_open()
+                    && e.flags.has(EntryFlags::HASHED)
+            })
+    }
+
+    /// Drops the records at the front of the half-open queue that are no longer live;
+    /// returns whether it dropped any.
+    fn drop_stale_front(&mut self) -> bool {
+        let mut dropped = false;
+        while let Some(r) = self.half_open_order.front(&self.half_open) {
+            if self.is_live(r) {
+                break;
+            }
+            self.half_open_order.pop(&self.half_open);
+            dropped = true;
+        }
+        dropped
+    }
+
     /// When the entry at the front of the half-open queue was created (`u64::MAX` for an
-    /// empty queue). A stale front gives another entry's time, or 0: it only makes the
-    /// shard look older than it is until an eviction there drops the record.
+    /// empty queue). A stale front gives another entry's time, or 0: the shard looks older
+    /// than it is until an eviction looks there and drops the stale records.
     fn oldest_half_open(&self) -> u64 {
         self.half_open_order
             .front(&self.half_open)
@@ -419,11 +438,12 @@ impl Table {
 
     /// Makes room while defense is engaged: removes the oldest half-open (SR or SA) TCP
     /// entry of the whole table, and returns a copy of it to reset the real server's side.
-    /// Constant time: one look at each shard's published oldest, then that shard's queue
-    /// (at most every shard once, when their fronts are stale). `None` when no half-open
+    /// Constant time: one look at each shard's published oldest, then that shard's queue.
+    /// A shard whose front was stale drops those records and publishes its true oldest,
+    /// and the choice is made again (at most once per shard). `None` when no half-open
     /// entry is queued anywhere.
     pub(crate) fn evict_half_open(&self) -> Option<Entry> {
-        for _ in 0..SHARDS {
+        for _ in 0..=SHARDS {
             let (s, when) = self
                 .oldest
                 .iter()
@@ -434,6 +454,10 @@ impl Table {
                 return None;
             }
             let mut shard = self.shards.get(s)?.lock();
+            if shard.drop_stale_front() {
+                self.publish_oldest(&shard);
+                continue;
+            }
             let victim = shard.pop_half_open().and_then(|i| {
                 let e = *shard.entry(i)?;
                 self.remove(&mut shard, i);

@@ -8,9 +8,11 @@
 #   while real clients still connect through the secure handshake;
 # - syn_drop_rate N drops exactly one new SYN in N;
 # - with the table full, half-open entries are evicted (entry_evictions) and the real
-#   server gets a reset for each; a real client still gets in.
+#   server gets a reset for each; a real client still gets in;
+# - eviction takes the oldest half-open entry first, and its reset frees the real server's
+#   SYN-RECV socket.
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 9
 FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -25,6 +27,11 @@ wait_level() { # want seconds
 est_spoofed() { "$IPVSDADM" -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.' ; }
 SPOOFED='tcp and src net 198.18.0.0/15'
 PLAIN_ACK='tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) == 0'
+SYN='tcp[tcpflags] & tcp-syn != 0'
+# What capture TAG saw in namespace NS alone (cap_count adds up every namespace's).
+cap_count_at() { # tag ns filter
+  tcpdump -nr "/tmp/$1.$2.pcap" "$3" 2>/dev/null | wc -l
+}
 
 # 1. Automatic switching.
 automatic_switching() {
@@ -50,22 +57,28 @@ automatic_switching() {
 # 2. SYN-then-ACK flood: level 0 (the blind ACKs reach the servers), then level 2 (none
 #    does, no entry gets ESTABLISHED, and a real client still connects).
 blind_acks_pass_at_level_0() {
-  local sent e0 acks0
+  local sent e0 rs syns acks total=0 seen=
   setup_svc
   sc_write amemthresh 0; sc_write defense_level 0
-  cap_start l0 "$SPOOFED" rs1
+  cap_start l0 "$SPOOFED" rs1 rs2
   sent=$(in_ns cl1 $FLOOD "$VIP" 80 150 --ack)
   nap 2; e0=$(est_spoofed); cap_stop l0
-  acks0=$(cap_count l0 "$PLAIN_ACK")
-  [ "$acks0" -gt 0 ] || fail "level 0: no blind ACK reached rs1 (the test shows nothing)"
-  diag "level 0: $sent spoofed SYN+ACK pairs: $acks0 blind ACKs reached rs1, $e0 entries ESTABLISHED now (the rest reset by the servers)"
+  # Both servers of the service: each gets about half of the flood, ACKs included.
+  for rs in rs1 rs2; do
+    syns=$(cap_count_at l0 $rs "$SYN"); acks=$(cap_count_at l0 $rs "$PLAIN_ACK")
+    [ "$syns" -gt 0 ] || fail "level 0: $rs saw no SYN at all (capture broken?)"
+    [ "$acks" -gt 0 ] || fail "level 0: no blind ACK reached $rs (the test shows nothing)"
+    total=$((total + acks)) seen="$seen, $rs $acks ACKs and $syns SYNs"
+  done
+  diag "level 0: $sent spoofed SYN+ACK pairs: $total blind ACKs reached the servers (${seen#, }),"\
+    "$e0 entries ESTABLISHED now (the rest reset by the servers)"
 }
 
 blind_acks_dropped_at_level_2() {
-  local sent e2 ba ans acks syns
+  local sent e2 ba ans rs acks syns seen=
   setup_svc
   sc_write defense_level 2
-  cap_start l2 "$SPOOFED" rs1
+  cap_start l2 "$SPOOFED" rs1 rs2
   sent=$(in_ns cl1 $FLOOD "$VIP" 80 150 --ack)
   nap 2
   e2=$(est_spoofed)
@@ -75,11 +88,14 @@ blind_acks_dropped_at_level_2() {
   ans=$(tcp_req cl1 80)
   case "$ans" in "rs"[12]" $CL1") ;; *) fail "level 2: a real client failed: '$ans'";; esac
   cap_stop l2
-  acks=$(cap_count l2 "$PLAIN_ACK")
-  syns=$(cap_count l2 'tcp[tcpflags] & tcp-syn != 0')
-  expect_eq "$acks" 0 "level 2: blind ACKs seen on rs1's wire"
-  [ "$syns" -gt 0 ] || fail "rs1 saw no SYN at all (capture broken?)"
-  diag "level 2: $sent pairs: 0 ESTABLISHED, $ba blind ACKs dropped, rs1 saw $syns SYNs and 0 ACKs; a real client connected"
+  for rs in rs1 rs2; do
+    syns=$(cap_count_at l2 $rs "$SYN"); acks=$(cap_count_at l2 $rs "$PLAIN_ACK")
+    [ "$syns" -gt 0 ] || fail "$rs saw no SYN at all (capture broken?)"
+    expect_eq "$acks" 0 "level 2: blind ACKs seen on $rs's wire"
+    seen="$seen, $rs $syns"
+  done
+  diag "level 2: $sent pairs: 0 ESTABLISHED, $ba blind ACKs dropped, 0 ACKs at the servers" \
+    "(SYNs seen: ${seen#, }); a real client connected"
 }
 
 # 3. SYN drop rate one in 4: 400 new SYNs, 100 ± 2 dropped (at level 2: the rate applies
@@ -92,6 +108,7 @@ syn_drop_rate_one_in_four() {
   # The half-open entries must outlive the two rounds (process starts take seconds here).
   sc_write defense_timeout_syn_recv 900; sc_write defense_timeout_synack 900
   sent=$(in_ns cl1 $FLOOD "$VIP" 80 400 --seconds 120 --seed 7)
+  expect_eq "$sent" 400 "spoofed SYNs sent"
   nap 1
   d=$(drops syn_rate_drops)
   [ "$d" -ge $((sent / 4 - 2)) ] && [ "$d" -le $((sent / 4 + 2)) ] ||
@@ -138,6 +155,7 @@ known_client_passes_at_rate_1() {
   case "$(tcp_req cl1 80)" in "rs"[12]" $CL1") ;; *) fail "cl1 could not connect before the test";; esac
   sc_write syn_drop_rate 1
   sent=$(in_ns cl1 $FLOOD "$VIP" 80 30)
+  expect_eq "$sent" 30 "spoofed SYNs sent"
   ans=$(tcp_req cl1 80)
   case "$ans" in "rs"[12]" $CL1") ;; *) fail "a known client was dropped: '$ans'";; esac
   ans=$(tcp_req cl2 80) && case "$ans" in "rs"*) fail "an unknown client got in at rate 1: '$ans'";; esac
@@ -156,14 +174,14 @@ defense_shows_sysctl_counters() {
   expect_eq "$shown" "$(sc syn_rate_drops) $(sc known_client_passes) " "ipvsdadm --defense against the sysctls"
 }
 
-# 4. With the table full (conn_max 40, level 2), half-open entries are evicted and rs1 gets
-#    a reset for each; a real client still connects.
+# 4. With the table full (conn_max 40, level 2), half-open entries are evicted and each
+#    evicted entry's server (rs1 or rs2) gets a reset; a real client still connects.
 full_table_evicts_half_open() {
-  local sent n ev tf ans rsts
+  local sent n ev tf ans rsts rsts1 rsts2
   setup_svc
   sc_write amemthresh 0; sc_write defense_level 2; sc_write syn_drop_rate 0
   sc_write conn_max 40
-  cap_start rst "tcp[tcpflags] & tcp-rst != 0 and src net 198.18.0.0/15" rs1
+  cap_start rst "tcp[tcpflags] & tcp-rst != 0 and src net 198.18.0.0/15" rs1 rs2
   sent=$(in_ns cl1 $FLOOD "$VIP" 80 150)
   nap 1
   n=$(entries)
@@ -174,10 +192,97 @@ full_table_evicts_half_open() {
   ans=$(tcp_req cl2 80)
   case "$ans" in "rs"[12]" $CL2") ;; *) fail "a real client failed with the table full of half-open entries: '$ans'";; esac
   cap_stop rst
-  rsts=$(cap_count rst)
-  [ "$rsts" -gt 0 ] || fail "rs1 received no reset for evicted entries"
-  diag "conn_max 40: $sent SYNs, $ev evictions, table_full $tf, $n entries, rs1 got $rsts resets; a real client connected"
+  rsts1=$(cap_count_at rst rs1 "tcp"); rsts2=$(cap_count_at rst rs2 "tcp"); rsts=$((rsts1 + rsts2))
+  [ "$rsts1" -gt 0 ] || fail "rs1 received no reset for evicted entries"
+  [ "$rsts2" -gt 0 ] || fail "rs2 received no reset for evicted entries"
+  [ "$rsts" -ge "$ev" ] || fail "$rsts resets at the servers for $ev evictions"
+  diag "conn_max 40: $sent SYNs, $ev evictions, table_full $tf, $n entries, resets: rs1 $rsts1," \
+    "rs2 $rsts2 (zombie_replies $(drops zombie_replies)); a real client connected"
   sc_write defense_level 0
+}
+
+# 5. The oldest half-open entry goes first, and its reset frees the server's SYN-RECV slot.
+#    Victim (director/table.rs, Table::evict_half_open): the front of the shard whose
+#    queue front was created at the earliest tick (jiffies); a shard queues its entries as
+#    they become half-open, and a shard whose front is stale (entry flushed, expired or
+#    past half-open) drops those records and is weighed again. Earlier scenarios and
+#    setup_svc's flush leave stale records, which this scenario must see through. One SYN
+#    each from 198.18.0.N ("N" below), 10 ms apart (ticks differ),
+#    to VIP:81, served by rs1:8081 alone: SYNs 1-40 fill a 40-entry table, SYNs 41-55
+#    evict 1-15, in that order.
+#    rs1 must hold a SYN-RECV socket for every SYN, or a freed one proves nothing: listen
+#    backlog 1024 (socat's default is 5) and tcp_max_syn_backlog 4096 hold them all,
+#    tcp_syncookies 0 never answers with a cookie (no socket), tcp_synack_retries 10 keeps
+#    them past the default ~63 s.
+RS1_TCP="net.ipv4.tcp_syncookies net.ipv4.tcp_max_syn_backlog net.core.somaxconn net.ipv4.tcp_synack_retries"
+# One SYN (port 40000, sequence number 1000, as craft.py's) from each of COUNT
+# consecutive sources from FIRST to VIP:81, 10 ms apart; prints how many it sent.
+paced_syns() { # first count
+  in_ns cl1 python3 -S - "$IPVSD_TOP/selftests" "$VIP" 81 "$1" "$2" <<'EOF'
+import socket, struct, sys, time
+sys.path.insert(0, sys.argv[1])
+from craft import segment
+dst, dport, count = sys.argv[2], int(sys.argv[3]), int(sys.argv[5])
+first = struct.unpack("!I", socket.inet_aton(sys.argv[4]))[0]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for i in range(count):
+    src = socket.inet_ntoa(struct.pack("!I", first + i))
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 0, 0, 0x4000, 64, 6, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    s.sendto(ip + segment(src, dst, 40000, dport, 0x02), (dst, 0))
+    time.sleep(0.01)
+print(count)
+EOF
+}
+# The N of the peers 198.18.0.N that rs1 holds in SYN-RECV on port 8081, ascending.
+syn_recv_at_rs1() {
+  in_ns rs1 ss -Htan state syn-recv 'sport = :8081' |
+    awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^198\.18\.0\.[0-9]+:/) { split($i, a, /[.:]/); n[a[4]] = 1 } }
+      END { for (i = 1; i < 256; i++) if (i in n) s = s " " i; print substr(s, 2) }'
+}
+full_table_evicts_oldest_first() {
+  local rs1_was= cap syns rsts badseq kept sr0 sr1 i names was back=()
+  setup_svc
+  adm -A -t "$VIP:81" -s rr; adm -a -t "$VIP:81" -r "$RS1:8081" -m
+  names=($RS1_TCP) was=($(in_ns rs1 sysctl -n $RS1_TCP))
+  for i in "${!names[@]}"; do back+=("${names[i]}=${was[i]}") rs1_was+=" ${names[i]##*.} ${was[i]},"; done
+  in_ns rs1 sysctl -qw net.ipv4.tcp_syncookies=0 net.ipv4.tcp_max_syn_backlog=4096 \
+    net.core.somaxconn=4096 net.ipv4.tcp_synack_retries=10 || fail "rs1's TCP sysctls refused"
+  in_ns rs1 socat TCP-LISTEN:8081,backlog=1024,reuseaddr,fork SYSTEM:true >/dev/null 2>&1 &
+  wait_listen rs1 8081
+  sc_write amemthresh 0; sc_write defense_level 2; sc_write syn_drop_rate 0
+  sc_write defense_timeout_syn_recv 900; sc_write defense_timeout_synack 900
+  sc_write conn_max 40
+  cap_start ord "tcp dst port 8081 and src net 198.18.0.0/15" rs1
+  expect_eq "$(paced_syns 198.18.0.1 40)" 40 "SYNs sent to fill the table"
+  nap 1
+  expect_eq "$(entries)" 40 "entries after 40 SYNs with conn_max 40"
+  sr0=$(syn_recv_at_rs1)
+  expect_eq "$sr0" "$(echo {1..40})" "rs1's SYN-RECV peers before eviction (all 40, or the test shows nothing)"
+  expect_eq "$(paced_syns 198.18.0.41 15)" 15 "SYNs sent into the full table"
+  nap 1
+  cap_stop ord
+  expect_eq "$(drops entry_evictions)" 15 "evictions for 15 SYNs into the full table"
+  expect_eq "$(drops table_full)" 0 "table_full"
+  # What rs1 received, in order: SYNs and the eviction resets (sequence number 1001, the
+  # client's initial one plus 1).
+  cap=$(cap_print ord | awk '$3 ~ /^198\.18\.0\./ { split($3, a, ".")
+      if ($7 == "[S],") s = s " " a[4]; else if ($7 == "[R],") { r = r " " a[4]; if ($9 != "1001,") b++ } }
+    END { print substr(s, 2) "|" substr(r, 2) "|" b + 0 }')
+  IFS='|' read -r syns rsts badseq <<< "$cap"
+  expect_eq "$syns" "$(echo {1..55})" "SYNs at rs1, in order"
+  expect_eq "$rsts" "$(echo {1..15})" "eviction resets at rs1, in order (the oldest first)"
+  expect_eq "$badseq" 0 "resets at rs1 with a sequence number other than 1001"
+  kept=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:81" '$5 == v && $4 ~ /^198\.18\.0\./ { split($4, a, /[.:]/); n[a[4]] = 1 }
+    END { for (i = 1; i < 256; i++) if (i in n) s = s " " i; print substr(s, 2) }')
+  expect_eq "$kept" "$(echo {16..55})" "sources of the entries left"
+  sr1=$(syn_recv_at_rs1)
+  expect_eq "$sr1" "$(echo {16..55})" "rs1's SYN-RECV peers after eviction"
+  diag "rs1 had${rs1_was%,}; set 0, 4096, 4096, 10 and listen backlog 1024 (socat's 5)"
+  diag "conn_max 40: SYNs from sources 1-40 then 41-55: 15 evictions, resets at rs1 for 1-15" \
+    "in order; entries and rs1's SYN-RECV sockets: before 1-40, after 16-55"
+  in_ns rs1 sysctl -qw "${back[@]}"
+  sc_write defense_timeout_syn_recv 10; sc_write defense_timeout_synack 60; sc_write defense_level 0
 }
 
 run_test automatic_switching automatic_switching
@@ -188,4 +293,5 @@ run_test automatic_syn_drop_rate automatic_syn_drop_rate
 run_test known_client_passes_at_rate_1 known_client_passes_at_rate_1
 run_test defense_shows_sysctl_counters defense_shows_sysctl_counters
 run_test full_table_evicts_half_open full_table_evicts_half_open
+run_test full_table_evicts_oldest_first full_table_evicts_oldest_first
 finish
