@@ -196,6 +196,16 @@ rs_start() {
   wait_listen rs1 8080; wait_listen rs2 8080; wait_listen rs1 5353 u; wait_listen rs2 5353 u
 }
 
+# TCP servers on PORT of rs1 and rs2 that run the shell command CMD for each connection,
+# NAME in it standing for the server's name (rs1, rs2); returns once both listen.
+rs_serve() { # port cmd
+  local rs
+  for rs in rs1 rs2; do
+    in_ns $rs socat -t 10 TCP-LISTEN:"$1",fork,reuseaddr SYSTEM:"${2//NAME/$rs}" >/dev/null 2>&1 &
+  done
+  wait_listen rs1 "$1"; wait_listen rs2 "$1"
+}
+
 # Waits (up to 60 s: a process start takes seconds under emulation) until something listens
 # on PORT in namespace NS ("-" for the director), TCP or, with "u", UDP.
 wait_listen() { # ns|- port [u]

@@ -72,10 +72,7 @@ table_bounded_by_conn_max() {
 # 2. lc: a connection held open at one server makes the other the least connected.
 lc_picks_idle_server() {
   local rs held idle seq i ans want
-  for rs in rs1 rs2; do
-    in_ns $rs socat -t 10 TCP-LISTEN:8083,fork,reuseaddr SYSTEM:"read l; echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
-  done
-  wait_listen rs1 8083; wait_listen rs2 8083
+  rs_serve 8083 'read l; echo NAME $SOCAT_PEERADDR'
   adm -A -t "$VIP:83" -s lc
   adm -a -t "$VIP:83" -r "$RS1:8083" -m
   adm -a -t "$VIP:83" -r "$RS2:8083" -m
@@ -104,10 +101,7 @@ lc_picks_idle_server() {
 #     the weights, would compare 256 + k with 256: rs1 (the tie), then rs2, rs1, rs2.
 wlc_weighs_active_connections() {
   local rs h1 h2 d act seq="" i ans
-  for rs in rs1 rs2; do
-    in_ns $rs socat -t 10 TCP-LISTEN:8088,fork,reuseaddr SYSTEM:"read l; echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
-  done
-  wait_listen rs1 8088; wait_listen rs2 8088
+  rs_serve 8088 'read l; echo NAME $SOCAT_PEERADDR'
   adm -A -t "$VIP:88" -s wlc
   adm -a -t "$VIP:88" -r "$RS1:8088" -m -w 1
   adm -a -t "$VIP:88" -r "$RS2:8088" -m -w 4

@@ -131,10 +131,7 @@ transfer_2mb_whole() {
 # ActiveConn 0 and 1 (the held one), InActConn 3 and 2 (the closed ones, in TIME_WAIT).
 per_real_server_counters() {
   local rs i ans seq="" held e sc c1 c2 si i1 i2 so o1 o2 a1 a2 n1 n2 txt
-  for rs in rs1 rs2; do
-    in_ns $rs socat -t 10 TCP-LISTEN:8082,fork,reuseaddr SYSTEM:"read l; echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
-  done
-  wait_listen rs1 8082; wait_listen rs2 8082
+  rs_serve 8082 'read l; echo NAME $SOCAT_PEERADDR'
   adm -A -t "$VIP:82" -s rr
   adm -a -t "$VIP:82" -r "$RS1:8082" -m
   adm -a -t "$VIP:82" -r "$RS2:8082" -m
@@ -218,10 +215,7 @@ zero_service_and_all() {
 # rs2 is back at weight 1, then goes to rs2.
 delete_and_edit_real_server_under_traffic() {
   local rs z0 j1 j2 e txt ans i o1 o2 from_rs from_vip
-  for rs in rs1 rs2; do
-    in_ns $rs socat -t 10 TCP-LISTEN:8087,fork,reuseaddr SYSTEM:"echo a $rs; read l; echo b $rs" >/dev/null 2>&1 &
-  done
-  wait_listen rs1 8087; wait_listen rs2 8087
+  rs_serve 8087 'echo a NAME; read l; echo b NAME'
   adm -A -t "$VIP:87" -s rr
   adm -a -t "$VIP:87" -r "$RS1:8087" -m
   adm -a -t "$VIP:87" -r "$RS2:8087" -m
