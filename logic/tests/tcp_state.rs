@@ -3,6 +3,8 @@
 //! timeouts", cell by cell (2 tables × 2 directions × 4 events × 11 states = 176 cells), and
 //! scripted connections.
 
+mod common;
+
 use ipvsd_logic::defense::client_ack_allowed;
 use ipvsd_logic::entry::{Entry, EntryFlags, FlowKey, Protocol, Target};
 use ipvsd_logic::tcp_state::{
@@ -38,20 +40,7 @@ const SECURE_DIFF: [(&str, &str, &str, &str); 7] = [
 ];
 
 fn state(abbrev: &str) -> TcpState {
-    match abbrev {
-        "NO" => TcpState::None,
-        "ES" => TcpState::Established,
-        "SS" => TcpState::SynSent,
-        "SR" => TcpState::SynRecv,
-        "FW" => TcpState::FinWait,
-        "TW" => TcpState::TimeWait,
-        "CL" => TcpState::Close,
-        "CW" => TcpState::CloseWait,
-        "LA" => TcpState::LastAck,
-        "LI" => TcpState::Listen,
-        "SA" => TcpState::SynAck,
-        _ => panic!("unknown state {abbrev}"),
-    }
+    common::state_by_abbrev(abbrev).unwrap_or_else(|| panic!("unknown state {abbrev}"))
 }
 
 fn direction(s: &str) -> Direction {

@@ -2,6 +2,8 @@
 //! Timeouts: the values of Documentation/ipvs-defense.rst, "States and timeouts", the sysctl
 //! range, and tick conversion.
 
+mod common;
+
 use ipvsd_logic::sysctl::{parse_write, WriteError};
 use ipvsd_logic::tcp_state::TcpState;
 use ipvsd_logic::timeouts::{
@@ -26,22 +28,10 @@ const TABLE: [(&str, u32, u32); 12] = [
 ];
 
 fn row(name: &str) -> TimeoutRow {
-    let s = match name {
-        "UDP" => return TimeoutRow::Udp,
-        "NONE" => TcpState::None,
-        "ES" => TcpState::Established,
-        "SS" => TcpState::SynSent,
-        "SR" => TcpState::SynRecv,
-        "FW" => TcpState::FinWait,
-        "TW" => TcpState::TimeWait,
-        "CL" => TcpState::Close,
-        "CW" => TcpState::CloseWait,
-        "LA" => TcpState::LastAck,
-        "LI" => TcpState::Listen,
-        "SA" => TcpState::SynAck,
-        _ => panic!("{name}"),
-    };
-    TimeoutRow::Tcp(s)
+    if name == "UDP" {
+        return TimeoutRow::Udp;
+    }
+    TimeoutRow::Tcp(common::state_by_abbrev(name).unwrap_or_else(|| panic!("{name}")))
 }
 
 #[test]

@@ -68,3 +68,23 @@ impl Rng {
         (u32::from(self.edgy_u16()) << 16) | u32::from(self.edgy_u16())
     }
 }
+
+/// The TCP state the design document's tables write as `abbrev` (`NO` or `NONE`, `ES`, `SS`,
+/// `SR`, `FW`, `TW`, `CL`, `CW`, `LA`, `LI`, `SA`).
+pub fn state_by_abbrev(abbrev: &str) -> Option<ipvsd_logic::tcp_state::TcpState> {
+    use ipvsd_logic::tcp_state::TcpState;
+    Some(match abbrev {
+        "NO" | "NONE" => TcpState::None,
+        "ES" => TcpState::Established,
+        "SS" => TcpState::SynSent,
+        "SR" => TcpState::SynRecv,
+        "FW" => TcpState::FinWait,
+        "TW" => TcpState::TimeWait,
+        "CL" => TcpState::Close,
+        "CW" => TcpState::CloseWait,
+        "LA" => TcpState::LastAck,
+        "LI" => TcpState::Listen,
+        "SA" => TcpState::SynAck,
+        _ => return None,
+    })
+}
