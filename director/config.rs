@@ -17,6 +17,7 @@ use super::stats::Stats;
 use crate::logic::{
     proto::ipproto,
     sched::{self, mh, SchedKind, Scheduler},
+    sort,
 };
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
@@ -108,7 +109,7 @@ impl Service {
         mut dests: KVec<Dest>,
         stats: Arc<Stats>,
     ) -> Result<Arc<Self>> {
-        dests.sort_unstable_by_key(|d| d.key);
+        sort::sort_by_key(&mut dests, |d| d.key);
         let mut mh_table = KVVec::new();
         if sched_kind == SchedKind::Mh {
             mh_table = KVVec::from_elem(mh::EMPTY, mh::DEFAULT_TABLE_SIZE, GFP_KERNEL)?;
@@ -302,7 +303,7 @@ impl Store {
                         services.push(Arc::clone(s), GFP_KERNEL)?;
                     }
                     services.push(new, GFP_KERNEL)?;
-                    services.sort_unstable_by_key(|s| s.key);
+                    sort::sort_by_key(&mut services, |s| s.key);
                 }
             }
             let mut real_servers = KVec::new();
@@ -311,7 +312,7 @@ impl Store {
                     real_servers.push((s.key.proto, d.key.addr, d.key.port), GFP_KERNEL)?;
                 }
             }
-            real_servers.sort_unstable();
+            sort::sort(&mut real_servers);
             // FLUSH empties the table too. Otherwise a server removed now is retired with
             // no look at its entries: a reader of the old snapshot may still open one. One
             // removed earlier is dropped once it has none: the grace period of the update
@@ -344,7 +345,7 @@ impl Store {
                 reply_sources.push(*k, GFP_KERNEL)?;
             }
             // A key twice (a server retired from two services) does a search no harm.
-            reply_sources.sort_unstable();
+            sort::sort(&mut reply_sources);
             let generation = match cur.generation.wrapping_add(1) {
                 0 => 1,
                 g => g,

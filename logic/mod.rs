@@ -33,6 +33,7 @@ pub mod packet;
 pub mod proto;
 pub mod ratelimit;
 pub mod sched;
+pub mod sort;
 pub mod sysctl;
 pub mod tcp_state;
 pub mod timeouts;

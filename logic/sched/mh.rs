@@ -24,6 +24,7 @@
 //! into the server list, [`EMPTY`] for none) and a scratch slice of one [`Perm`] per server.
 
 use super::super::hash::{siphash24, SipKey};
+use super::super::sort::sort_by_key;
 use super::Dest;
 
 /// The default table size: a prime.
@@ -109,7 +110,7 @@ pub fn populate<D: Dest>(
     }
     table.fill(EMPTY);
     let perms = scratch.get_mut(..k).unwrap_or_default();
-    perms.sort_unstable_by_key(|p| (p.id, p.dest));
+    sort_by_key(perms, |p| (p.id, p.dest));
     let max_w = u64::from(perms.iter().map(|p| p.weight).max().unwrap_or(0));
     if max_w == 0 {
         return Ok(0);
