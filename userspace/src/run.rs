@@ -192,16 +192,25 @@ impl Default for Env {
     }
 }
 
-/// The kernel's page size, from `/proc/self/smaps` (`KernelPageSize`), or 4096.
+/// The kernel's page size, from the auxiliary vector (`AT_PAGESZ` in `/proc/self/auxv`: a
+/// few hundred bytes, where `smaps` walks every mapping), or 4096.
 pub fn page_size() -> u64 {
-    std::fs::read_to_string("/proc/self/smaps")
+    std::fs::read("/proc/self/auxv")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("KernelPageSize:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .and_then(|b| auxv_page_size(&b))
+        .unwrap_or(4096)
+}
+
+/// `AT_PAGESZ` of an auxiliary vector (pairs of native-endian 64-bit words), if there.
+pub fn auxv_page_size(auxv: &[u8]) -> Option<u64> {
+    const AT_PAGESZ: u64 = 6;
+    let word = |x: &[u8]| x.try_into().ok().map(u64::from_ne_bytes);
+    auxv.chunks_exact(16)
+        .find_map(|p| {
+            let (k, v) = p.split_at(8);
+            (word(k)? == AT_PAGESZ).then(|| word(v)).flatten()
         })
-        .map_or(4096, |kb| kb * 1024)
+        .filter(|&p| p > 0)
 }
 
 /// Per-second rates from two samples taken `elapsed` apart (counters that went backwards,

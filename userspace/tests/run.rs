@@ -591,3 +591,24 @@ fn errno_names() {
     }
     assert_eq!(errno_name(4095), "errno 4095");
 }
+
+#[test]
+fn page_size_from_the_auxiliary_vector() {
+    use ipvsdadm::run::auxv_page_size;
+    let pairs = |p: &[(u64, u64)]| -> Vec<u8> {
+        p.iter()
+            .flat_map(|&(k, v)| [k.to_ne_bytes(), v.to_ne_bytes()])
+            .flatten()
+            .collect()
+    };
+    assert_eq!(
+        auxv_page_size(&pairs(&[(33, 1), (6, 65536), (0, 0)])),
+        Some(65536)
+    );
+    assert_eq!(auxv_page_size(&pairs(&[(33, 1), (0, 0)])), None);
+    assert_eq!(auxv_page_size(&pairs(&[(6, 0)])), None);
+    assert_eq!(auxv_page_size(&[6, 0, 0]), None);
+    // This host's own vector has it (x86-64: 4096).
+    let own = std::fs::read("/proc/self/auxv").expect("/proc/self/auxv");
+    assert_eq!(auxv_page_size(&own), Some(4096));
+}
