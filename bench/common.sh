@@ -100,7 +100,7 @@ bench_init() {
   for rs in rs1 rs2; do
     # The servers' accept backlog: a long SYN flood would otherwise only measure it.
     in_ns $rs sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=4096
-    in_ns $rs "$LOADGEN" serve --port "$RS_HTTP" --seconds 3600 --reply "$rs" >/dev/null 2>&1 &
+    "$LOADGEN" serve --netns "$rs-$NS_SUFFIX" --port "$RS_HTTP" --seconds 3600 --reply "$rs" >/dev/null 2>&1 &
   done
   in_ns rs1 iperf3 -s -p "$IPERF_PORT" >/dev/null 2>&1 &
   wait_listen rs1 "$RS_HTTP"; wait_listen rs2 "$RS_HTTP"; wait_listen rs1 "$IPERF_PORT"
@@ -281,7 +281,7 @@ ipvs_conn_objects() {
 # for their longer hash chains, and their expiry timers cost whichever run they fire in.
 ipvs_wait_empty() {
   local i
-  for i in $(seq 1 "$IPVS_EMPTY_WAIT"); do
+  for ((i = 1; i <= $IPVS_EMPTY_WAIT; i++)); do
     [ "$(ipvs_conn_objects)" -le 100 ] && return 0
     nap 1
   done
@@ -291,7 +291,7 @@ ipvs_wait_empty() {
 # Waits (at most 60 s) for a process to create FILE; fails when it died first.
 wait_file() { # file pid
   local i
-  for i in $(seq 1 300); do
+  for ((i = 1; i <= 300; i++)); do
     [ -e "$1" ] && return 0
     kill -0 "$2" 2>/dev/null || return 1
     nap 0.2
@@ -384,7 +384,7 @@ flood_start() {
   [ -f /tmp/bench-block ] && read -r n < /tmp/bench-block
   FLOOD_BLOCK=$(( n % 64 )); echo $(( n + 1 )) > /tmp/bench-block
   rm -f /tmp/bench-flood.ready
-  in_ns cl1 timeout 600 "$LOADGEN" syn "$@" --src-block "$FLOOD_BLOCK" \
+  "$LOADGEN" syn --netns "cl1-$NS_SUFFIX" "$@" --src-block "$FLOOD_BLOCK" \
     --ready /tmp/bench-flood.ready > /tmp/bench-flood.out 2>&1 &
   FLOOD_PID=$!
   wait_file /tmp/bench-flood.ready $FLOOD_PID ||
@@ -410,14 +410,16 @@ udp_measure() { # workload contestant port --dst A:P...
   local w=$1 c=$2 port=$3 rs p spid k0 k1 line got tried pids=()
   shift 3
   for rs in rs1 rs2; do
-    # A sink exits 3 s after its last datagram (or at its time bound).
-    in_ns $rs timeout $((BENCH_SECONDS + 120)) "$LOADGEN" serve --udp --port "$port" \
-      --seconds $((BENCH_SECONDS + 100)) --idle-ms 3000 > /tmp/bench-sink.$rs 2>&1 &
+    # A sink exits SINK_IDLE_MS after its last datagram (or at its time bound).
+    rm -f /tmp/bench-sink.$rs.ready
+    "$LOADGEN" serve --udp --netns "$rs-$NS_SUFFIX" --port "$port" --seconds $((BENCH_SECONDS + 100)) \
+      --idle-ms "$SINK_IDLE_MS" --ready /tmp/bench-sink.$rs.ready > /tmp/bench-sink.$rs 2>&1 &
     pids+=($!)
   done
-  wait_listen rs1 "$port" u; wait_listen rs2 "$port" u
+  wait_file /tmp/bench-sink.rs1.ready "${pids[0]}" && wait_file /tmp/bench-sink.rs2.ready "${pids[1]}" ||
+    die "$w/$c: a sink did not start: $(cat /tmp/bench-sink.rs1 /tmp/bench-sink.rs2)"
   rm -f /tmp/bench-udp.ready
-  in_ns cl1 timeout $((BENCH_SECONDS + 60)) "$LOADGEN" udp "$@" --seconds "$BENCH_SECONDS" \
+  "$LOADGEN" udp --netns "cl1-$NS_SUFFIX" "$@" --seconds "$BENCH_SECONDS" \
     --flows 4 --size 18 --rate "$UDP_RATE" --ready /tmp/bench-udp.ready > /tmp/bench-udp.out 2>&1 &
   spid=$!
   wait_file /tmp/bench-udp.ready $spid || die "$w/$c: the sender did not start: $(cat /tmp/bench-udp.out)"

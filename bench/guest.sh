@@ -86,7 +86,7 @@ round_plan() { # r
   done
 }
 failures=()
-for r in $(seq 1 "$ROUNDS"); do
+for ((r = 1; r <= $ROUNDS; r++)); do
   export BENCH_ROUND=$r
   mapfile -t plan < <(round_plan "$r")
   for p in "${plan[@]}"; do

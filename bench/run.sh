@@ -37,7 +37,7 @@ mkdir -p "$out/module"
 cp -r Kbuild ipvs_defense.rs director logic "$out/module/"
 make -s -C "$tree" M="$out/module" LLVM=1 modules
 test -f "$out/module/ipvs_defense.ko"
-cargo build -q -p ipvsdadm
+cargo build -q --release -p ipvsdadm
 cargo build -q --release -p loadgen
 
 IPVSD_TOP=$top bench_write_params "$out" "$out/module/ipvs_defense.ko"

@@ -26,7 +26,7 @@ dst_args "$c" "$HTTP_PORT" "$RS_HTTP"
 pids=()
 for cl in cl1 cl2; do
   rm -f /tmp/bench-conn.$cl.ready
-  in_ns $cl timeout $((BENCH_SECONDS + 60)) "$LOADGEN" conn "${DSTS[@]}" \
+  "$LOADGEN" conn --netns "$cl-$NS_SUFFIX" "${DSTS[@]}" \
     --seconds "$BENCH_SECONDS" --parallel "$CONN_PARALLEL" --ports "$(port_window)" \
     --timeout-ms 3000 --rate "$(div "$CONN_RATE" 2)" --ready /tmp/bench-conn.$cl.ready \
     > /tmp/bench-conn.$cl 2>&1 &

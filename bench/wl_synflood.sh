@@ -58,11 +58,11 @@ flood_start "${DSTS[@]}" --count "$FLOOD_MAX" --seconds "$flood_secs" --rate "$F
   --stop-file /tmp/bench-flood.stop
 # l2full: the window starts with the table full.
 if [ "$v" = l2full ]; then
-  for i in $(seq 1 30); do [ "$(entries_count ours)" -ge "$FULL_CONN_MAX" ] && break; nap 1; done
+  for ((i = 1; i <= 30; i++)); do [ "$(entries_count ours)" -ge "$FULL_CONN_MAX" ] && break; nap 1; done
   [ "$(entries_count ours)" -ge "$FULL_CONN_MAX" ] || die "synflood/ours/l2full: the table did not fill"
 fi
 rm -f /tmp/bench-legit.ready
-in_ns cl2 timeout $((FLOOD_SECONDS + 60)) "$LOADGEN" conn "${DSTS[@]}" \
+"$LOADGEN" conn --netns "cl2-$NS_SUFFIX" "${DSTS[@]}" \
   --seconds "$FLOOD_SECONDS" --parallel 16 --rate "$LEGIT_RATE" --ports "$(port_window)" \
   --timeout-ms 3000 --ready /tmp/bench-legit.ready > /tmp/bench-legit.out 2>&1 &
 legit_pid=$!

@@ -6,7 +6,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd); cd "$top"
 out=$top/out/run; rm -rf "$out"; mkdir -p "$out"
 tree=$(bash scripts/module.sh test | tail -1) || exit 1
-cargo build -q -p ipvsdadm || exit 1
+cargo build -q --release -p ipvsdadm -p loadgen || exit 1
 bash scripts/vm.sh "$tree" "$out" "bash $top/selftests/demo.sh > $out/demo.txt 2>&1; echo \$? > $out/guest.status"
 rc=$?
 cat "$out/demo.txt" 2>/dev/null

@@ -38,12 +38,12 @@ read -r hp hf hs < "$out/host.counts"
 # TCG). The split is by measured time: each test goes to the guest with less work so far,
 # longest first. Seconds per test, measured under emulation with two guests at once
 # (README, "Test time"); a test not listed counts as 300 s.
-declare -A SECS=([test_sysctl_bounds]=39 [test_load_unload]=70 [test_hook_counts]=34
-  [test_demo]=163 [test_icmp]=111 [test_route_failure]=191 [test_zombie_timeouts]=195
-  [test_nat]=256 [test_datapath]=257 [test_xmit]=167 [test_routed]=91 [test_fragments]=54
-  [test_netlink]=238 [test_unload_under_traffic]=270 [test_defense]=188
-  [test_defense_holes]=324 [test_fuzz_genl]=128 [test_fuzz_pkt]=330 [test_bench_quick]=370
-  [test_conntrack_nft]=87 [test_conntrack]=67 [test_defense_floods]=1700)
+declare -A SECS=([test_sysctl_bounds]=47 [test_load_unload]=75 [test_hook_counts]=31
+  [test_demo]=170 [test_icmp]=115 [test_route_failure]=180 [test_zombie_timeouts]=148
+  [test_nat]=220 [test_datapath]=230 [test_xmit]=120 [test_routed]=66 [test_fragments]=56
+  [test_netlink]=240 [test_unload_under_traffic]=200 [test_defense]=240
+  [test_defense_holes]=212 [test_fuzz_genl]=140 [test_fuzz_pkt]=334 [test_bench_quick]=372
+  [test_conntrack_nft]=56 [test_conntrack]=53 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"
 split_tests() { # prints two lines: the tests of guest 1, then of guest 2
@@ -82,7 +82,7 @@ count_guest() { # dir
 
 echo "== kernel and module =="
 gp=0 gf=0 gs=0
-if tree=$(FAULTS="init slow_hook rewrite" bash scripts/module.sh test | tail -1) && cargo build -q -p ipvsdadm &&
+if tree=$(FAULTS="init slow_hook rewrite" bash scripts/module.sh test | tail -1) && cargo build -q --release -p ipvsdadm &&
   cargo build -q --release -p loadgen; then
   echo "== guest tests (QEMU, $(uname -m)): two guests at once =="
   # The long tests add over an hour to a guest's run.

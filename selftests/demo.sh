@@ -57,7 +57,7 @@ for level in 0 2; do
   flood=$!
   nap 3
   ok=0
-  for i in $(seq 1 10); do
+  for ((i = 1; i <= 10; i++)); do
     case "$(in_ns cl2 timeout 5 socat -t 3 -T 3 - TCP:"$VIP:80",connect-timeout=3 </dev/null 2>&1)" in
       "rs"[12]" $CL2") ok=$((ok + 1)) ;;
     esac

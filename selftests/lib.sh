@@ -23,7 +23,8 @@ GW=203.0.113.2
 DIR_GW=203.0.113.1
 IPVSD_TOP=${IPVSD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 KO=${KO:-$IPVSD_TOP/ipvs_defense.ko}
-IPVSDADM=${IPVSDADM:-$IPVSD_TOP/target/debug/ipvsdadm}
+IPVSDADM=${IPVSDADM:-$IPVSD_TOP/target/release/ipvsdadm}
+LOADGEN=${LOADGEN:-$IPVSD_TOP/target/release/loadgen}
 GENL="python3 -S $IPVSD_TOP/selftests/genl.py"
 SYSCTL=/proc/sys/net/ipvs_defense
 
@@ -184,16 +185,25 @@ expect_ge() { [ "$1" -ge "$2" ] || fail "$3: expected >= $2, got $1"; }
 
 # Real servers: rs1 and rs2 answer each TCP connection on 8080 and each UDP datagram on 5353
 # with "<name> <client address>", so tests see which server answered and that the client's
-# address reached it unchanged (NAT, not masquerading). TCP: socat -t 10, after the client's
-# end of data, wait for the answer up to 10 s, not socat's default 0.5 s (a shell start
-# takes longer than that under emulation).
+# address reached it unchanged (NAT, not masquerading). One `loadgen answer` per server: a
+# shell per request (socat's SYSTEM) cost seconds each under emulation.
 rs_start() {
+  local rs
+  rm -f /tmp/rs-ready.rs1 /tmp/rs-ready.rs2
   for rs in rs1 rs2; do
-    in_ns $rs socat -t 10 TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
-    in_ns $rs socat UDP-LISTEN:5353,fork,reuseaddr SYSTEM:"echo $rs \$SOCAT_PEERADDR" >/dev/null 2>&1 &
+    "$LOADGEN" answer --netns "$rs-$NS_SUFFIX" --name $rs --port 8080 --udp-port 5353 \
+      --seconds 3600 --ready /tmp/rs-ready.$rs >/dev/null 2>&1 &
   done
-  # Emulation is slow: wait until both servers really listen.
-  wait_listen rs1 8080; wait_listen rs2 8080; wait_listen rs1 5353 u; wait_listen rs2 5353 u
+  wait_ready /tmp/rs-ready.rs1 /tmp/rs-ready.rs2 || fail "the real servers did not start"
+}
+
+# Waits (up to 60 s) until every FILE exists; false otherwise.
+wait_ready() { # file...
+  local f i
+  for f in "$@"; do
+    for ((i = 0; i < 300; i++)); do [ -e "$f" ] && break; nap 0.2; done
+    [ -e "$f" ] || return 1
+  done
 }
 
 # TCP servers on PORT of rs1 and rs2 that run the shell command CMD for each connection,
@@ -209,10 +219,10 @@ rs_serve() { # port cmd
 # Waits (up to 60 s: a process start takes seconds under emulation) until something listens
 # on PORT in namespace NS ("-" for the director), TCP or, with "u", UDP.
 wait_listen() { # ns|- port [u]
-  local ns=$1 port=$2 p=${3:-t} i
-  for i in $(seq 1 300); do
-    if [ "$ns" = - ]; then ss -Hln"$p" "sport = :$port"; else in_ns "$ns" ss -Hln"$p" "sport = :$port"; fi |
-      grep -q . && return 0
+  local ns=$1 port=$2 p=${3:-t} i l
+  for ((i = 1; i <= 300; i++)); do
+    if [ "$ns" = - ]; then l=$(ss -Hln"$p" "sport = :$port"); else l=$(in_ns "$ns" ss -Hln"$p" "sport = :$port"); fi
+    [ -n "$l" ] && return 0
     nap 0.2
   done
   fail "nothing listens on port $port ($p) in namespace $ns"
@@ -226,8 +236,42 @@ bulk_from_rs1() { # bytes seconds
   in_ns cl1 timeout "$2" socat -u TCP:"$VIP:81" - | wc -c
 }
 
+# A held client connection: a TCP connection from namespace NS, source port SPORT, to
+# VIP:VPORT that sends what the test writes to file descriptor FD (opened here; closing it
+# ends the client's side) and keeps what comes back in /tmp/held.SPORT.out. Sets HELD_PID.
+# The client gives up after 120 s.
+hold_conn() { # ns vport sport fd
+  local fifo=/tmp/held.$3.in
+  rm -f "$fifo" "/tmp/held.$3.out"; mkfifo "$fifo"
+  in_ns "$1" timeout 120 socat -t 10 -T 100 - TCP:"$VIP:$2",sourceport="$3",reuseaddr,connect-timeout=20 \
+    <"$fifo" >"/tmp/held.$3.out" 2>&1 &
+  HELD_PID=$!
+  eval "exec $4>\"\$fifo\""
+}
+
+# The first entry to VIP:VPORT in the connection dump (ipvsdadm -L -n -c), from CLIENT
+# (address:port) when given and not "-", in a state matching STATES (an extended regex)
+# when given: prints "STATE SECONDS_LEFT REAL_SERVER". Builtins only past ipvsdadm: it is
+# polled.
+conn_entry() { # vport [client|-] [states]
+  local pro exp st src vip dst _
+  while read -r pro exp st src vip dst _; do
+    [ "$vip" = "$VIP:$1" ] || continue
+    [ -z "${2:-}" ] || [ "$2" = - ] || [ "$src" = "$2" ] || continue
+    [ -z "${3:-}" ] || [[ $st =~ ^($3)$ ]] || continue
+    echo "$st $((10#${exp%%:*} * 60 + 10#${exp#*:})) $dst"; return 0
+  done < <("$IPVSDADM" -L -n -c)
+  return 1
+}
+
 # Connection entries in use (ipvsdadm --defense: "connection entries N of M").
-entries() { "$IPVSDADM" --defense | awk '$1 == "connection" && $2 == "entries" { print $3 }'; }
+entries() {
+  local a b n _
+  while read -r a b n _; do
+    [ "$a $b" = "connection entries" ] && { echo "$n"; return 0; }
+  done < <("$IPVSDADM" --defense)
+  return 1
+}
 
 # A clean slate for the defense tests: no entries, one service VIP:80 (rr over rs1:8080
 # and rs2:8080), every counter zeroed.
@@ -236,16 +280,15 @@ setup_svc() {
     "-a -t $VIP:80 -r $RS2:8080 -m" -Z | "$IPVSDADM" -R || fail "setup_svc: ipvsdadm -R failed"
 }
 
-# One TCP request from a client namespace to VIP:port; prints the answer. socat -t 10: after
-# its own end of data (at once, from /dev/null) it waits for the answer up to 10 s, not
-# socat's default 0.5 s, which a server's shell start outlasts under emulation.
-tcp_req() { # ns port
-  in_ns "$1" timeout 20 socat -t 10 -T 10 - TCP:"$VIP:$2",connect-timeout=10 </dev/null 2>&1
+# TCP requests from a client namespace to VIP:port, COUNT (default 1) one after the other;
+# prints each answer on a line, or `loadgen req: ...` with the reason. Fails when any did.
+tcp_req() { # ns port [count]
+  "$LOADGEN" req --netns "$1-$NS_SUFFIX" --dst "$VIP:$2" --count "${3:-1}" 2>&1
 }
 
-# One UDP request; prints the answer (waiting up to 3 s of silence for it).
-udp_req() { # ns port
-  echo hi | in_ns "$1" timeout 10 socat -t 5 -T 3 - UDP:"$VIP:$2" 2>&1
+# UDP requests ("hi"), each waiting up to 3 s for its answer; prints each answer.
+udp_req() { # ns port [count]
+  "$LOADGEN" req --netns "$1-$NS_SUFFIX" --udp --dst "$VIP:$2" --count "${3:-1}" 2>&1
 }
 
 # Global counters from the kernel (ipvsdadm --defense --json).
@@ -256,6 +299,13 @@ udp_req() { # ns port
 drops() { # field
   sc "$1" || fail "no counter $1 in $SYSCTL"
 }
+
+# True when a line of FILE contains TEXT (builtins only: polled in loops).
+file_has() { # file text
+  local l
+  while IFS= read -r l; do [[ $l == *"$2"* ]] && return 0; done < "$1"
+  return 1
+} 2>/dev/null
 
 # Packet captures. cap_start starts tcpdump on eth0 of each namespace named (files
 # /tmp/TAG.NS.pcap), bounded by `timeout` (CAP_SECONDS, 300 s by default), of the packets
@@ -274,13 +324,14 @@ cap_start() { # tag filter ns...
     eval "CAP_$tag=\"\$CAP_$tag $!\""
   done
   for ns in "$@"; do
-    for i in $(seq 1 300); do grep -q listening "/tmp/$tag.$ns.err" && break; nap 0.2; done
-    grep -q listening "/tmp/$tag.$ns.err" || fail "tcpdump in $ns did not start"
+    for ((i = 1; i <= 300; i++)); do file_has "/tmp/$tag.$ns.err" listening && break; nap 0.2; done
+    file_has "/tmp/$tag.$ns.err" listening || fail "tcpdump in $ns did not start"
   done
 }
-cap_stop() { # tag
-  local pids; pids=$(eval echo "\$CAP_$1")
-  sleep 1 # let the last packets land in the files
+cap_stop() { # tag...
+  local pids="" t
+  for t in "$@"; do eval "pids=\"\$pids \$CAP_$t\""; done
+  nap 1 # let the last packets land in the files
   kill -TERM $pids 2>/dev/null; wait $pids 2>/dev/null
   return 0
 }
@@ -290,7 +341,9 @@ cap_print() { # tag [filter]
   return 0
 }
 cap_count() { # tag [filter]
-  cap_print "$@" | wc -l
+  local n=0 _l
+  while IFS= read -r _l; do n=$((n + 1)); done < <(cap_print "$@")
+  echo "$n"
 }
 # Prints capture TAG of namespace NS decoded with -vv: tcpdump checks the checksums of IP
 # headers, ICMP messages, TCP segments and UDP datagrams, and of the packets ICMP quotes.

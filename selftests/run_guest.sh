@@ -31,6 +31,9 @@ else
 fi
 
 emit() { echo "$*"; echo "$*" >> "$KTAP"; }
+# Processes started since boot (/proc/stat): under emulation each start costs about half a
+# second, so a test's count says where its time goes.
+forks() { local k v; while read -r k v _; do [ "$k" = processes ] && { echo "$v"; return; }; done < /proc/stat; }
 
 emit "TAP version 13"
 emit "1..$(( ${#tests[@]} + 2 ))"
@@ -117,7 +120,7 @@ for t in "${tests[@]}"; do
   n=$((n + 1))
   name=$(basename "$t" .sh); name=${name#test_}
   emit "# selftests: ipvs_defense: $name"
-  start=$(date +%s)
+  start=$(date +%s) forks0=$(forks)
   # A test may ask for more than the default 1500 s with a line "# timeout: SECONDS" (as
   # kselftest's per-directory `settings` file does); TEST_TIMEOUT overrides both.
   limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\)$/\1/p' "$t" | head -1)
@@ -135,7 +138,7 @@ for t in "${tests[@]}"; do
     if [ $rc -eq 4 ]; then
       emit "ok $n $name # SKIP $(grep -m1 '^# SKIP' "$out/$name.log" | sed 's/^# SKIP: //')"
     else
-      emit "ok $n $name # ${secs}s"
+      emit "ok $n $name # ${secs}s, $(( $(forks) - forks0 )) processes"
     fi
   else
     emit "not ok $n $name # $nested_fail"

@@ -32,10 +32,11 @@ conntrack_tracks_forwarded_ping() {
 
 tcp_rr_with_conntrack() {
   local seq="" i ans
-  for i in 1 2 3 4; do
-    ans=$(tcp_req cl1 80)
+  i=0
+  while IFS= read -r ans; do
+    i=$((i + 1))
     case "$ans" in "rs"[12]" $CL1") seq="$seq${ans:2:1}" ;; *) fail "TCP request $i with conntrack: '$ans'" ;; esac
-  done
+  done < <(tcp_req cl1 80 4)
   case "$seq" in 1212|2121) ;; *) fail "rr with conntrack gave $seq" ;; esac
   diag "with conntrack on: rr $seq"
 }

@@ -31,10 +31,12 @@ stateful_ruleset() {
   local i ans ct0 ct1 foreign
   ct0=$(ct_count) || fail "no nf_conntrack_count: conntrack is not loaded"
   cap_start ct "tcp port 80 or udp port 53" cl1
-  for i in $(seq 1 10); do
-    ans=$(tcp_req cl1 80)
+  i=0
+  while IFS= read -r ans; do
+    i=$((i + 1))
     case "$ans" in "rs"[12]" $CL1") ;; *) fail "connection $i with the stateful ruleset: '$ans'" ;; esac
-  done
+  done < <(tcp_req cl1 80 10)
+  expect_eq "$i" 10 "answers with the stateful ruleset"
   ans=$(udp_req cl1 53)
   expect_eq "$ans" "rs1 $CL1" "UDP request with the stateful ruleset"
   cap_stop ct

@@ -22,13 +22,14 @@ trap 'exec 3>&- 2>/dev/null; kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo
 rs_start
 # The state and the seconds left of the (single) entry of virtual port $1 in the dump.
 state_of() {
-  "$IPVSDADM" -L -n -c | awk -v v="$VIP:$1" '!f && $5 == v { split($2, t, ":"); print $3, t[1] * 60 + t[2]; f = 1 }'
+  local s
+  s=$(conn_entry "$1") && echo "${s% *}"
 }
 wait_state() { # vport regex seconds: prints "STATE SECONDS_LEFT"
   local s i
-  for i in $(seq 1 $(($3 * 2))); do
+  for ((i = 1; i <= $3 * 2; i++)); do
     s=$(state_of "$1")
-    echo "${s% *}" | grep -qxE "$2" && { echo "$s"; return 0; }
+    [[ ${s% *} =~ ^($2)$ ]] && { echo "$s"; return 0; }
     nap 0.5
   done
   echo "${s:-none}"; return 1
@@ -37,9 +38,8 @@ wait_state() { # vport regex seconds: prints "STATE SECONDS_LEFT"
 # there is one (waiting up to 30 s).
 es_dest() { # vport client_addr:port
   local d i
-  for i in $(seq 1 60); do
-    d=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:$1" -v c="$2" '$5 == v && $4 == c && $3 == "ESTABLISHED" { print $6; exit }')
-    [ -n "$d" ] && { echo "$d"; return 0; }
+  for ((i = 1; i <= 60; i++)); do
+    d=$(conn_entry "$1" "$2" ESTABLISHED) && { echo "${d##* }"; return 0; }
     nap 0.5
   done
   return 1
@@ -78,7 +78,7 @@ lc_picks_idle_server() {
   adm -a -t "$VIP:83" -r "$RS2:8083" -m
   sleep 60 | in_ns cl2 timeout 60 socat - TCP:"$VIP:83",connect-timeout=20 >/dev/null 2>&1 &
   held=""
-  for _ in $(seq 1 60); do
+  for ((_k = 1; _k <= 60; _k++)); do
     held=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:83" '!f && $5 == v && $3 == "ESTABLISHED" { print $6; f = 1 }')
     [ -n "$held" ] && break; nap 0.5
   done
@@ -105,17 +105,10 @@ wlc_weighs_active_connections() {
   adm -A -t "$VIP:88" -s wlc
   adm -a -t "$VIP:88" -r "$RS1:8088" -m -w 1
   adm -a -t "$VIP:88" -r "$RS2:8088" -m -w 4
-  rm -f /tmp/wlc.1 /tmp/wlc.2; mkfifo /tmp/wlc.1 /tmp/wlc.2
-  in_ns cl2 timeout 120 socat -t 10 -T 100 - TCP:"$VIP:88",sourceport=40881,reuseaddr,connect-timeout=20 \
-    </tmp/wlc.1 >/dev/null 2>&1 &
-  h1=$!
-  exec 5>/tmp/wlc.1
+  hold_conn cl2 88 40881 5; h1=$HELD_PID
   d=$(es_dest 88 "$CL2:40881") || fail "wlc: the first held connection did not get ESTABLISHED"
   expect_eq "$d" "$RS1:8088" "wlc: server of the first held connection"
-  in_ns cl2 timeout 120 socat -t 10 -T 100 - TCP:"$VIP:88",sourceport=40882,reuseaddr,connect-timeout=20 \
-    </tmp/wlc.2 >/dev/null 2>&1 &
-  h2=$!
-  exec 6>/tmp/wlc.2
+  hold_conn cl2 88 40882 6; h2=$HELD_PID
   d=$(es_dest 88 "$CL2:40882") || fail "wlc: the second held connection did not get ESTABLISHED"
   expect_eq "$d" "$RS2:8088" "wlc: server of the second held connection"
   act=$("$IPVSDADM" -L -n --json | jq -r '.services[] | select(.protocol == "TCP" and .port == 88) |
@@ -161,7 +154,7 @@ tcp_state_walk_and_expiry() {
   left=${s#* }
   [ "$left" -le 5 ] || fail "states: TIME_WAIT entry expires in $left s with timeout_time_wait=5"
   gone=""
-  for i in $(seq 1 40); do [ -z "$(state_of 84)" ] && { gone=$i; break; }; nap 0.5; done
+  for ((i = 1; i <= 40; i++)); do [ -z "$(state_of 84)" ] && { gone=$i; break; }; nap 0.5; done
   [ -n "$gone" ] || fail "states: the TIME_WAIT entry did not expire"
   sc_write timeout_time_wait 120
   diag "states: $walk, then gone (expiry shown $left s; timeout_time_wait=5)"

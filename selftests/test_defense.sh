@@ -6,13 +6,16 @@
 # - a SYN-then-blind-ACK flood establishes connections at level 0 (the attack), and none at
 #   level 2: the ACKs are dropped and counted (blind_acks) and never reach a real server,
 #   while real clients still connect through the secure handshake;
-# - syn_drop_rate N drops exactly one new SYN in N;
+# - syn_drop_rate N drops exactly one new SYN in N; a known client passes it for
+#   known_client_ttl seconds after its last handshake, and never with known_client_ttl 0;
 # - with the table full, half-open entries are evicted (entry_evictions) and the real
-#   server gets a reset for each; a real client still gets in;
+#   server gets a reset for each; a real client still gets in; an ESTABLISHED entry is
+#   never evicted; the dump shows half-open entries in SYNACK (SA) with the defense's
+#   timeout;
 # - eviction takes the oldest half-open entry first, and its reset frees the real server's
 #   SYN-RECV socket.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 10
 FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -21,7 +24,7 @@ sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
 # Replies to the spoofed sources go to cl2, which drops them: nothing leaves the guest.
 ip route add 198.18.0.0/15 via "$CL2" || fail "could not route the spoofed range to cl2"
 wait_level() { # want seconds
-  for _ in $(seq 1 "$2"); do [ "$(sc defense_level)" = "$1" ] && return 0; nap 1; done
+  for ((_k = 1; _k <= $2; _k++)); do [ "$(sc defense_level)" = "$1" ] && return 0; nap 1; done
   return 1
 }
 est_spoofed() { "$IPVSDADM" -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.' ; }
@@ -30,7 +33,9 @@ PLAIN_ACK='tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) == 0'
 SYN='tcp[tcpflags] & tcp-syn != 0'
 # What capture TAG saw in namespace NS alone (cap_count adds up every namespace's).
 cap_count_at() { # tag ns filter
-  tcpdump -nr "/tmp/$1.$2.pcap" "$3" 2>/dev/null | wc -l
+  local n=0 _l
+  while IFS= read -r _l; do n=$((n + 1)); done < <(tcpdump -nr "/tmp/$1.$2.pcap" "$3" 2>/dev/null)
+  echo "$n"
 }
 
 # 1. Automatic switching.
@@ -75,7 +80,7 @@ blind_acks_pass_at_level_0() {
 }
 
 blind_acks_dropped_at_level_2() {
-  local sent e2 ba ans rs acks syns seen=
+  local sent e2 ba ans rs acks syns seen= sa sr other sa_max
   setup_svc
   sc_write defense_level 2
   cap_start l2 "$SPOOFED" rs1 rs2
@@ -85,6 +90,15 @@ blind_acks_dropped_at_level_2() {
   ba=$(drops blind_acks)
   expect_eq "$e2" 0 "level 2: ESTABLISHED entries from spoofed sources"
   [ "$ba" -ge 100 ] || fail "level 2: only $ba blind ACKs counted for $sent"
+  # The spoofed entries wait in SYN_RECV or, once their server's SYN+ACK passed, in SYNACK
+  # (SA), with the defense's timeouts (SA 60 s, not the normal 120; SR 10, not 60).
+  read -r sa sr other sa_max < <("$IPVSDADM" -L -n -c | awk '$4 ~ /^198\.1[89]\./ {
+      split($2, t, ":"); s = t[1] * 60 + t[2]
+      if ($3 == "SYNACK") { sa++; if (s > m) m = s } else if ($3 == "SYN_RECV") sr++; else o++ }
+    END { print sa + 0, sr + 0, o + 0, m + 0 }')
+  [ "$sa" -ge 100 ] || fail "level 2: $sa spoofed entries shown in SYNACK (SA) for $sent SYNs that the servers answered"
+  expect_eq "$other" 0 "level 2: spoofed entries in states other than SYN_RECV and SYNACK"
+  [ "$sa_max" -le 60 ] || fail "level 2: a SYNACK entry expires in $sa_max s (defense_timeout_synack is 60)"
   ans=$(tcp_req cl1 80)
   case "$ans" in "rs"[12]" $CL1") ;; *) fail "level 2: a real client failed: '$ans'";; esac
   cap_stop l2
@@ -95,7 +109,8 @@ blind_acks_dropped_at_level_2() {
     seen="$seen, $rs $syns"
   done
   diag "level 2: $sent pairs: 0 ESTABLISHED, $ba blind ACKs dropped, 0 ACKs at the servers" \
-    "(SYNs seen: ${seen#, }); a real client connected"
+    "(SYNs seen: ${seen#, }); a real client connected; dump: $sa SYNACK (expiring within" \
+    "$sa_max s), $sr SYN_RECV"
 }
 
 # 3. SYN drop rate one in 4: 400 new SYNs, 100 ± 2 dropped (at level 2: the rate applies
@@ -168,6 +183,40 @@ known_client_passes_at_rate_1() {
 }
 
 # ipvsdadm --defense shows the counters the sysctls show.
+# 6b. known_client_ttl: a known client passes the rate only for ttl seconds after its last
+#     handshake, and 0 turns the bypass off even for a client remembered earlier.
+known_client_ttl_expires_and_0_disables() {
+  local kp d i
+  # One connection attempt from cl1, failing fast (2 s) when its SYNs are dropped.
+  try_cl1() { "$LOADGEN" req --netns "cl1-$NS_SUFFIX" --dst "$VIP:80" --timeout-ms 2000 2>&1; }
+  setup_svc
+  sc_write amemthresh 0; sc_write defense_level 2; sc_write syn_drop_rate 0
+  sc_write known_client_ttl 6
+  case "$(try_cl1)" in "rs"[12]" $CL1") ;; *) fail "cl1 could not connect at rate 0";; esac
+  sc_write syn_drop_rate 1
+  kp=$(drops known_client_passes)
+  case "$(try_cl1)" in "rs"[12]" $CL1") ;; *) fail "cl1, known for 6 s, dropped at rate 1";; esac
+  expect_eq "$(drops known_client_passes)" "$((kp + 1))" "known_client_passes within the ttl"
+  # Past the ttl of its last handshake: a stranger again.
+  nap 7
+  kp=$(drops known_client_passes) d=$(drops syn_rate_drops)
+  try_cl1 >/dev/null && fail "cl1 got in at rate 1 7 s after its last handshake (known_client_ttl 6)"
+  expect_eq "$(drops known_client_passes)" "$kp" "known_client_passes past the ttl"
+  [ "$(drops syn_rate_drops)" -gt "$d" ] || fail "cl1's SYNs past the ttl were not dropped by the rate"
+  # Remembered for an hour, then ttl 0: no bypass; ttl back: the bypass again.
+  sc_write syn_drop_rate 0; sc_write known_client_ttl 3600
+  case "$(try_cl1)" in "rs"[12]" $CL1") ;; *) fail "cl1 could not connect at rate 0";; esac
+  sc_write known_client_ttl 0; sc_write syn_drop_rate 1
+  kp=$(drops known_client_passes)
+  try_cl1 >/dev/null && fail "cl1 got in at rate 1 with known_client_ttl 0"
+  expect_eq "$(drops known_client_passes)" "$kp" "known_client_passes with known_client_ttl 0"
+  sc_write known_client_ttl 3600
+  case "$(try_cl1)" in "rs"[12]" $CL1") ;; *) fail "cl1, remembered for an hour, dropped once the ttl is back";; esac
+  diag "known_client_ttl 6: cl1 passed rate 1 at once, not 7 s after its last handshake;" \
+    "ttl 0: no pass for a client remembered for an hour, which passes again with ttl 3600"
+  sc_write syn_drop_rate 0; sc_write known_client_ttl 300
+}
+
 defense_shows_sysctl_counters() {
   local shown
   shown=$("$IPVSDADM" --defense | awk '$1 == "syn_rate_drops" || $1 == "known_client_passes" { printf "%s ", $2 }')
@@ -177,13 +226,25 @@ defense_shows_sysctl_counters() {
 # 4. With the table full (conn_max 40, level 2), half-open entries are evicted and each
 #    evicted entry's server (rs1 or rs2) gets a reset; a real client still connects.
 full_table_evicts_half_open() {
-  local sent n ev tf ans rsts rsts1 rsts2
+  local sent n ev tf ans rsts rsts1 rsts2 held i
   setup_svc
+  # A real connection held ESTABLISHED through the flood: the oldest entry of all, never
+  # a victim (only half-open entries are). The server speaks first: at level 2 only the
+  # real server's data or ACK establishes an entry.
+  rs_serve 8082 'echo hi; sleep 60'
+  adm -A -t "$VIP:82" -s rr; adm -a -t "$VIP:82" -r "$RS1:8082" -m
+  sleep 60 | in_ns cl2 timeout 60 socat - TCP:"$VIP:82",sourceport=40082,reuseaddr,connect-timeout=10 \
+    >/dev/null 2>&1 &
+  held=$!
+  for ((i = 0; i < 60; i++)); do conn_entry 82 "$CL2:40082" ESTABLISHED >/dev/null && break; nap 0.5; done
+  conn_entry 82 "$CL2:40082" ESTABLISHED >/dev/null || fail "the held connection did not get ESTABLISHED"
   sc_write amemthresh 0; sc_write defense_level 2; sc_write syn_drop_rate 0
   sc_write conn_max 40
   cap_start rst "tcp[tcpflags] & tcp-rst != 0 and src net 198.18.0.0/15" rs1 rs2
   sent=$(in_ns cl1 $FLOOD "$VIP" 80 150)
   nap 1
+  conn_entry 82 "$CL2:40082" ESTABLISHED >/dev/null ||
+    fail "the ESTABLISHED entry of the held connection is gone after the flood's evictions"
   n=$(entries)
   ev=$(drops entry_evictions); tf=$(drops table_full)
   [ "$n" -le 40 ] || fail "$n entries with conn_max 40"
@@ -197,7 +258,9 @@ full_table_evicts_half_open() {
   [ "$rsts2" -gt 0 ] || fail "rs2 received no reset for evicted entries"
   [ "$rsts" -ge "$ev" ] || fail "$rsts resets at the servers for $ev evictions"
   diag "conn_max 40: $sent SYNs, $ev evictions, table_full $tf, $n entries, resets: rs1 $rsts1," \
-    "rs2 $rsts2 (zombie_replies $(drops zombie_replies)); a real client connected"
+    "rs2 $rsts2 (zombie_replies $(drops zombie_replies)); a real client connected; the held" \
+    "connection's entry still ESTABLISHED"
+  ip netns pids "$(ns_name cl2)" | xargs -r kill 2>/dev/null; wait $held 2>/dev/null
   sc_write defense_level 0
 }
 
@@ -291,6 +354,7 @@ run_test blind_acks_dropped_at_level_2 blind_acks_dropped_at_level_2
 run_test syn_drop_rate_one_in_four syn_drop_rate_one_in_four
 run_test automatic_syn_drop_rate automatic_syn_drop_rate
 run_test known_client_passes_at_rate_1 known_client_passes_at_rate_1
+run_test known_client_ttl_expires_and_0_disables known_client_ttl_expires_and_0_disables
 run_test defense_shows_sysctl_counters defense_shows_sysctl_counters
 run_test full_table_evicts_half_open full_table_evicts_half_open
 run_test full_table_evicts_oldest_first full_table_evicts_oldest_first

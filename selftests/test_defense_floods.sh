@@ -35,7 +35,7 @@ PLAIN_ACK='tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) == 0 and src net 198.18.0.0
 # A real client's requests in the background while a flood runs: "ok" or "fail" per line.
 client_loop() { # ns count file
   local i
-  for i in $(seq 1 "$2"); do
+  for ((i = 1; i <= $2; i++)); do
     case "$(tcp_req "$1" 80)" in "rs"[12]" "*) echo ok ;; *) echo fail ;; esac
   done > "$3"
 }
@@ -116,7 +116,7 @@ known_clients_at_rate_2() {
   in_ns cl1 timeout 1200 $FLOOD "$VIP" 80 10000000 --seconds 1150 >/dev/null &
   flood=$!
   kp0=$(drops known_client_passes)
-  for i in $(seq 1 50); do
+  for ((i = 1; i <= 50; i++)); do
     case "$(tcp_req cl1 80)" in "rs"[12]" $CL1") ;; *) fail "known client: connection $i failed";; esac
   done
   cap_stop known
@@ -129,7 +129,7 @@ known_clients_at_rate_2() {
   # addresses (192.0.2.10-49, on cl2 so that it resets the servers' answers), counted where
   # they arrive, at the servers. (Counting retransmissions at the client instead mistakes a
   # slow answer under emulation for a drop.)
-  for i in $(seq 10 49); do echo "address add 192.0.2.$i/24 dev eth0"; done | ip -n "$(ns_name cl2)" -batch - ||
+  for ((i = 10; i <= 49; i++)); do echo "address add 192.0.2.$i/24 dev eth0"; done | ip -n "$(ns_name cl2)" -batch - ||
     fail "could not add the new clients' addresses to cl2"
   cap_start newsyn "$SYN_ONLY and src net 192.0.2.0/26 and not src $CL1 and not src $CL2" rs1 rs2
   sent=$(in_ns cl2 python3 -S "$IPVSD_TOP/selftests/craft.py" "$VIP" 80 --src-range 192.0.2.10 40 tcp_syn)
@@ -141,7 +141,7 @@ known_clients_at_rate_2() {
   [ "$passed" -ge 10 ] && [ "$passed" -le 30 ] ||
     fail "$passed of 40 new clients' first SYNs reached the servers at rate 2 (about half expected: 10..30)"
   diag "rate 2 during a flood: known cl1 connected 50 times with 50 SYNs ($kp known-client passes); $passed of 40 new clients' first SYNs reached the servers"
-  for i in $(seq 10 49); do echo "address del 192.0.2.$i/24 dev eth0"; done | ip -n "$(ns_name cl2)" -batch -
+  for ((i = 10; i <= 49; i++)); do echo "address del 192.0.2.$i/24 dev eth0"; done | ip -n "$(ns_name cl2)" -batch -
   sc_write syn_drop_rate 0
 }
 
@@ -158,7 +158,7 @@ real_clients_during_flood_into_full_table() {
     flood=$!
     nap 3
     maxe=0 maxsr=0 okc=0
-    for i in $(seq 1 50); do
+    for ((i = 1; i <= 50; i++)); do
       case "$(in_ns cl2 timeout 5 socat -t 3 -T 3 - TCP:"$VIP:80",connect-timeout=3 </dev/null 2>&1)" in
         "rs"[12]" $CL2") okc=$((okc + 1)) ;;
       esac

@@ -56,10 +56,7 @@ syn_then_fin_flood_pins_nothing() {
   [ "$halfopen" -gt 0 ] && [ "$halfopen" -le 500 ] ||
     fail "$halfopen half-open spoofed entries (expected 1..500: the flood filled the table)"
   [ "$ba" -ge 1000 ] || fail "blind_acks $ba: the flood's FINs were not dropped and counted"
-  ok=0
-  for i in $(seq 1 20); do
-    case "$(tcp_req cl2 80)" in "rs"[12]" $CL2") ok=$((ok + 1)) ;; esac
-  done
+  ok=$(tcp_req cl2 80 20 | grep -cxE "rs[12] $CL2")
   expect_eq "$ok" 20 "real connections after the flood, with the table full of its entries"
   diag "level 2, conn_max 500: 2000 SYN-then-FIN pairs: $halfopen half-open entries, 0 past them," \
     "blind_acks $ba, evictions $(drops entry_evictions); a real client connected 20 of 20"
@@ -86,7 +83,7 @@ full_table_engages_defense() {
   while :; do full=$(entries); [ "$full" -ge 450 ] || [ $SECONDS -ge $i ] && break; nap 0.5; done
   # The clients' floor below means something only with the table at its high watermark.
   [ "$full" -ge 450 ] || fail "the flood filled only $full of 500 entries before the clients"
-  for i in $(seq 1 20); do
+  for ((i = 1; i <= 20; i++)); do
     case "$(tcp_req cl2 80)" in "rs"[12]" $CL2") ok=$((ok + 1)) ;; esac
     [ "$(sc defense_level)" = 1 ] && engaged=1
   done
@@ -95,7 +92,7 @@ full_table_engages_defense() {
   diag "during the flood (from $full entries on): $ok of 20 real connections, $(entries) entries, evictions"     "$(drops entry_evictions), table_full $(drops table_full)"
   expect_eq "$engaged" 1 "defense engaged by itself during the flood"
   [ "$ok" -ge 18 ] || fail "only $ok of 20 real connections during the flood"
-  for i in $(seq 1 180); do level=$(sc defense_level); [ "$level" = 0 ] && break; nap 1; done
+  for ((i = 1; i <= 180; i++)); do level=$(sc defense_level); [ "$level" = 0 ] && break; nap 1; done
   expect_eq "$level" 0 "the level 180 s after the flood (entries: $(entries))"
   expect_eq "$(( $(log_count "defense level 0 -> 1 (connection table at its high watermark") - up0 ))" 1     "logged switches to 1 on the table's fill"
   expect_eq "$(( $(log_count "defense level 1 -> 0 (memory and connection table recovered") - down0 ))" 1     "logged returns to 0"

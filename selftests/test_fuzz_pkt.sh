@@ -63,11 +63,12 @@ setup() {
   "$IPVSDADM" --set 0 0 1200 || fail "could not set the UDP timeout"
   sc_write defense_timeout_udp 1200 || fail "could not set defense_timeout_udp"
   # TCP servers that keep a connection until the client's end of data.
+  rm -f /tmp/fz-ready.rs1 /tmp/fz-ready.rs2
   for rs in rs1 rs2; do
-    in_ns $rs socat TCP-LISTEN:8080,fork,reuseaddr \
-      SYSTEM:"echo $rs \$SOCAT_PEERADDR; exec cat >/dev/null" >/dev/null 2>&1 &
+    "$LOADGEN" answer --netns "$rs-$NS_SUFFIX" --name $rs --port 8080 --seconds 3600 \
+      --ready /tmp/fz-ready.$rs >/dev/null 2>&1 &
   done
-  wait_listen rs1 8080; wait_listen rs2 8080
+  wait_ready /tmp/fz-ready.rs1 /tmp/fz-ready.rs2 || fail "the real servers did not start"
 }
 
 # Two held TCP connections (cl1, cl2) and a UDP entry (cl1, port 40053; nothing answers
@@ -85,7 +86,7 @@ live_start() {
 # 60 s).
 live_list() {
   local i live
-  for i in $(seq 1 60); do
+  for ((i = 1; i <= 60; i++)); do
     live=$("$IPVSDADM" -L -n -c | awk '($1 == "TCP" && $3 == "ESTABLISHED") || $1 == "UDP" {
       split($4, c, ":"); split($6, d, ":"); printf "--live %s,%s,%s,%s,%s ", tolower($1), c[1], c[2], d[1], d[2] }')
     [ "$(echo "$live" | grep -o -- --live | wc -l)" -ge 3 ] && break
@@ -243,8 +244,10 @@ director_works_after_fuzz() {
     ans=$(tcp_req $ns 80)
     case "$ans" in "rs1 $ip"|"rs2 $ip") ;; *) fail "TCP request from $ns after the fuzz: '$ans'" ;; esac
   done
-  in_ns rs1 socat UDP-LISTEN:5353,fork,reuseaddr SYSTEM:"echo rs1 \$SOCAT_PEERADDR" >/dev/null 2>&1 &
-  wait_listen rs1 5353 u
+  rm -f /tmp/fz-ready.udp
+  "$LOADGEN" answer --netns "rs1-$NS_SUFFIX" --name rs1 --udp-port 5353 --seconds 3600 \
+    --ready /tmp/fz-ready.udp >/dev/null 2>&1 &
+  wait_ready /tmp/fz-ready.udp || fail "rs1's UDP server did not start"
   ans=$(udp_req cl1 53)
   expect_eq "$ans" "rs1 $CL1" "UDP request after the fuzz"
   diag "after the fuzz: TCP from cl1 and cl2 and UDP from cl1 answered through the VIP"
@@ -256,7 +259,7 @@ no_leak_after_unload() {
   # The top level's jobs are not this scenario's: end them, and wait until nothing runs in
   # the namespaces any more (a server a job started outlives the job's shell).
   kill $TOP_JOBS 2>/dev/null
-  for i in $(seq 1 150); do
+  for ((i = 1; i <= 150; i++)); do
     pids=
     for ns in cl1 cl2 rs1 rs2; do pids="$pids $(_ns_pids "$(ns_name $ns)")"; done
     [ -z "${pids//[[:space:]]/}" ] && break

@@ -9,7 +9,7 @@ leak_begin
 
 load_unload_rounds() {
   local i
-  for i in $(seq 1 20); do
+  for ((i = 1; i <= 20; i++)); do
     mod_load
     [ -f "$SYSCTL/defense_level" ] || fail "round $i: $SYSCTL/defense_level missing after insmod"
     expect_eq "$(sc defense_level)" 0 "round $i: default defense_level"

@@ -33,10 +33,9 @@ adm -a -t "$VIP:81" -r "$RS1:8081" -m
 # ESTABLISHED (waiting up to 30 s), or of its entry in any state with a third argument.
 entry_of() { # vport client_addr:port [any]
   local e i
-  for i in $(seq 1 60); do
-    e=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:$1" -v c="$2" -v any="${3:-}" \
-      '$5 == v && $4 == c && (any != "" || $3 == "ESTABLISHED") { print $3, $6; exit }')
-    [ -n "$e" ] && { echo "$e"; return 0; }
+  for ((i = 1; i <= 60; i++)); do
+    if [ -n "${3:-}" ]; then e=$(conn_entry "$1" "$2"); else e=$(conn_entry "$1" "$2" ESTABLISHED); fi &&
+      { echo "${e%% *} ${e##* }"; return 0; }
     [ -n "${3:-}" ] && return 1
     nap 0.5
   done
@@ -50,15 +49,15 @@ svc_counters() { # TCP|UDP port
 }
 
 tcp_rr_split() {
-  local n1=0 n2=0 i ans
-  for i in $(seq 1 10); do
-    ans=$(tcp_req cl1 80)
+  local n1=0 n2=0 i=0 ans
+  while IFS= read -r ans; do
+    i=$((i + 1))
     case "$ans" in
       "rs1 $CL1") n1=$((n1 + 1)) ;;
       "rs2 $CL1") n2=$((n2 + 1)) ;;
       *) fail "TCP request $i: unexpected answer '$ans'" ;;
     esac
-  done
+  done < <(tcp_req cl1 80 10)
   expect_eq "$n1/$n2" "5/5" "rr split of 10 TCP connections (rs1/rs2)"
   diag "10 TCP connections through $VIP:80: 5 to rs1, 5 to rs2, client address seen by the servers"
 }
@@ -72,7 +71,7 @@ second_client_address() {
 # wrr 3:1 gives exactly 3:1; mh sends a given client to the same server every time.
 wrr_3_to_1_sequence() {
   local seq="" i
-  for i in 1 2 3 4 5 6 7 8; do seq="$seq$(tcp_req cl1 8000 | cut -c3)"; done
+  while IFS= read -r i; do seq=$seq${i:2:1}; done < <(tcp_req cl1 8000 8)
   expect_eq "$seq" "11121112" "wrr 3:1 sequence of servers"
   diag "wrr 3:1 gave $seq"
 }
@@ -91,7 +90,7 @@ mh_same_server_per_client() {
 
 udp_both_servers() {
   local u1 u2
-  u1=$(udp_req cl1 53); u2=$(udp_req cl1 53)
+  { read -r u1; read -r u2; } < <(udp_req cl1 53 2)
   case "$u1$u2" in *rs1*rs2*|*rs2*rs1*) ;; *) fail "UDP answers '$u1' '$u2' not from both servers";; esac
   diag "UDP through $VIP:53: '$u1', '$u2'"
 }
@@ -140,11 +139,7 @@ per_real_server_counters() {
     case "$ans" in "rs"[12]" $CL1") seq="$seq${ans:2:1}" ;; *) fail "request $i to $VIP:82: '$ans'" ;; esac
   done
   expect_eq "$seq" 12121 "rr: servers of 5 connections to $VIP:82"
-  rm -f /tmp/prs.in; mkfifo /tmp/prs.in
-  in_ns cl2 timeout 120 socat -t 10 -T 100 - TCP:"$VIP:82",sourceport=40820,reuseaddr,connect-timeout=20 \
-    </tmp/prs.in >/dev/null 2>&1 &
-  held=$!
-  exec 5>/tmp/prs.in
+  hold_conn cl2 82 40820 5; held=$HELD_PID
   e=$(entry_of 82 "$CL2:40820") || fail "the held connection did not get ESTABLISHED"
   expect_eq "$e" "ESTABLISHED $RS2:8082" "entry of the held 6th connection"
   read -r sc c1 c2 si i1 i2 so o1 o2 a1 a2 n1 n2 < <("$IPVSDADM" -L -n --stats --json |
@@ -221,17 +216,10 @@ delete_and_edit_real_server_under_traffic() {
   adm -a -t "$VIP:87" -r "$RS2:8087" -m
   z0=$(drops zombie_replies)
   cap_start d87 tcp cl1 cl2
-  rm -f /tmp/del87.*; mkfifo /tmp/del87.cl1.in /tmp/del87.cl2.in
-  in_ns cl1 timeout 120 socat -t 10 -T 100 - TCP:"$VIP:87",sourceport=40871,reuseaddr,connect-timeout=20 \
-    </tmp/del87.cl1.in >/tmp/del87.cl1.out 2>&1 &
-  j1=$!
-  exec 5>/tmp/del87.cl1.in
+  hold_conn cl1 87 40871 5; j1=$HELD_PID
   e=$(entry_of 87 "$CL1:40871") || fail "the connection from cl1 did not get ESTABLISHED"
   expect_eq "$e" "ESTABLISHED $RS1:8087" "entry of the first connection (cl1)"
-  in_ns cl2 timeout 120 socat -t 10 -T 100 - TCP:"$VIP:87",sourceport=40872,reuseaddr,connect-timeout=20 \
-    </tmp/del87.cl2.in >/tmp/del87.cl2.out 2>&1 &
-  j2=$!
-  exec 6>/tmp/del87.cl2.in
+  hold_conn cl2 87 40872 6; j2=$HELD_PID
   e=$(entry_of 87 "$CL2:40872") || fail "the connection from cl2 did not get ESTABLISHED"
   expect_eq "$e" "ESTABLISHED $RS2:8087" "entry of the second connection (cl2)"
   adm -e -t "$VIP:87" -r "$RS2:8087" -m -w 0
@@ -243,14 +231,14 @@ delete_and_edit_real_server_under_traffic() {
   ans=$(in_ns cl1 timeout 10 socat -T 5 - TCP:"$VIP:87",connect-timeout=3 </dev/null 2>/dev/null)
   expect_eq "$ans" "" "answer to a new connection with rs1 deleted and rs2 at weight 0"
   echo go >&5; echo go >&6
-  for i in $(seq 1 60); do
-    o1=$(< /tmp/del87.cl1.out); o2=$(< /tmp/del87.cl2.out)
+  for ((i = 1; i <= 60; i++)); do
+    o1=$(< /tmp/held.40871.out); o2=$(< /tmp/held.40872.out)
     [[ $o1 == *b* && $o2 == *b* ]] && break
     nap 0.5
   done
   exec 5>&- 6>&-
   wait "$j1" "$j2"
-  o1=$(< /tmp/del87.cl1.out); o2=$(< /tmp/del87.cl2.out)
+  o1=$(< /tmp/held.40871.out); o2=$(< /tmp/held.40872.out)
   expect_eq "${o1//$'\n'/ }" "a rs1 b rs1" "what cl1 received from the deleted rs1"
   expect_eq "${o2//$'\n'/ }" "a rs2 b rs2" "what cl2 received from rs2 at weight 0"
   e=$(entry_of 87 "$CL1:40871" any) || fail "the deleted server's entry is gone once its connection ended"

@@ -222,20 +222,20 @@ needs_cap_net_admin() {
 dumps_during_changes() {
   local i r n dumper bad intr
   adm -C
-  for i in $(seq 1 300); do echo "$NEW_SERVICE 1=u8:17 2=ip:$VIP 3=u16:$((1000 + i)) 4=str:rr"; done |
+  for ((i = 1; i <= 300; i++)); do echo "$NEW_SERVICE 1=u8:17 2=ip:$VIP 3=u16:$((1000 + i)) 4=str:rr"; done |
     $GENL --batch | grep -v '^ok' | head -3 | sed 's/^/# add: /'
   n=$("$IPVSDADM" -L -n | grep -c '^UDP')
   expect_eq "$n" 300 "services listed after adding 300"
-  for r in $(seq 1 40); do
+  for ((r = 1; r <= 40; r++)); do
     echo "$NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((2000 + r)) 4=str:rr"
     echo "$DEL_SERVICE 1=u8:17 2=ip:$VIP 3=u16:$((1000 + r))"
   done > /tmp/churn.req
-  for r in $(seq 1 60); do echo "$GET_SERVICE --dump"; done > /tmp/dump.req
+  for ((r = 1; r <= 60; r++)); do echo "$GET_SERVICE --dump"; done > /tmp/dump.req
   # The changes start once the first dump has been answered and must end while dumps still
   # run, so that dumps overlap them.
   $GENL --batch < /tmp/dump.req > /tmp/dump.out &
   dumper=$!
-  for i in $(seq 1 300); do [ -s /tmp/dump.out ] && break; nap 0.1; done
+  for ((i = 1; i <= 300; i++)); do [ -s /tmp/dump.out ] && break; nap 0.1; done
   [ -s /tmp/dump.out ] || fail "no dump answered within 30 s"
   $GENL --batch < /tmp/churn.req > /tmp/churn.out
   kill -0 $dumper 2>/dev/null || fail "the dumps ended before the changes did: none overlapped them"
@@ -269,8 +269,8 @@ no_leak_1000_services() {
   local i
   adm -C
   leak_begin
-  for i in $(seq 1 1000); do echo "$NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((3000 + i)) 4=str:wrr"; done > /tmp/add.req
-  for i in $(seq 1 1000); do echo "$DEL_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((3000 + i))"; done > /tmp/del.req
+  for ((i = 1; i <= 1000; i++)); do echo "$NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((3000 + i)) 4=str:wrr"; done > /tmp/add.req
+  for ((i = 1; i <= 1000; i++)); do echo "$DEL_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((3000 + i))"; done > /tmp/del.req
   $GENL --batch < /tmp/add.req | grep -vc '^ok' | grep -qx 0 || fail "adding 1,000 services failed"
   expect_eq "$("$IPVSDADM" -L -n | grep -c '^TCP')" 1000 "services after adding 1,000"
   $GENL --batch < /tmp/del.req | grep -vc '^ok' | grep -qx 0 || fail "deleting 1,000 services failed"
@@ -281,12 +281,12 @@ no_leak_1000_services() {
 # rmmod while dumps run: it waits or says busy, never crashes.
 rmmod_during_dumps() {
   local i dumper
-  for i in $(seq 1 300); do echo "$NEW_SERVICE 1=u8:17 2=ip:$VIP 3=u16:$((5000 + i)) 4=str:rr"; done | $GENL --batch >/dev/null
-  for i in $(seq 1 100); do echo "$GET_SERVICE --dump"; done > /tmp/dumps.req
+  for ((i = 1; i <= 300; i++)); do echo "$NEW_SERVICE 1=u8:17 2=ip:$VIP 3=u16:$((5000 + i)) 4=str:rr"; done | $GENL --batch >/dev/null
+  for ((i = 1; i <= 100; i++)); do echo "$GET_SERVICE --dump"; done > /tmp/dumps.req
   $GENL --batch < /tmp/dumps.req > /tmp/dumps.out 2>&1 &
   dumper=$!
   nap 1
-  for _ in $(seq 1 100); do rmmod ipvs_defense 2>/dev/null && break; nap 0.2; done
+  for ((_k = 1; _k <= 100; _k++)); do rmmod ipvs_defense 2>/dev/null && break; nap 0.2; done
   mod_loaded && fail "could not unload during dumps"
   wait $dumper
   diag "rmmod during dumps: unloaded; the dumper saw $(grep -c '^ok' /tmp/dumps.out) complete dumps, then '$(grep -v '^ok' /tmp/dumps.out | head -1)'"

@@ -25,7 +25,7 @@ try_fail() { # what [reason in the log line]
   cap_start unr "icmp[icmptype] == icmp-unreach and icmp[icmpcode] == 1" cl1
   before=$(gw_rx); errs0=$(drops route_errors)
   ans=$(tcp_req cl1 80)
-  cap_stop rf; cap_stop unr
+  cap_stop rf unr
   seen=$(cap_count rf); unreach=$(cap_count unr)
   [ "$unreach" -ge 1 ] || fail "$1: the client got no ICMP host unreachable"
   [ "$seen" -eq 0 ] || { cap_print rf | sed 's/^/#   /'; fail "$1: $seen packets for port 8080 captured"; }

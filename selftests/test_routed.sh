@@ -37,8 +37,10 @@ route add $GW dev eth0
 route add default via $GW
 EOF
 rs_start
-in_ns "$RS3_NS" socat -t 10 TCP-LISTEN:8080,fork,reuseaddr SYSTEM:"echo rs3 \$SOCAT_PEERADDR" >/dev/null 2>&1 &
-wait_listen "$RS3_NS" 8080
+rm -f /tmp/rs-ready.rs3
+"$LOADGEN" answer --netns "$RS3_NS" --name rs3 --port 8080 --seconds 3600 --ready /tmp/rs-ready.rs3 \
+  >/dev/null 2>&1 &
+wait_ready /tmp/rs-ready.rs3 || fail "rs3's server did not start"
 adm -A -t "$VIP:80" -s rr
 adm -a -t "$VIP:80" -r "$RS3:8080" -m
 
@@ -68,7 +70,7 @@ default_route_only() {
   cap_start dflt "tcp port 8080" gw
   cap_start unr "icmp[icmptype] == icmp-unreach" cl1
   ans=$(in_ns cl1 timeout 10 socat -t 3 - TCP:"$VIP:80",connect-timeout=3 </dev/null 2>&1)
-  cap_stop dflt; cap_stop unr
+  cap_stop dflt unr
   gw_seen=$(cap_count dflt); unreach=$(cap_count unr)
   case "$ans" in "rs3 "*) fail "the connection succeeded through the default route" ;; esac
   expect_eq "$gw_seen" 0 "packets for port 8080 at the gateway"

@@ -56,7 +56,7 @@ s.close()
 print(data.decode().strip())' "$VIP" "$port" 2>&1)
   expect_eq "$ans" "director" "the director's own server on VIP:80"
   # The client's FIN may still be on its way when it returns: look for up to 10 s.
-  for i in $(seq 1 50); do
+  for ((i = 1; i <= 50; i++)); do
     ss -Htan state time-wait "( sport = :80 and dport = :$port )" | grep -q . && break
     nap 0.2
   done
@@ -104,9 +104,7 @@ time.sleep(600)' &
   sysctl net.core.netdev_tstamp_prequeue | sed 's/^/# /'
   read -r sent0 drops0 < <(fq_counts)
   [ -n "$drops0" ] || fail "tc shows no counters for fq on br-rs"
-  for i in 1 2 3 4 5; do
-    case "$(udp_req cl2 53)" in "rs1 $CL2") ok=$((ok + 1)) ;; esac
-  done
+  ok=$(udp_req cl2 53 5 | grep -cx "rs1 $CL2")
   case "$(tcp_req cl1 80)" in "rs1 $CL1") ok=$((ok + 1)) ;; esac
   read -r sent drops < <(fq_counts)
   tc -s qdisc show dev br-rs | sed 's/^/# /'
@@ -123,7 +121,7 @@ ttl() {
   cap_start te "icmp[icmptype] == icmp-timxceed" cl1
   in_ns cl1 hping3 -q -S -p 80 -s 41000 -t 1 -c 1 "$VIP" >/dev/null 2>&1
   nap 1
-  cap_stop ttl; cap_stop te
+  cap_stop ttl te
   expect_eq "$(cap_count ttl)" 0 "TTL-1 SYNs that reached a real server"
   te=$(cap_count te)
   cap_print te | sed 's/^/# /'

@@ -47,7 +47,7 @@ crafted_zombies_dropped() {
   sent=$(in_ns rs1 python3 -S "$IPVSD_TOP/selftests/craft.py" "$CL1" 5555 --sport 8080 tcp_synack tcp_ack)
   expect_eq "$sent" 2 "crafted segments sent"
   nap 1
-  cap_stop zcl; cap_stop zrs
+  cap_stop zcl zrs
   expect_eq "$(drops zombie_replies)" $((z0 + 2)) "zombie_replies after a crafted SYN+ACK and ACK"
   expect_eq "$(cap_count zcl)" 0 "crafted zombie segments seen at the client"
   rsts=$(cap_count zrs)
@@ -66,7 +66,7 @@ zombie_reset_rate_limit() {
   cap_start zburst "tcp and port 5557" rs1
   z0=$(drops zombie_replies)
   sent=$(in_ns rs1 python3 -S "$IPVSD_TOP/selftests/craft.py" "$CL1" 5557 --sport 8080 \
-    $(for i in $(seq 1 300); do echo tcp_synack; done))
+    $(for ((i = 1; i <= 300; i++)); do echo tcp_synack; done))
   nap 1
   cap_stop zburst
   expect_eq "$sent" 300 "crafted SYN+ACKs sent"
@@ -99,7 +99,7 @@ no_reset_answers_a_zombie_rst() {
   sent=$(in_ns rs1 python3 -S "$IPVSD_TOP/selftests/craft.py" "$CL1" 5558 --sport 8080 tcp_rst tcp_ack)
   expect_eq "$sent" 2 "crafted segments sent"
   nap 1
-  cap_stop zrstcl; cap_stop zrstrs
+  cap_stop zrstcl zrstrs
   expect_eq "$(drops zombie_replies)" $((z0 + 2)) "zombie_replies after a crafted RST and ACK"
   expect_eq "$(cap_count zrstcl)" 0 "crafted zombie segments seen at the client"
   resets=$(cap_print zrstrs)
@@ -157,7 +157,7 @@ table_full_refuses() {
   f0=$(drops table_full)
   in_ns cl1 timeout 90 socat -u TCP:"$VIP:82" OPEN:/dev/null & in_ns cl2 timeout 90 socat -u TCP:"$VIP:82" OPEN:/dev/null &
   n=0
-  for _ in $(seq 1 150); do
+  for ((_k = 1; _k <= 150; _k++)); do
     n=$("$IPVSDADM" -L -n -c | grep -c "ESTABLISHED.*:82 ")
     [ "$n" -ge 2 ] && break; nap 0.2
   done

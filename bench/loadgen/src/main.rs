@@ -9,9 +9,10 @@
 //! loadgen serve --port P --seconds S [--reply TEXT] [--threads N]
 //!     TCP server: accept, write TEXT and a newline, close (the server closes first, so
 //!     the TIME_WAIT is on its side). Exits after S seconds.
-//! loadgen serve --udp --port P --seconds S [--idle-ms MS]
+//! loadgen serve --udp --port P --seconds S [--idle-ms MS] [--ready FILE]
 //!     UDP sink: counts datagrams; exits S seconds after start, or MS (default 2000)
-//!     milliseconds after the last datagram once one arrived. Prints `received=N`.
+//!     milliseconds after the last datagram once one arrived. Creates FILE (if given) once
+//!     it listens. Prints `received=N`.
 //! loadgen conn --dst IP:PORT [--dst IP:PORT ...] --seconds S --parallel N --ports LO-HI
 //!             [--timeout-ms T] [--rate R] [--ready FILE]
 //!     Short TCP connections from N threads for S seconds, round robin over the
@@ -37,15 +38,34 @@
 //!     entries of one flood can be told from those of earlier ones. Creates FILE (if
 //!     given) when it starts sending. Stops after N packets, S seconds, or once STOP
 //!     exists. Prints `sent= errors= elapsed_ms= rate=`.
+//! loadgen answer --name NAME [--port P] [--udp-port U] --seconds S [--ready FILE]
+//!     The tests' real server: answers each TCP connection on P and each UDP datagram on U
+//!     with `NAME CLIENT-ADDRESS` and a newline (the client's address as it arrived, so a
+//!     test sees NAT, not masquerading). TCP: writes the answer, reads what the client
+//!     sends until the client ends its side, then closes (so a client may hold the
+//!     connection ESTABLISHED, and closing never resets). Creates FILE (if given) once it
+//!     listens. Exits after S seconds.
+//! loadgen req --dst IP:PORT [--udp] [--count N] [--timeout-ms T]
+//!     The tests' client: N requests one after the other (default 1), each from a new
+//!     socket, printing each answer on a line. TCP: connect, end its side at once, read
+//!     the answer to the server's end; UDP: send `hi`, wait for one datagram. T (default
+//!     10000 for TCP, 3000 for UDP) bounds each connect and each wait for an answer. A
+//!     failed request prints `loadgen req: ...` with the reason on its line instead; the
+//!     exit status is 1 when any failed.
 //! ```
+//!
+//! Every subcommand takes `--netns NAME`: it first enters the network namespace
+//! /run/netns/NAME (as `ip netns exec` would, without a second process start).
 //!
 //! Every mode is bounded in time; floods also in count. A sender that cannot keep up with
 //! --rate sends as fast as it can: the printed rate says what it offered.
 
+use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::process::exit;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -118,18 +138,38 @@ fn main() {
         eprintln!("usage: loadgen serve|conn|udp|syn --option value ... (see the source's header)");
         exit(2);
     };
-    let result = Opts::parse(&args[1..]).and_then(|o| match cmd.as_str() {
-        "serve" if o.flag("udp") => udp_sink(&o),
-        "serve" => tcp_serve(&o),
-        "conn" => conn(&o),
-        "udp" => udp_send(&o),
-        "syn" => syn_flood(&o),
-        other => Err(format!("unknown subcommand '{other}'")),
+    let result = Opts::parse(&args[1..]).and_then(|o| {
+        enter_netns(&o)?;
+        run(cmd, &o)
     });
     if let Err(e) = result {
         eprintln!("loadgen {cmd}: {e}");
         exit(1);
     }
+}
+
+fn run(cmd: &str, o: &Opts) -> Result<(), String> {
+    match cmd {
+        "serve" if o.flag("udp") => udp_sink(o),
+        "serve" => tcp_serve(o),
+        "answer" => answer(o),
+        "req" => req(o),
+        "conn" => conn(o),
+        "udp" => udp_send(o),
+        "syn" => syn_flood(o),
+        other => Err(format!("unknown subcommand '{other}'")),
+    }
+}
+
+/// `--netns NAME`: moves the process (still one thread) into /run/netns/NAME.
+fn enter_netns(o: &Opts) -> Result<(), String> {
+    let Ok(name) = o.get::<String>("netns", None) else {
+        return Ok(());
+    };
+    let path = format!("/run/netns/{name}");
+    let ns = std::fs::File::open(&path).map_err(|e| format!("--netns {path}: {e}"))?;
+    move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))
+        .map_err(|e| format!("--netns {path}: setns: {e}"))
 }
 
 /// Paces a sender to a set rate: item `i` is due `i / rate` seconds after the start.
@@ -220,6 +260,124 @@ fn tcp_serve(o: &Opts) -> Result<(), String> {
     Ok(())
 }
 
+/// The answer of a test server to a client: `NAME CLIENT-ADDRESS` and a newline.
+fn answer_text(name: &str, peer: SocketAddr) -> String {
+    format!("{name} {}\n", peer.ip())
+}
+
+fn answer(o: &Opts) -> Result<(), String> {
+    let name: String = o.get("name", None)?;
+    let tcp_port: Option<u16> = o.get("port", None).ok();
+    let udp_port: Option<u16> = o.get("udp-port", None).ok();
+    if tcp_port.is_none() && udp_port.is_none() {
+        return Err("--port or --udp-port is required".into());
+    }
+    let listener = match tcp_port {
+        Some(p) => Some(TcpListener::bind(("0.0.0.0", p)).map_err(|e| format!("bind {p}: {e}"))?),
+        None => None,
+    };
+    let udp = match udp_port {
+        // SO_REUSEADDR, as socat's reuseaddr: a test may send from this port too.
+        Some(u) => Some(
+            Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
+                .and_then(|s| {
+                    s.set_reuse_address(true)?;
+                    s.bind(&SockAddr::from(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, u)))?;
+                    Ok(UdpSocket::from(s))
+                })
+                .map_err(|e| format!("bind {u}/udp: {e}"))?,
+        ),
+        None => None,
+    };
+    exit_after(secs(o)?, || {});
+    signal_ready(o)?;
+    let udp_name = name.clone();
+    let udp_loop = move |sock: UdpSocket| {
+        let mut buf = [0u8; 2048];
+        while let Ok((_, peer)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(answer_text(&udp_name, peer).as_bytes(), peer);
+        }
+    };
+    let Some(listener) = listener else {
+        // Only UDP: serve it on this thread until the time is up.
+        udp_loop(udp.expect("--udp-port given"));
+        return Ok(());
+    };
+    if let Some(sock) = udp {
+        thread::spawn(move || udp_loop(sock));
+    }
+    // A thread per connection, at most 256 at a time; each holds its connection open until
+    // the client ends its side or resets it (a test may hold one ESTABLISHED for the whole
+    // run), then closes.
+    let live = Arc::new(AtomicU64::new(0));
+    loop {
+        let Ok((mut c, peer)) = listener.accept() else {
+            continue;
+        };
+        if live.load(Ordering::Relaxed) >= 256 {
+            continue;
+        }
+        live.fetch_add(1, Ordering::Relaxed);
+        let (name, live) = (name.clone(), Arc::clone(&live));
+        thread::spawn(move || {
+            if c.write_all(answer_text(&name, peer).as_bytes()).is_ok() {
+                let mut buf = [0u8; 2048];
+                while matches!(c.read(&mut buf), Ok(n) if n > 0) {}
+            }
+            live.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+}
+
+/// One request of `req`: the answer, or why there is none.
+fn one_req(dst: SocketAddrV4, udp: bool, timeout: Duration) -> Result<String, String> {
+    let mut buf = Vec::with_capacity(128);
+    if udp {
+        let s = UdpSocket::bind(("0.0.0.0", 0)).map_err(|e| format!("bind: {e}"))?;
+        s.connect(dst).map_err(|e| format!("connect: {e}"))?;
+        s.send(b"hi\n").map_err(|e| format!("send: {e}"))?;
+        s.set_read_timeout(Some(timeout))
+            .map_err(|e| e.to_string())?;
+        buf.resize(2048, 0);
+        let n = s.recv(&mut buf).map_err(|e| format!("no answer: {e}"))?;
+        buf.truncate(n);
+    } else {
+        let mut c = std::net::TcpStream::connect_timeout(&SocketAddr::V4(dst), timeout)
+            .map_err(|e| format!("connect: {e}"))?;
+        let _ = c.shutdown(std::net::Shutdown::Write);
+        c.set_read_timeout(Some(timeout))
+            .map_err(|e| e.to_string())?;
+        c.read_to_end(&mut buf).map_err(|e| format!("read: {e}"))?;
+    }
+    Ok(String::from_utf8_lossy(&buf)
+        .trim_end_matches('\n')
+        .to_string())
+}
+
+fn req(o: &Opts) -> Result<(), String> {
+    let dst: SocketAddrV4 = o.get("dst", None)?;
+    let udp = o.flag("udp");
+    let count: u32 = o.get("count", Some(1))?;
+    let timeout = Duration::from_millis(o.get("timeout-ms", Some(if udp { 3000 } else { 10000 }))?);
+    if !(1..=10000).contains(&count) || timeout.is_zero() || timeout > Duration::from_secs(60) {
+        return Err("--count must be 1..10000 and --timeout-ms 1..60000".into());
+    }
+    let mut failed = 0;
+    for _ in 0..count {
+        match one_req(dst, udp, timeout) {
+            Ok(a) => println!("{a}"),
+            Err(e) => {
+                println!("loadgen req: {dst}: {e}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} of {count} request(s) failed"));
+    }
+    Ok(())
+}
+
 fn udp_sink(o: &Opts) -> Result<(), String> {
     let port: u16 = o.get("port", None)?;
     let idle = Duration::from_millis(o.get("idle-ms", Some(2000))?);
@@ -231,6 +389,7 @@ fn udp_sink(o: &Opts) -> Result<(), String> {
     let sock: UdpSocket = sock.into();
     sock.set_read_timeout(Some(Duration::from_millis(200)))
         .map_err(|e| e.to_string())?;
+    signal_ready(o)?;
     let mut buf = [0u8; 2048];
     let (mut received, mut last) = (0u64, None::<Instant>);
     loop {
