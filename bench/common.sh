@@ -185,7 +185,7 @@ variant_on() { # contestant variant
     ours:l0) "$IPVSDADM" --set-defense 0 || die "--set-defense 0" ;;
     ours:l2|ours:l2full)
       "$IPVSDADM" --set-defense 2 || die "--set-defense 2"
-      sc_write syn_drop_rate "$(cat $IPVS_SYSCTL/am_droprate)" || die "syn_drop_rate"
+      sc_write syn_drop_rate "$(< $IPVS_SYSCTL/am_droprate)" || die "syn_drop_rate"
       [ "$2" = l2full ] && { sc_write conn_max "$FULL_CONN_MAX" || die "conn_max"; } ;;
     ipvs:st0) ipvs_reset_sysctls ;;
     ipvs:st3)
@@ -388,13 +388,13 @@ flood_start() {
     --ready /tmp/bench-flood.ready > /tmp/bench-flood.out 2>&1 &
   FLOOD_PID=$!
   wait_file /tmp/bench-flood.ready $FLOOD_PID ||
-    die "the flooder did not start: $(cat /tmp/bench-flood.out)"
+    die "the flooder did not start: $(< /tmp/bench-flood.out)"
 }
 # Waits for the flood and reads loadgen's result into FLOOD_LINE (not through $(...): a
 # subshell cannot wait for its parent's child).
 flood_wait() {
-  wait "$FLOOD_PID" || die "the flooder failed: $(cat /tmp/bench-flood.out)"
-  FLOOD_LINE=$(cat /tmp/bench-flood.out)
+  wait "$FLOOD_PID" || die "the flooder failed: $(< /tmp/bench-flood.out)"
+  FLOOD_LINE=$(< /tmp/bench-flood.out)
 }
 
 # Small-packet UDP at a set rate: cl1 sends 18-byte payloads (64-byte Ethernet frames with
@@ -422,15 +422,15 @@ udp_measure() { # workload contestant port --dst A:P...
   "$LOADGEN" udp --netns "cl1-$NS_SUFFIX" "$@" --seconds "$BENCH_SECONDS" \
     --flows 4 --size 18 --rate "$UDP_RATE" --ready /tmp/bench-udp.ready > /tmp/bench-udp.out 2>&1 &
   spid=$!
-  wait_file /tmp/bench-udp.ready $spid || die "$w/$c: the sender did not start: $(cat /tmp/bench-udp.out)"
+  wait_file /tmp/bench-udp.ready $spid || die "$w/$c: the sender did not start: $(< /tmp/bench-udp.out)"
   k0=$(busy_cs)
-  wait $spid || die "$w/$c: sender failed: $(cat /tmp/bench-udp.out)"
+  wait $spid || die "$w/$c: sender failed: $(< /tmp/bench-udp.out)"
   k1=$(busy_cs)
-  line=$(cat /tmp/bench-udp.out)
+  line=$(< /tmp/bench-udp.out)
   for p in "${pids[@]}"; do
     wait "$p" || die "$w/$c: a sink failed: $(cat /tmp/bench-sink.rs1 /tmp/bench-sink.rs2)"
   done
-  kv s "$line"; kv r1 "$(cat /tmp/bench-sink.rs1)"; kv r2 "$(cat /tmp/bench-sink.rs2)"
+  kv s "$line"; kv r1 "$(< /tmp/bench-sink.rs1)"; kv r2 "$(< /tmp/bench-sink.rs2)"
   got=$(( ${r1_received:-0} + ${r2_received:-0} ))
   [ "$got" -gt 0 ] || die "$w/$c: no datagram arrived (sent ${s_sent:-?})"
   tried=$(( s_sent + s_errors ))

@@ -39,7 +39,7 @@ for p in "${pids[@]}"; do
   wait "$p" || die "conn/$c: a client failed: $(cat /tmp/bench-conn.cl1 /tmp/bench-conn.cl2)"
 done
 k1=$(busy_cs)
-kv a "$(cat /tmp/bench-conn.cl1)"; kv b "$(cat /tmp/bench-conn.cl2)"
+kv a "$(< /tmp/bench-conn.cl1)"; kv b "$(< /tmp/bench-conn.cl2)"
 ok=$((a_ok + b_ok))
 span=$(( (a_end_ms > b_end_ms ? a_end_ms : b_end_ms) - (a_start_ms < b_start_ms ? a_start_ms : b_start_ms) ))
 [ "$ok" -gt 0 ] || die "conn/$c: no connection completed (failed $((a_failed + b_failed)))"

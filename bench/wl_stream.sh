@@ -25,7 +25,7 @@ sleep 2
 k0=$(busy_cs); t0=$(date +%s%N)
 wait $cpid; rc=$?
 k1=$(busy_cs); t1=$(date +%s%N)
-json=$(cat /tmp/bench-stream.json)
+json=$(< /tmp/bench-stream.json)
 [ $rc -eq 0 ] || die "stream/$c: iperf3 failed: $(jq -r '.error // empty' <<< "$json" 2>/dev/null)"
 read -r bps retr < <(jq -r '"\(.end.sum_received.bits_per_second | floor) \(.end.sum_sent.retransmits // 0)"' <<< "$json")
 [ "${bps:-0}" -gt 0 ] 2>/dev/null || die "stream/$c: no throughput in iperf3's report"

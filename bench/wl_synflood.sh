@@ -68,12 +68,12 @@ rm -f /tmp/bench-legit.ready
 legit_pid=$!
 wait_file /tmp/bench-legit.ready $legit_pid || die "synflood/$c/$v: the legitimate client did not start"
 t0=$(date +%s%N); k0=$(busy_cs)
-wait $legit_pid || die "synflood/$c/$v: legitimate client failed: $(cat /tmp/bench-legit.out)"
+wait $legit_pid || die "synflood/$c/$v: legitimate client failed: $(< /tmp/bench-legit.out)"
 k1=$(busy_cs); t1=$(date +%s%N)
 touch /tmp/bench-flood.stop
 flood_wait; fline=$FLOOD_LINE
 segs1=$(servers_tcp_insegs)
-lline=$(cat /tmp/bench-legit.out)
+lline=$(< /tmp/bench-legit.out)
 kv f "$fline"; kv l "$lline"
 [ "${f_sent:-0}" -gt 0 ] || die "synflood/$c/$v: no SYN sent: $fline"
 tries=$((l_ok + l_failed))

@@ -114,7 +114,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(b"hi", (sys.argv[1], 56))
 s.close()' "$VIP"
   wait $srv
-  expect_eq "$(cat /tmp/icmp.local)" refused "the local real server's socket after the client's port unreachable"
+  expect_eq "$(< /tmp/icmp.local)" refused "the local real server's socket after the client's port unreachable"
   expect_eq "$(drops route_errors)" "$r0" "route_errors"
   diag "the client's port unreachable about a local real server's reply reached its socket"
 }

@@ -6,6 +6,9 @@
 # - the same server with only the default route: dropped, counted, ICMP host unreachable
 #   to the client, nothing for it at the gateway; the same with an on-link default route
 #   (no gateway);
+# - a fragmentation-needed for a TCP connection from the router beyond the director (gw,
+#   not the real server) reaches the client translated (from the VIP, quoting VIP:81, as
+#   IPVS does), and the transfer completes;
 # - resurrect=1 with rp_filter=0: a SYN+ACK in rs1's name spoofed from the clients' side
 #   opens no entry (and earns rs1 no reset); the same from rs1 itself brings it back.
 #   (Both are addressed to gw, so that the director routes them.)
@@ -14,7 +17,7 @@
 #   director 203.0.113.1/25 ──veth── 203.0.113.2/25 ns gw (forwarding) ──veth── ns rs3 203.0.113.200/32
 # with "203.0.113.200/32 via 203.0.113.2" on the director, or only a default route.
 . "$(dirname "$0")/lib.sh"
-plan 4
+plan 5
 RS3=203.0.113.200
 RS3_NS=rs3-$NS_SUFFIX
 CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
@@ -100,6 +103,42 @@ default_route_on_link() {
   ip route del default
 }
 
+# The hop beyond the director toward rs3 (gw's eth1) has MTU 1000, the ends 1500: gw answers
+# the client's 1460-byte segments with fragmentation-needed from its own address, quoting
+# client -> rs3:8081. The director must translate it as IPVS does (ip_vs_nat_icmp): from
+# the VIP, quoting client -> VIP:81; or the client's TCP never learns the path MTU and the
+# transfer stalls.
+pmtu_from_beyond() {
+  local ans seen route
+  no_rs3_route
+  ip route add "$RS3/32" via "$GW" || fail "could not add the route to rs3"
+  adm -A -t "$VIP:81" -s rr
+  adm -a -t "$VIP:81" -r "$RS3:8081" -m
+  in_ns "$RS3_NS" socat -t 10 TCP-LISTEN:8081,fork,reuseaddr SYSTEM:'wc -c' >/dev/null 2>&1 &
+  wait_listen "$RS3_NS" 8081
+  ip -n "$(ns_name gw)" link set eth1 mtu 1000 || fail "could not set gw's MTU toward rs3"
+  cap_start pmtu "icmp" cl1
+  ans=$(head -c 30000 /dev/zero | in_ns cl1 timeout 40 socat -t 20 - TCP:"$VIP:81",connect-timeout=10 2>&1)
+  cap_stop pmtu
+  ip -n "$(ns_name gw)" link set eth1 mtu 1500
+  seen=$(cap_verbose pmtu cl1)
+  echo "$seen" | head -4 | sed 's/^/# /'
+  route=$(in_ns cl1 ip route get "$VIP")
+  in_ns cl1 ip route flush cache
+  echo "$seen" | grep -q "$VIP > $CL1: ICMP $VIP unreachable - need to frag (mtu 1000)" ||
+    fail "no fragmentation-needed from $VIP about $VIP at the client"
+  echo "$seen" | grep -qE "$CL1\.[0-9]+ > $VIP\.81: " ||
+    fail "the client's fragmentation-needed does not quote its segment to $VIP:81"
+  echo "$seen" | grep -qE "$RS3|$GW" && fail "the client saw rs3's or gw's address in an ICMP error"
+  checksums_ok "$seen" "the client's capture"
+  expect_eq "${ans//[[:space:]]/}" 30000 "bytes rs3 received from the client over the 1000-byte hop"
+  [[ $route == *"mtu 1000"* ]] || fail "the client's route to the VIP did not learn MTU 1000: $route"
+  diag "MTU 1000 one hop beyond the director: gw's fragmentation-needed reached the client from" \
+    "$VIP quoting $VIP:81, its route learned mtu 1000, 30000 bytes arrived at rs3"
+  adm -D -t "$VIP:81"
+  ip route del "$RS3/32"
+}
+
 spoofed_server() {
   local z0 n
   adm -C
@@ -127,5 +166,6 @@ spoofed_server() {
 run_test specific_route_to_rs3 specific_route
 run_test default_route_only_dropped default_route_only
 run_test on_link_default_route_dropped default_route_on_link
+run_test pmtu_from_a_hop_beyond_the_director pmtu_from_beyond
 run_test spoofed_server_segment_not_resurrected spoofed_server
 finish
