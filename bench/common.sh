@@ -288,17 +288,6 @@ ipvs_wait_empty() {
   note "IPVS's table still holds $(ipvs_conn_objects) entries after ${IPVS_EMPTY_WAIT} s"
 }
 
-# Waits (at most 60 s) for a process to create FILE; fails when it died first.
-wait_file() { # file pid
-  local i
-  for ((i = 1; i <= 300; i++)); do
-    [ -e "$1" ] && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    nap 0.2
-  done
-  return 1
-}
-
 # A field of /proc/meminfo in bytes.
 meminfo() {
   local k v u

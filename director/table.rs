@@ -111,15 +111,10 @@ impl Shard {
         })
     }
 
-    /// Removes the oldest queued entry that is still half-open and returns its slot;
-    /// `None` when none is left (the stale records met on the way are dropped).
-    fn pop_half_open(&mut self) -> Option<u32> {
-        while let Some(r) = self.half_open_order.pop(&self.half_open) {
-            if self.is_live(r) {
-                return Some(r.slot);
-            }
-        }
-        None
+    /// Removes the record at the front of the half-open queue and returns its slot: the
+    /// oldest half-open entry once [`Shard::drop_stale_front`] found nothing to drop.
+    fn pop_front(&mut self) -> Option<u32> {
+        self.half_open_order.pop(&self.half_open).map(|r| r.slot)
     }
 
     /// Whether record `r` still stands for a half-open TCP entry in the table (its entry
@@ -458,7 +453,8 @@ impl Table {
                 self.publish_oldest(&shard);
                 continue;
             }
-            let victim = shard.pop_half_open().and_then(|i| {
+            // The front is live, or the queue empty.
+            let victim = shard.pop_front().and_then(|i| {
                 let e = *shard.entry(i)?;
                 self.remove(&mut shard, i);
                 Some(e)

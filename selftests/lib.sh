@@ -49,7 +49,7 @@ skip() { echo "# SKIP: $*"; echo "$*" > "$_KTAP_REASON"; exit 4; }
 # which run_guest.sh counts as failures.
 _KTAP_REASON=/tmp/ktap-reason.$$
 KTAP_NUM=0 KTAP_FAILED=0
-plan() { echo "1..$1"; }
+plan() { echo "1..$1"; adm_batch_start; }
 run_test() { # name function [args]
   local name=$1 rc reason; shift
   KTAP_NUM=$((KTAP_NUM + 1))
@@ -71,7 +71,51 @@ run_test() { # name function [args]
 finish() { rm -f "$_KTAP_REASON"; exit "$KTAP_FAILED"; }
 
 # ipvsdadm for a configuration step: a failing step fails the scenario (or the script).
-adm() { "$IPVSDADM" "$@" || fail "ipvsdadm $*: exit $?"; }
+adm() { ipvsdadm "$@" || fail "ipvsdadm $*: exit $?"; }
+
+# One ipvsdadm for the whole script: `plan` starts `ipvsdadm --batch` and the function
+# ipvsdadm sends it each command and prints what comes back (a process start costs about a
+# second under emulation, and a test runs ipvsdadm a hundred times). Being a function, it
+# cannot follow `timeout` or `ip netns exec`, and its error line goes to the script's
+# standard error whatever the caller redirects: those uses, and -R, run "$IPVSDADM". A
+# token in a third pipe is the lock that keeps two users (a pipeline, a background job)
+# from mixing their lines; without the batch (not started, ended, or an argument with
+# a space in it), a new ipvsdadm runs the command.
+adm_batch_start() {
+  exec {_ADM_IN}<> <(:) {_ADM_OUT}<> <(:) {_ADM_LOCK}<> <(:)
+  "$IPVSDADM" --batch <&"$_ADM_IN" >&"$_ADM_OUT" &
+  _ADM_PID=$!
+  printf x >&"$_ADM_LOCK"
+}
+_adm_alive() {
+  local st
+  [ -n "${_ADM_PID:-}" ] && read -r _ _ st _ < "/proc/$_ADM_PID/stat" && [ "$st" != Z ]
+} 2>/dev/null
+ipvsdadm() {
+  local a l part="" rc=125 lines=()
+  _adm_alive || { "$IPVSDADM" "$@"; return; }
+  for a; do [[ -n $a && $a != *[[:space:]]* ]] || { "$IPVSDADM" "$@"; return; }; done
+  read -r -N 1 -t 60 -u "$_ADM_LOCK" _ || { "$IPVSDADM" "$@"; return; }
+  # What a user killed half-way through its answer left unread.
+  while read -r -t 0 -u "$_ADM_OUT"; do IFS= read -r -t 1 -u "$_ADM_OUT" _ || break; done
+  printf '%s\n' "$*" >&"$_ADM_IN"
+  while :; do
+    if IFS= read -r -t 5 -u "$_ADM_OUT" l; then
+      l=$part$l part=""
+      if [[ $l == "ipvsdadm-batch: exit "* ]]; then rc=${l##* }; break; fi
+      lines+=("$l")
+    elif _adm_alive; then
+      part+=$l # a timeout keeps what it read of the line
+    else
+      echo "ipvsdadm --batch ended in the middle of 'ipvsdadm $*'" >&2; break
+    fi
+  done
+  printf x >&"$_ADM_LOCK"
+  # Printed once the answer is whole and the lock given back: a reader that stops early
+  # (SIGPIPE) must not leave half an answer in the pipe.
+  [ ${#lines[@]} -eq 0 ] || printf '%s\n' "${lines[@]}"
+  return "$rc"
+}
 
 # The namespaces of the topology have names unique to each run (as setup_ns in the
 # kernel's net/lib.sh); scripts name them cl1, cl2, rs1, rs2, gw and ns_name maps those.
@@ -80,11 +124,14 @@ adm() { "$IPVSDADM" "$@" || fail "ipvsdadm $*: exit $?"; }
 export NS_SUFFIX
 ns_name() { case $1 in cl1|cl2|rs1|rs2|gw) echo "$1-$NS_SUFFIX" ;; *) echo "$1" ;; esac; }
 
-# Runs a command in a namespace (a topology name or any other).
+# Runs a command in a namespace (a topology name or any other), by nsenter: setns alone,
+# where `ip netns exec` also makes a mount namespace and remounts /sys (a third of a second
+# more for every command under emulation). So /sys shows the director's devices: a
+# command that reads the namespace's own /sys/class/net runs under `ip netns exec`.
 in_ns() {
   local ns=$1; shift
   case $ns in cl1|cl2|rs1|rs2|gw) ns=$ns-$NS_SUFFIX ;; esac
-  ip netns exec "$ns" "$@"
+  nsenter --net="/run/netns/$ns" "$@"
 }
 # Sleeps without starting a process (a start costs a good part of a second under
 # emulation): a read that times out on a pipe no one writes to.
@@ -194,16 +241,19 @@ rs_start() {
     "$LOADGEN" answer --netns "$rs-$NS_SUFFIX" --name $rs --port 8080 --udp-port 5353 \
       --seconds 3600 --ready /tmp/rs-ready.$rs >/dev/null 2>&1 &
   done
-  wait_ready /tmp/rs-ready.rs1 /tmp/rs-ready.rs2 || fail "the real servers did not start"
+  wait_file /tmp/rs-ready.rs1 && wait_file /tmp/rs-ready.rs2 || fail "the real servers did not start"
 }
 
-# Waits (up to 60 s) until every FILE exists; false otherwise.
-wait_ready() { # file...
-  local f i
-  for f in "$@"; do
-    for ((i = 0; i < 300; i++)); do [ -e "$f" ] && break; nap 0.2; done
-    [ -e "$f" ] || return 1
+# Waits (up to 60 s) until FILE exists; false otherwise, and as soon as PID (the process
+# that makes it), when given, has ended.
+wait_file() { # file [pid]
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [ -e "$1" ] && return 0
+    [ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || return 1
+    nap 0.2
   done
+  return 1
 }
 
 # TCP servers on PORT of rs1 and rs2 that run the shell command CMD for each connection,
@@ -260,7 +310,7 @@ conn_entry() { # vport [client|-] [states]
     [ -z "${2:-}" ] || [ "$2" = - ] || [ "$src" = "$2" ] || continue
     [ -z "${3:-}" ] || [[ $st =~ ^($3)$ ]] || continue
     echo "$st $((10#${exp%%:*} * 60 + 10#${exp#*:})) $dst"; return 0
-  done < <("$IPVSDADM" -L -n -c)
+  done < <(ipvsdadm -L -n -c)
   return 1
 }
 
@@ -269,15 +319,15 @@ entries() {
   local a b n _
   while read -r a b n _; do
     [ "$a $b" = "connection entries" ] && { echo "$n"; return 0; }
-  done < <("$IPVSDADM" --defense)
+  done < <(ipvsdadm --defense)
   return 1
 }
 
 # A clean slate for the defense tests: no entries, one service VIP:80 (rr over rs1:8080
 # and rs2:8080), every counter zeroed.
 setup_svc() {
-  printf '%s\n' -C "-A -t $VIP:80 -s rr" "-a -t $VIP:80 -r $RS1:8080 -m" \
-    "-a -t $VIP:80 -r $RS2:8080 -m" -Z | "$IPVSDADM" -R || fail "setup_svc: ipvsdadm -R failed"
+  adm -C; adm -A -t $VIP:80 -s rr
+  adm -a -t $VIP:80 -r $RS1:8080 -m; adm -a -t $VIP:80 -r $RS2:8080 -m; adm -Z
 }
 
 # TCP requests from a client namespace to VIP:port, COUNT (default 1) one after the other;

@@ -79,7 +79,7 @@ lc_picks_idle_server() {
   sleep 60 | in_ns cl2 timeout 60 socat - TCP:"$VIP:83",connect-timeout=20 >/dev/null 2>&1 &
   held=""
   for ((_k = 1; _k <= 60; _k++)); do
-    held=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:83" '!f && $5 == v && $3 == "ESTABLISHED" { print $6; f = 1 }')
+    held=$(ipvsdadm -L -n -c | awk -v v="$VIP:83" '!f && $5 == v && $3 == "ESTABLISHED" { print $6; f = 1 }')
     [ -n "$held" ] && break; nap 0.5
   done
   [ -n "$held" ] || fail "lc: the held connection did not get ESTABLISHED"
@@ -111,7 +111,7 @@ wlc_weighs_active_connections() {
   hold_conn cl2 88 40882 6; h2=$HELD_PID
   d=$(es_dest 88 "$CL2:40882") || fail "wlc: the second held connection did not get ESTABLISHED"
   expect_eq "$d" "$RS2:8088" "wlc: server of the second held connection"
-  act=$("$IPVSDADM" -L -n --json | jq -r '.services[] | select(.protocol == "TCP" and .port == 88) |
+  act=$(ipvsdadm -L -n --json | jq -r '.services[] | select(.protocol == "TCP" and .port == 88) |
     [.real_servers[] | "\(.address) \(.active_conns)"] | join(", ")')
   expect_eq "$act" "$RS1 1, $RS2 1" "wlc: active connections before the short requests"
   for i in 1 2 3 4; do
@@ -128,36 +128,49 @@ wlc_weighs_active_connections() {
 #    timeouts"): SYN_RECV while rs1 cannot answer (INPUT syn), ESTABLISHED once it can
 #    (INPUT ack at SR), CLOSE_WAIT after the client's FIN (INPUT fin at ES), TIME_WAIT after
 #    the server's (OUTPUT fin at CW; the client's last ACK keeps it), then gone on
-#    time_wait's timeout.
+#    time_wait's timeout. Each state's timeout sysctl is set to a value of its own, and
+#    the entry must show it (less the seconds the polls take) in that state.
+walk_timeout_ok() { # "STATE SECONDS_LEFT" sysctl_value
+  local left=${1#* }
+  [ "$left" -le "$2" ] && [ "$left" -ge $(($2 - 20)) ] ||
+    fail "states: ${1% *} entry expires in $left s with its timeout set to $2"
+}
 tcp_state_walk_and_expiry() {
-  local s walk left gone i
+  local s walk left gone i st
+  local -A set=([syn_recv]=97 [established]=877 [close_wait]=67 [time_wait]=5) old=()
+  for st in "${!set[@]}"; do
+    old[$st]=$(sc "timeout_$st")
+    sc_write "timeout_$st" "${set[$st]}" || fail "timeout_$st=${set[$st]} refused"
+  done
   # The server closes 15 s after accepting (socat -t: not 0.5 s after the client's FIN).
   in_ns rs1 socat -t 15 TCP-LISTEN:8084,fork,reuseaddr SYSTEM:'sleep 15' >/dev/null 2>&1 &
   wait_listen rs1 8084
   adm -A -t "$VIP:84" -s rr
   adm -a -t "$VIP:84" -r "$RS1:8084" -m
-  sc_write timeout_time_wait 5 || fail "timeout_time_wait=5 refused"
   in_ns rs1 ip route add blackhole "$CL1/32"
   rm -f /tmp/walk.fifo; mkfifo /tmp/walk.fifo
   in_ns cl1 timeout 120 socat -T 100 - TCP:"$VIP:84",connect-timeout=60 </tmp/walk.fifo >/dev/null 2>&1 &
   exec 3>/tmp/walk.fifo
   s=$(wait_state 84 SYN_RECV 30) || fail "states: '$s' instead of SYN_RECV while rs1 cannot answer"
-  walk=${s% *}
+  walk_timeout_ok "$s" "${set[syn_recv]}"
+  walk="$s"
   in_ns rs1 ip route del blackhole "$CL1/32"
   s=$(wait_state 84 ESTABLISHED 40) || fail "states: '$s' instead of ESTABLISHED"
-  walk="$walk ${s% *}"
+  walk_timeout_ok "$s" "${set[established]}"
+  walk="$walk, $s"
   exec 3>&-
   s=$(wait_state 84 CLOSE_WAIT 20) || fail "states: '$s' instead of CLOSE_WAIT after the client's FIN"
-  walk="$walk ${s% *}"
+  walk_timeout_ok "$s" "${set[close_wait]}"
+  walk="$walk, $s"
   s=$(wait_state 84 TIME_WAIT 40) || fail "states: '$s' instead of TIME_WAIT after the server's FIN"
-  walk="$walk ${s% *}"
   left=${s#* }
   [ "$left" -le 5 ] || fail "states: TIME_WAIT entry expires in $left s with timeout_time_wait=5"
+  walk="$walk, $s"
   gone=""
   for ((i = 1; i <= 40; i++)); do [ -z "$(state_of 84)" ] && { gone=$i; break; }; nap 0.5; done
   [ -n "$gone" ] || fail "states: the TIME_WAIT entry did not expire"
-  sc_write timeout_time_wait 120
-  diag "states: $walk, then gone (expiry shown $left s; timeout_time_wait=5)"
+  for st in "${!old[@]}"; do sc_write "timeout_$st" "${old[$st]}"; done
+  diag "states (seconds left): $walk, then gone; timeouts set: syn_recv 97, established 877, close_wait 67, time_wait 5"
 }
 
 # 4. Malformed packets for a service, one of each kind the kernel lets reach LOCAL_IN (it
@@ -209,7 +222,7 @@ local_real_server() {
     ans=$(tcp_req cl1 90)
     expect_eq "$ans" "local $CL1" "request $i to a local real server"
   done
-  "$IPVSDADM" -L -n -c | grep -qE "^TCP .*$CL1:[0-9]+ +$VIP:90 +$DIR_RS:9090" || fail "no entry for the local real server"
+  ipvsdadm -L -n -c | grep -qE "^TCP .*$CL1:[0-9]+ +$VIP:90 +$DIR_RS:9090" || fail "no entry for the local real server"
   [ "$(sc local_out_packets)" -gt "$lo0" ] || fail "local_out_packets did not grow"
   diag "local real server $DIR_RS:9090 served 3 requests through $VIP:90, its replies rewritten at LOCAL_OUT"
 }

@@ -15,7 +15,7 @@
 # - eviction takes the oldest half-open entry first, and its reset frees the real server's
 #   SYN-RECV socket.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 12
 FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -27,14 +27,10 @@ wait_level() { # want seconds
   for ((_k = 1; _k <= $2; _k++)); do [ "$(sc defense_level)" = "$1" ] && return 0; nap 1; done
   return 1
 }
-est_spoofed() { "$IPVSDADM" -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.' ; }
+est_spoofed() { ipvsdadm -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.' ; }
 SPOOFED='tcp and src net 198.18.0.0/15'
 PLAIN_ACK='tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) == 0'
 SYN='tcp[tcpflags] & tcp-syn != 0'
-# What capture TAG saw in namespace NS alone (cap_count adds up every namespace's).
-cap_count_at() { # tag ns filter
-  pcap_count "/tmp/$1.$2.pcap" "$3"
-}
 
 # 1. Automatic switching.
 # Lines of dmesg that contain $1.
@@ -64,7 +60,7 @@ automatic_switching() {
   expect_eq "$(sc defense_level)" 2 "level 2 after memory recovered"
   expect_eq "$(( $(log_count "$SET2") - set0 ))" 1 "lines logged for the operator's switch to 2"
   expect_eq "$(( $(log_count "defense level 2 ->") - from2 ))" 0 "lines logged for a switch from 2 while the operator holds it"
-  sw=$("$IPVSDADM" --defense | awk '$1 == "level" && $2 == "switches" { print $3 }')
+  sw=$(ipvsdadm --defense | awk '$1 == "level" && $2 == "switches" { print $3 }')
   expect_eq "$(( sw - sw0 ))" 3 "switches counted (0 -> 1, 1 -> 0, 0 -> 2), in ipvsdadm --defense"
   sc_write amemthresh 0; sc_write defense_level 0; nap 2
   diag "0 -> 1 below amemthresh, back to 0 above it, 2 stays; 3 switches counted, each logged once"
@@ -81,7 +77,7 @@ blind_acks_pass_at_level_0() {
   nap 2; e0=$(est_spoofed); cap_stop l0
   # Both servers of the service: each gets about half of the flood, ACKs included.
   for rs in rs1 rs2; do
-    syns=$(cap_count_at l0 $rs "$SYN"); acks=$(cap_count_at l0 $rs "$PLAIN_ACK")
+    syns=$(pcap_count /tmp/l0.$rs.pcap "$SYN"); acks=$(pcap_count /tmp/l0.$rs.pcap "$PLAIN_ACK")
     [ "$syns" -gt 0 ] || fail "level 0: $rs saw no SYN at all (capture broken?)"
     [ "$acks" -gt 0 ] || fail "level 0: no blind ACK reached $rs (the test shows nothing)"
     total=$((total + acks)) seen="$seen, $rs $acks ACKs and $syns SYNs"
@@ -103,7 +99,7 @@ blind_acks_dropped_at_level_2() {
   [ "$ba" -ge 100 ] || fail "level 2: only $ba blind ACKs counted for $sent"
   # The spoofed entries wait in SYN_RECV or, once their server's SYN+ACK passed, in SYNACK
   # (SA), with the defense's timeouts (SA 60 s, not the normal 120; SR 10, not 60).
-  read -r sa sr other sa_max < <("$IPVSDADM" -L -n -c | awk '$4 ~ /^198\.1[89]\./ {
+  read -r sa sr other sa_max < <(ipvsdadm -L -n -c | awk '$4 ~ /^198\.1[89]\./ {
       split($2, t, ":"); s = t[1] * 60 + t[2]
       if ($3 == "SYNACK") { sa++; if (s > m) m = s } else if ($3 == "SYN_RECV") sr++; else o++ }
     END { print sa + 0, sr + 0, o + 0, m + 0 }')
@@ -114,7 +110,7 @@ blind_acks_dropped_at_level_2() {
   case "$ans" in "rs"[12]" $CL1") ;; *) fail "level 2: a real client failed: '$ans'";; esac
   cap_stop l2
   for rs in rs1 rs2; do
-    syns=$(cap_count_at l2 $rs "$SYN"); acks=$(cap_count_at l2 $rs "$PLAIN_ACK")
+    syns=$(pcap_count /tmp/l2.$rs.pcap "$SYN"); acks=$(pcap_count /tmp/l2.$rs.pcap "$PLAIN_ACK")
     [ "$syns" -gt 0 ] || fail "$rs saw no SYN at all (capture broken?)"
     expect_eq "$acks" 0 "level 2: blind ACKs seen on $rs's wire"
     seen="$seen, $rs $syns"
@@ -122,6 +118,41 @@ blind_acks_dropped_at_level_2() {
   diag "level 2: $sent pairs: 0 ESTABLISHED, $ba blind ACKs dropped, 0 ACKs at the servers" \
     "(SYNs seen: ${seen#, }); a real client connected; dump: $sa SYNACK (expiring within" \
     "$sa_max s), $sr SYN_RECV"
+}
+
+# 2b. A real server on the director's own address (served locally: its SYN+ACKs pass
+#     LOCAL_OUT, not FORWARD) under level 2: its entries obey the same table, timeouts and
+#     drops. Blind ACKs are dropped before the local stack sees them, the spoofed entries wait
+#     in SYNACK with the defense's timeout, and a real client still gets through (the
+#     local server's SYN+ACKs to the spoofed range leave through LOCAL_OUT to cl2, which
+#     drops them).
+local_real_server_under_defense() {
+  local sent e2 ba sa sr other sa_max est ans
+  setup_svc
+  "$LOADGEN" answer --name local --port 9090 --seconds 600 --ready /tmp/rs-ready.local >/dev/null 2>&1 &
+  wait_file /tmp/rs-ready.local $! || fail "the local server did not start"
+  adm -A -t "$VIP:90" -s rr
+  adm -a -t "$VIP:90" -r "$DIR_RS:9090" -m
+  sc_write defense_level 2
+  sent=$(in_ns cl1 $FLOOD "$VIP" 90 150 --ack)
+  nap 2
+  e2=$(ipvsdadm -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.')
+  ba=$(drops blind_acks)
+  read -r sa sr other sa_max < <(ipvsdadm -L -n -c | awk -v v="$VIP:90" '$5 == v && $4 ~ /^198\.1[89]\./ {
+      split($2, t, ":"); s = t[1] * 60 + t[2]
+      if ($3 == "SYNACK") { sa++; if (s > m) m = s } else if ($3 == "SYN_RECV") sr++; else o++ }
+    END { print sa + 0, sr + 0, o + 0, m + 0 }')
+  est=$(ss -Htn state established "( sport = :9090 )" | grep -c ' 198\.1[89]\.')
+  expect_eq "$e2" 0 "local server, level 2: ESTABLISHED entries from spoofed sources"
+  [ "$ba" -ge 100 ] || fail "local server, level 2: only $ba blind ACKs counted for $sent"
+  expect_eq "$est" 0 "local server, level 2: connections from spoofed sources accepted by the local server"
+  [ "$sa" -ge 100 ] || fail "local server, level 2: $sa spoofed entries in SYNACK (SA) for $sent SYNs it answered"
+  expect_eq "$other" 0 "local server, level 2: spoofed entries in states other than SYN_RECV and SYNACK"
+  [ "$sa_max" -le 60 ] || fail "local server, level 2: a SYNACK entry expires in $sa_max s (defense_timeout_synack is 60)"
+  ans=$(tcp_req cl1 90)
+  expect_eq "$ans" "local $CL1" "local server, level 2: a real client"
+  diag "local server, level 2: $sent pairs: 0 ESTABLISHED, $ba blind ACKs dropped, none accepted;" \
+    "dump: $sa SYNACK (expiring within $sa_max s), $sr SYN_RECV; a real client connected"
 }
 
 # 3. SYN drop rate one in 4: 400 new SYNs, 100 ± 2 dropped (at level 2: the rate applies
@@ -160,7 +191,7 @@ automatic_syn_drop_rate() {
   local avail sent d
   setup_svc
   sc_write syn_drop_rate 0; sc_write defense_level 0
-  avail=$("$IPVSDADM" --defense | awk '$1 == "available" { print $3 }')
+  avail=$(ipvsdadm --defense | awk '$1 == "available" { print $3 }')
   sc_write amemthresh $((16 * avail / 10)) || fail "amemthresh=$((16 * avail / 10)) refused"
   wait_level 1 15 || fail "level did not engage with amemthresh twice the available memory"
   sent=$(in_ns cl1 $FLOOD "$VIP" 80 400 --seconds 120 --seed 8)
@@ -230,7 +261,7 @@ known_client_ttl_expires_and_0_disables() {
 
 defense_shows_sysctl_counters() {
   local shown
-  shown=$("$IPVSDADM" --defense | awk '$1 == "syn_rate_drops" || $1 == "known_client_passes" { printf "%s ", $2 }')
+  shown=$(ipvsdadm --defense | awk '$1 == "syn_rate_drops" || $1 == "known_client_passes" { printf "%s ", $2 }')
   expect_eq "$shown" "$(sc syn_rate_drops) $(sc known_client_passes) " "ipvsdadm --defense against the sysctls"
 }
 
@@ -264,7 +295,7 @@ full_table_evicts_half_open() {
   ans=$(tcp_req cl2 80)
   case "$ans" in "rs"[12]" $CL2") ;; *) fail "a real client failed with the table full of half-open entries: '$ans'";; esac
   cap_stop rst
-  rsts1=$(cap_count_at rst rs1 "tcp"); rsts2=$(cap_count_at rst rs2 "tcp"); rsts=$((rsts1 + rsts2))
+  rsts1=$(pcap_count /tmp/rst.rs1.pcap "tcp"); rsts2=$(pcap_count /tmp/rst.rs2.pcap "tcp"); rsts=$((rsts1 + rsts2))
   [ "$rsts1" -gt 0 ] || fail "rs1 received no reset for evicted entries"
   [ "$rsts2" -gt 0 ] || fail "rs2 received no reset for evicted entries"
   [ "$rsts" -ge "$ev" ] || fail "$rsts resets at the servers for $ev evictions"
@@ -273,6 +304,43 @@ full_table_evicts_half_open() {
     "connection's entry still ESTABLISHED"
   ip netns pids "$(ns_name cl2)" | xargs -r kill 2>/dev/null; wait $held 2>/dev/null
   sc_write defense_level 0
+}
+
+# 4b. A reset to an evicted entry's real server follows the route rule: 20 spoofed SYNs
+#     fill a 20-entry table through VIP:80 (rs1 and rs2 in turn), rs1's route becomes a
+#     prohibit route, and 20 more SYNs to VIP:83 (rs2 alone) evict those 20. The resets to
+#     rs2 are sent; those to rs1 are not, each counted under route_errors and logged
+#     (rate-limited) as "reset not sent"; no reset reaches rs1.
+eviction_reset_without_route() {
+  local ev errs lines0 line rst1 rst2 old_max
+  old_max=$(sc conn_max)
+  line="no usable route to real server $RS1:8080 (EACCES): reset not sent"
+  setup_svc
+  adm -A -t "$VIP:83" -s rr; adm -a -t "$VIP:83" -r "$RS2:8080" -m
+  sc_write amemthresh 0; sc_write defense_level 2; sc_write syn_drop_rate 0
+  sc_write conn_max 20
+  # The first 20 outlive the scenario: only eviction may take them.
+  sc_write defense_timeout_syn_recv 900; sc_write defense_timeout_synack 900
+  expect_eq "$(in_ns cl1 $FLOOD "$VIP" 80 20 --seed 11)" 20 "SYNs sent to $VIP:80"
+  nap 1
+  expect_eq "$(entries)" 20 "entries after 20 SYNs"
+  ip route replace prohibit "$RS1/32"
+  lines0=$(dmesg | grep -c "$line")
+  cap_start rst "tcp[tcpflags] & tcp-rst != 0 and src net 198.18.0.0/15" rs1 rs2
+  expect_eq "$(in_ns cl1 $FLOOD "$VIP" 83 20 --seed 12)" 20 "SYNs sent to $VIP:83"
+  nap 1
+  cap_stop rst
+  ip route del prohibit "$RS1/32"
+  ev=$(drops entry_evictions); errs=$(drops route_errors)
+  rst1=$(pcap_count /tmp/rst.rs1.pcap tcp); rst2=$(pcap_count /tmp/rst.rs2.pcap tcp)
+  sc_write defense_timeout_syn_recv 10; sc_write defense_timeout_synack 60
+  sc_write conn_max "$old_max"
+  expect_eq "$ev" 20 "evictions for 20 SYNs into a table full of 20 half-open entries"
+  expect_eq "$rst1" 0 "resets at rs1, which the director has no route to"
+  expect_eq "$errs" 10 "route_errors: resets not sent to rs1 (rr gave it 10 of the 20 victims)"
+  [ "$rst2" -ge 10 ] || fail "$rst2 resets at rs2 for its 10 evicted entries"
+  [ "$(dmesg | grep -c "$line")" -gt "$lines0" ] || fail "no log line '$line'"
+  diag "20 evictions: $rst2 resets sent to rs2, $errs not sent to rs1 (no route), each counted and logged"
 }
 
 # 5. The oldest half-open entry goes first, and its reset frees the server's SYN-RECV slot.
@@ -347,7 +415,7 @@ full_table_evicts_oldest_first() {
   expect_eq "$syns" "$(echo {1..55})" "SYNs at rs1, in order"
   expect_eq "$rsts" "$(echo {1..15})" "eviction resets at rs1, in order (the oldest first)"
   expect_eq "$badseq" 0 "resets at rs1 with a sequence number other than 1001"
-  kept=$("$IPVSDADM" -L -n -c | awk -v v="$VIP:81" '$5 == v && $4 ~ /^198\.18\.0\./ { split($4, a, /[.:]/); n[a[4]] = 1 }
+  kept=$(ipvsdadm -L -n -c | awk -v v="$VIP:81" '$5 == v && $4 ~ /^198\.18\.0\./ { split($4, a, /[.:]/); n[a[4]] = 1 }
     END { for (i = 1; i < 256; i++) if (i in n) s = s " " i; print substr(s, 2) }')
   expect_eq "$kept" "$(echo {16..55})" "sources of the entries left"
   sr1=$(syn_recv_at_rs1)
@@ -362,11 +430,13 @@ full_table_evicts_oldest_first() {
 run_test automatic_switching automatic_switching
 run_test blind_acks_pass_at_level_0 blind_acks_pass_at_level_0
 run_test blind_acks_dropped_at_level_2 blind_acks_dropped_at_level_2
+run_test local_real_server_under_defense local_real_server_under_defense
 run_test syn_drop_rate_one_in_four syn_drop_rate_one_in_four
 run_test automatic_syn_drop_rate automatic_syn_drop_rate
 run_test known_client_passes_at_rate_1 known_client_passes_at_rate_1
 run_test known_client_ttl_expires_and_0_disables known_client_ttl_expires_and_0_disables
 run_test defense_shows_sysctl_counters defense_shows_sysctl_counters
 run_test full_table_evicts_half_open full_table_evicts_half_open
+run_test eviction_reset_without_route eviction_reset_without_route
 run_test full_table_evicts_oldest_first full_table_evicts_oldest_first
 finish

@@ -30,7 +30,7 @@ sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
 ip route add 198.18.0.0/15 via "$CL2"
 sc_write amemthresh 0 # no automatic switching: each section sets its level
 max0=$(sc conn_max)
-est_spoofed() { "$IPVSDADM" -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.'; }
+est_spoofed() { ipvsdadm -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.'; }
 PLAIN_ACK='tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) == 0 and src net 198.18.0.0/15'
 # A real client's requests in the background while a flood runs: "ok" or "fail" per line.
 client_loop() { # ns count file
@@ -74,7 +74,7 @@ blind_level_0_silent_servers() {
   [ "$est" -ge 900 ] || fail "level 0, silent servers: only $est of $sent spoofed connections ESTABLISHED (the weakness not shown)"
   [ "$acks" -ge 900 ] || fail "level 0: only $acks blind ACKs reached the servers"
   # The latest of them expires in nearly 900 s (timeout_established), less the seconds since.
-  exp=$("$IPVSDADM" -L -n -c | awk '$3 == "ESTABLISHED" && $4 ~ /^198\.1[89]\./ { split($2, t, ":"); s = t[1] * 60 + t[2]; if (s > m) m = s } END { print m + 0 }')
+  exp=$(ipvsdadm -L -n -c | awk '$3 == "ESTABLISHED" && $4 ~ /^198\.1[89]\./ { split($2, t, ":"); s = t[1] * 60 + t[2]; if (s > m) m = s } END { print m + 0 }')
   [ "$exp" -gt 780 ] && [ "$exp" -le 900 ] || fail "level 0: the latest spoofed ESTABLISHED entry expires in $exp s, not ~900"
   diag "level 0, servers silent: $sent SYN+ACK pairs gave $est ESTABLISHED entries (expiring in ${exp} s), $acks blind ACKs at the servers"
 }

@@ -45,7 +45,7 @@ syn_then_fin_flood_pins_nothing() {
   sc_write defense_level 2 && sc_write conn_max 500 || fail "level 2, conn_max 500 refused"
   sent=$(in_ns cl1 $FLOOD "$VIP" 80 2000 --fin --seconds 120) || fail "flood.py failed"
   expect_eq "$sent" 2000 "SYN-then-FIN pairs sent"
-  "$IPVSDADM" -L -n -c > /tmp/holes.conns || fail "connection listing failed"
+  ipvsdadm -L -n -c > /tmp/holes.conns || fail "connection listing failed"
   pinned=$(awk '$4 ~ /^198\.1[89]\./ && $3 != "SYN_RECV" && $3 != "SYNACK"' /tmp/holes.conns | wc -l)
   halfopen=$(awk '$4 ~ /^198\.1[89]\./ && ($3 == "SYN_RECV" || $3 == "SYNACK")' /tmp/holes.conns | wc -l)
   ba=$(drops blind_acks)

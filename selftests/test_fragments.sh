@@ -22,7 +22,7 @@ while True:
     _, peer = s.recvfrom(100)
     s.sendto(b"x" * 3000, peer)' &
 wait_listen rs1 5354 u
-"$IPVSDADM" -A -u "$VIP:54" -s rr && "$IPVSDADM" -a -u "$VIP:54" -r "$RS1:5354" -m ||
+ipvsdadm -A -u "$VIP:54" -s rr && ipvsdadm -a -u "$VIP:54" -r "$RS1:5354" -m ||
   fail "could not configure the service"
 
 fragmented_replies() {

@@ -60,7 +60,7 @@ root_fuzz_replies_valid() {
   [ $rc -eq 0 ] || problems+=("root: $(grep '^RESULT' /tmp/fuzz_root.out | sed 's/^RESULT: //' | cut -c1-500)")
   grep -q '^RESULT' /tmp/fuzz_root.out || { tail -20 /tmp/fuzz_root.out | sed 's/^/# root: /'; problems+=("root: the fuzzer died (exit $rc)"); }
 
-  n=$("$IPVSDADM" -L -n | grep -cE '^(TCP|UDP)')
+  n=$(ipvsdadm -L -n | grep -cE '^(TCP|UDP)')
   expect_eq "$n" 0 "services left after the root fuzz"
   expect_eq "$(sc defense_level)" 0 "defense_level after the root fuzz"
   diag "after the root fuzz: no service left, defense_level 0"
@@ -75,7 +75,7 @@ nobody_fuzz_changes_nothing() {
   adm -C
   $FUZZ --populate 200 --count 0 --keep --expect privileged > /tmp/fuzz_pop.out 2>&1 ||
     { cat /tmp/fuzz_pop.out | sed 's/^/# populate: /'; fail "could not populate for the unprivileged run"; }
-  before=$("$IPVSDADM" -L -n) || fail "ipvsdadm -L -n failed"
+  before=$(ipvsdadm -L -n) || fail "ipvsdadm -L -n failed"
   level_before=$(sc defense_level)
   t0=$(date +%s)
   nonroot python3 -S "$pub/genl_fuzz.py" --seed "$((SEED + 1))" --count "$NOBODY_COUNT" \
@@ -87,7 +87,7 @@ nobody_fuzz_changes_nothing() {
   grep -q '^RESULT' /tmp/fuzz_nobody.out || { tail -20 /tmp/fuzz_nobody.out | sed 's/^/# nobody: /'; problems+=("nobody: the fuzzer died (exit $rc)"); }
   n=$(grep -c '^outcome EPERM with extack' /tmp/fuzz_nobody.out)
   [ "$n" -gt 0 ] || problems+=("nobody: no EPERM with extack counted at all")
-  after=$("$IPVSDADM" -L -n)
+  after=$(ipvsdadm -L -n)
   [ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after") | head -20 | sed 's/^/# /'
     problems+=("the unprivileged fuzz changed the configuration"); }
   expect_eq "$(sc defense_level)" "$level_before" "defense_level after the unprivileged fuzz"
@@ -100,17 +100,17 @@ nobody_fuzz_changes_nothing() {
 # The module still serves.
 module_still_serves() {
   local out
-  "$IPVSDADM" -C || fail "ipvsdadm -C failed after the fuzz"
-  "$IPVSDADM" -A -t "$VIP:80" -s rr || fail "ipvsdadm -A failed after the fuzz"
-  "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m -w 3 || fail "ipvsdadm -a failed after the fuzz"
-  out=$("$IPVSDADM" -L -n) || fail "ipvsdadm -L -n failed after the fuzz"
+  ipvsdadm -C || fail "ipvsdadm -C failed after the fuzz"
+  ipvsdadm -A -t "$VIP:80" -s rr || fail "ipvsdadm -A failed after the fuzz"
+  ipvsdadm -a -t "$VIP:80" -r "$RS1:8080" -m -w 3 || fail "ipvsdadm -a failed after the fuzz"
+  out=$(ipvsdadm -L -n) || fail "ipvsdadm -L -n failed after the fuzz"
   echo "$out" | grep -q "^TCP  $VIP:80 rr" || fail "service missing from -L -n after the fuzz: $out"
   echo "$out" | grep -qE "^  -> $RS1:8080 +Masq +3 " || fail "real server missing from -L -n after the fuzz: $out"
   [ "$(echo "$out" | grep -cE '^(TCP|UDP)')" -eq 1 ] || fail "unexpected services after the fuzz: $out"
-  "$IPVSDADM" -C || fail "ipvsdadm -C failed"
-  "$IPVSDADM" --set-defense 0 || fail "ipvsdadm --set-defense 0 failed"
+  ipvsdadm -C || fail "ipvsdadm -C failed"
+  ipvsdadm --set-defense 0 || fail "ipvsdadm --set-defense 0 failed"
   expect_eq "$(sc defense_level)" 0 "defense_level at the end"
-  expect_eq "$("$IPVSDADM" -L -n | grep -cE '^(TCP|UDP)')" 0 "services at the end"
+  expect_eq "$(ipvsdadm -L -n | grep -cE '^(TCP|UDP)')" 0 "services at the end"
   diag "after the fuzz: ipvsdadm -A/-a/-L -n work; services flushed, defense_level 0"
 }
 

@@ -54,13 +54,13 @@ setup() {
   # cl2 drops what it gets for them (it does not forward); the real servers' answers to
   # them end at the servers (under emulation each packet costs milliseconds).
   for ns in rs1 rs2; do in_ns $ns ip route add blackhole 198.18.0.0/15; done
-  "$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m &&
-    "$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m && "$IPVSDADM" -A -u "$VIP:53" -s rr &&
-    "$IPVSDADM" -a -u "$VIP:53" -r "$RS1:5353" -m && "$IPVSDADM" -Z ||
+  ipvsdadm -A -t "$VIP:80" -s rr && ipvsdadm -a -t "$VIP:80" -r "$RS1:8080" -m &&
+    ipvsdadm -a -t "$VIP:80" -r "$RS2:8080" -m && ipvsdadm -A -u "$VIP:53" -s rr &&
+    ipvsdadm -a -u "$VIP:53" -r "$RS1:5353" -m && ipvsdadm -Z ||
     fail "could not configure the services"
   # The live entries must outlive the fuzz however slow the machine: nothing refreshes
   # the UDP one, and a slow run lasts longer than its default timeout (300 s).
-  "$IPVSDADM" --set 0 0 1200 || fail "could not set the UDP timeout"
+  ipvsdadm --set 0 0 1200 || fail "could not set the UDP timeout"
   sc_write defense_timeout_udp 1200 || fail "could not set defense_timeout_udp"
   # TCP servers that keep a connection until the client's end of data.
   rm -f /tmp/fz-ready.rs1 /tmp/fz-ready.rs2
@@ -68,7 +68,7 @@ setup() {
     "$LOADGEN" answer --netns "$rs-$NS_SUFFIX" --name $rs --port 8080 --seconds 3600 \
       --ready /tmp/fz-ready.$rs >/dev/null 2>&1 &
   done
-  wait_ready /tmp/fz-ready.rs1 /tmp/fz-ready.rs2 || fail "the real servers did not start"
+  wait_file /tmp/fz-ready.rs1 && wait_file /tmp/fz-ready.rs2 || fail "the real servers did not start"
 }
 
 # Two held TCP connections (cl1, cl2) and a UDP entry (cl1, port 40053; nothing answers
@@ -87,7 +87,7 @@ live_start() {
 live_list() {
   local i live
   for ((i = 1; i <= 60; i++)); do
-    live=$("$IPVSDADM" -L -n -c | awk '($1 == "TCP" && $3 == "ESTABLISHED") || $1 == "UDP" {
+    live=$(ipvsdadm -L -n -c | awk '($1 == "TCP" && $3 == "ESTABLISHED") || $1 == "UDP" {
       split($4, c, ":"); split($6, d, ":"); printf "--live %s,%s,%s,%s,%s ", tolower($1), c[1], c[2], d[1], d[2] }')
     [ "$(echo "$live" | grep -o -- --live | wc -l)" -ge 3 ] && break
     nap 1
@@ -103,7 +103,7 @@ snapshot() { # array
     local_in_packets forward_packets; do
     s[$r]=$(sc "$r") || fail "no counter $r"
   done
-  json=$("$IPVSDADM" --defense --json) || fail "ipvsdadm --defense --json failed"
+  json=$(ipvsdadm --defense --json) || fail "ipvsdadm --defense --json failed"
   s[inpkts]=$(echo "$json" | jq -r .stats.inpkts)
 }
 REASONS=$(cd "$SYSCTL" && ls -d malformed_* | tr '\n' ' ')
@@ -203,7 +203,7 @@ counters_add_up() {
 # once on a mismatch: a packet may be counted between two reads of one dump).
 scopes() {
   local l d
-  l=$("$IPVSDADM" -L -n --stats --json) && d=$("$IPVSDADM" --defense --json) || return 2
+  l=$(ipvsdadm -L -n --stats --json) && d=$(ipvsdadm --defense --json) || return 2
   jq -rn --argjson l "$l" --argjson d "$d" '
     def sum(f): map(f) | add // 0;
     ($l.services | map(select(.stats.conns != (.real_servers | sum(.stats.conns))
@@ -247,7 +247,7 @@ director_works_after_fuzz() {
   rm -f /tmp/fz-ready.udp
   "$LOADGEN" answer --netns "rs1-$NS_SUFFIX" --name rs1 --udp-port 5353 --seconds 3600 \
     --ready /tmp/fz-ready.udp >/dev/null 2>&1 &
-  wait_ready /tmp/fz-ready.udp || fail "rs1's UDP server did not start"
+  wait_file /tmp/fz-ready.udp || fail "rs1's UDP server did not start"
   ans=$(udp_req cl1 53)
   expect_eq "$ans" "rs1 $CL1" "UDP request after the fuzz"
   diag "after the fuzz: TCP from cl1 and cl2 and UDP from cl1 answered through the VIP"

@@ -6,7 +6,7 @@
 # reaches the real server with the quoted reply translated back. A real server's error about
 # a request without an entry is a zombie: dropped, never seen by the client.
 . "$(dirname "$0")/lib.sh"
-plan 5
+plan 6
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
 rs_start
@@ -56,7 +56,7 @@ server_port_unreachable() {
 client_port_unreachable() {
   local cport seen
   udp_req cl1 53 >/dev/null
-  cport=$("$IPVSDADM" -L -n -c | awk -v vip="$VIP:53" '!f && $1 == "UDP" && $5 == vip { n = split($4, a, ":"); print a[n]; f = 1 }')
+  cport=$(ipvsdadm -L -n -c | awk -v vip="$VIP:53" '!f && $1 == "UDP" && $5 == vip { n = split($4, a, ":"); print a[n]; f = 1 }')
   [ -n "$cport" ] || fail "no UDP entry for $VIP:53 after a request"
   cap_start icmp icmp rs1
   echo late | in_ns rs1 timeout 5 socat -u - UDP:"$CL1:$cport",sourceport=5353,reuseaddr
@@ -69,6 +69,33 @@ client_port_unreachable() {
     fail "the client's port unreachable at rs1 does not quote $RS1:5353 -> $CL1:$cport"
   checksums_ok "$seen" "rs1's capture"
   diag "the client's port unreachable reached rs1 translated (quote: $RS1:5353 -> $CL1:$cport), checksums valid"
+}
+
+# The same client's port unreachable while the director has no usable route to rs1 (a
+# prohibit route): the route rule holds for ICMP errors too. Dropped, not a packet at rs1,
+# counted under route_errors and logged (rate-limited) as "ICMP error dropped".
+client_error_without_route() {
+  local cport errs0 line lines0 rpf_all rpf_br
+  line="no usable route to real server $RS1:5353 (EACCES): ICMP error dropped"
+  udp_req cl1 53 >/dev/null
+  cport=$(ipvsdadm -L -n -c | awk -v vip="$VIP:53" '!f && $1 == "UDP" && $5 == vip { n = split($4, a, ":"); print a[n]; f = 1 }')
+  [ -n "$cport" ] || fail "no UDP entry for $VIP:53 after a request"
+  # rs1's late datagram must still reach the client: no reverse-path filter on its way in.
+  read -r rpf_all < /proc/sys/net/ipv4/conf/all/rp_filter; read -r rpf_br < /proc/sys/net/ipv4/conf/br-rs/rp_filter
+  echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter; echo 0 > /proc/sys/net/ipv4/conf/br-rs/rp_filter
+  ip route replace prohibit "$RS1/32"
+  errs0=$(drops route_errors); lines0=$(dmesg | grep -c "$line")
+  cap_start icmpn icmp rs1
+  cap_start late "udp and src host $VIP and src port 53" cl1
+  echo late | in_ns rs1 timeout 5 socat -u - UDP:"$CL1:$cport",sourceport=5353,reuseaddr
+  nap 1; cap_stop icmpn late
+  ip route del prohibit "$RS1/32"
+  echo "$rpf_all" > /proc/sys/net/ipv4/conf/all/rp_filter; echo "$rpf_br" > /proc/sys/net/ipv4/conf/br-rs/rp_filter
+  expect_eq "$(cap_count late)" 1 "rs1's late datagram at the client"
+  expect_eq "$(cap_count icmpn)" 0 "ICMP packets at rs1 while the director has no route to it"
+  expect_eq "$(drops route_errors)" $((errs0 + 1)) "route_errors after one client error for rs1"
+  [ "$(dmesg | grep -c "$line")" -gt "$lines0" ] || fail "no log line '$line'"
+  diag "without a route to rs1 the client's port unreachable was dropped, counted and logged"
 }
 
 # A local real server (one of the director's own addresses): the director's stack sends
@@ -158,6 +185,7 @@ zombie_icmp_error() {
 
 run_test server_port_unreachable server_port_unreachable
 run_test client_port_unreachable client_port_unreachable
+run_test client_error_without_route client_error_without_route
 run_test local_server_port_unreachable local_server_port_unreachable
 run_test local_server_gets_client_error local_server_gets_client_error
 run_test zombie_icmp_error zombie_icmp_error

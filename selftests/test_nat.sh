@@ -43,7 +43,7 @@ entry_of() { # vport client_addr:port [any]
 }
 # Every counter of the service PROTO port $2 and of its real servers, as one JSON line.
 svc_counters() { # TCP|UDP port
-  "$IPVSDADM" -L -n --stats --json |
+  ipvsdadm -L -n --stats --json |
     jq -c --arg p "$1" --argjson n "$2" '.services[] | select(.protocol == $p and .port == $n) |
       [.stats, .drops, [.real_servers[] | .stats]]'
 }
@@ -97,7 +97,7 @@ udp_both_servers() {
 
 connection_listing() {
   local conns
-  conns=$("$IPVSDADM" -L -n -c)
+  conns=$(ipvsdadm -L -n -c)
   echo "$conns" | sed 's/^/#   /'
   echo "$conns" | grep -qE "^TCP .* (TIME_WAIT|CLOSE|FIN_WAIT|CLOSE_WAIT|LAST_ACK|ESTABLISHED) +192.0.2.[23]:[0-9]+ +$VIP:[0-9]+ +198.51.100.[23]:8080" ||
     fail "no TCP entry in the connection listing"
@@ -108,7 +108,7 @@ connection_listing() {
 # VIP:80 counts the 11 connections of tcp_rr_split and second_client_address.
 service_stats() {
   local stats c
-  stats=$("$IPVSDADM" -L -n --stats --json)
+  stats=$(ipvsdadm -L -n --stats --json)
   c=$(echo "$stats" | python3 -S -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -142,7 +142,7 @@ per_real_server_counters() {
   hold_conn cl2 82 40820 5; held=$HELD_PID
   e=$(entry_of 82 "$CL2:40820") || fail "the held connection did not get ESTABLISHED"
   expect_eq "$e" "ESTABLISHED $RS2:8082" "entry of the held 6th connection"
-  read -r sc c1 c2 si i1 i2 so o1 o2 a1 a2 n1 n2 < <("$IPVSDADM" -L -n --stats --json |
+  read -r sc c1 c2 si i1 i2 so o1 o2 a1 a2 n1 n2 < <(ipvsdadm -L -n --stats --json |
     jq -r --arg r1 "$RS1" --arg r2 "$RS2" '.services[] | select(.protocol == "TCP" and .port == 82) |
       .stats as $s | (.real_servers | map({key: .address, value: .}) | from_entries) as $r |
       [$s.conns, $r[$r1].stats.conns, $r[$r2].stats.conns,
@@ -156,7 +156,7 @@ per_real_server_counters() {
   expect_eq "$si" $((i1 + i2)) "inbytes of $VIP:82, the sum of its real servers'"
   expect_eq "$so" $((o1 + o2)) "outbytes of $VIP:82, the sum of its real servers'"
   expect_eq "$a1 $a2 $n1 $n2" "0 1 3 2" "active_conns of rs1 rs2, inactive_conns of rs1 rs2 (JSON)"
-  txt=$("$IPVSDADM" -L -n | awk -v r1="$RS1:8082" -v r2="$RS2:8082" \
+  txt=$(ipvsdadm -L -n | awk -v r1="$RS1:8082" -v r2="$RS2:8082" \
     '$2 == r1 { x = $5 " " $6 } $2 == r2 { y = $5 " " $6 } END { print x, y }')
   expect_eq "$txt" "0 3 1 2" "ActiveConn InActConn of rs1, then rs2 (-L -n)"
   exec 5>&-
@@ -184,18 +184,18 @@ zero_service_and_all() {
   n80=$(echo "$s80" | jq '[.. | numbers] | add'); n53=$(echo "$s53" | jq '[.. | numbers] | add')
   expect_ge "$n80" 1 "sum of the counters of $VIP:80 before -Z"
   expect_ge "$n53" 1 "sum of the counters of $VIP:53 before -Z"
-  g=$("$IPVSDADM" --defense --json | jq -c '[.stats, .drops]')
+  g=$(ipvsdadm --defense --json | jq -c '[.stats, .drops]')
   adm -Z -t "$VIP:80"
   expect_eq "$(svc_counters TCP 80 | jq '[.. | numbers] | add')" 0 "sum of the counters of $VIP:80 and its real servers after -Z -t $VIP:80"
   expect_eq "$(svc_counters UDP 53)" "$s53" "counters of $VIP:53 after -Z -t $VIP:80"
-  expect_eq "$("$IPVSDADM" --defense --json | jq -c '[.stats, .drops]')" "$g" "the director's counters after -Z -t $VIP:80"
+  expect_eq "$(ipvsdadm --defense --json | jq -c '[.stats, .drops]')" "$g" "the director's counters after -Z -t $VIP:80"
   expect_eq "$(drops zombie_replies)" "$z1" "zombie_replies after -Z -t $VIP:80"
   diag "-Z -t $VIP:80: the sum of the counters of $VIP:80 and its servers $n80 -> 0; $VIP:53's ($n53) and the director's kept ($g)"
   lin=$(sc local_in_packets); fwd=$(sc forward_packets)
   adm -Z
-  expect_eq "$("$IPVSDADM" -L -n --stats --json | jq '[.services[] | .stats, .drops, .real_servers[].stats | .[]] | add')" 0 \
+  expect_eq "$(ipvsdadm -L -n --stats --json | jq '[.services[] | .stats, .drops, .real_servers[].stats | .[]] | add')" 0 \
     "sum of every counter of every service and real server after -Z"
-  expect_eq "$("$IPVSDADM" --defense --json | jq '[.stats, .drops | .[]] | add')" 0 "sum of the director's traffic and drop counters after -Z"
+  expect_eq "$(ipvsdadm --defense --json | jq '[.stats, .drops | .[]] | add')" 0 "sum of the director's traffic and drop counters after -Z"
   expect_eq "$(drops zombie_replies)" 0 "zombie_replies after -Z"
   expect_ge "$(sc local_in_packets)" "$lin" "local_in_packets after -Z"
   expect_ge "$(sc forward_packets)" "$fwd" "forward_packets after -Z"
@@ -224,7 +224,7 @@ delete_and_edit_real_server_under_traffic() {
   expect_eq "$e" "ESTABLISHED $RS2:8087" "entry of the second connection (cl2)"
   adm -e -t "$VIP:87" -r "$RS2:8087" -m -w 0
   adm -d -t "$VIP:87" -r "$RS1:8087"
-  txt=$("$IPVSDADM" -L -n --json | jq -r '.services[] | select(.protocol == "TCP" and .port == 87) |
+  txt=$(ipvsdadm -L -n --json | jq -r '.services[] | select(.protocol == "TCP" and .port == 87) |
     [.real_servers[] | "\(.address):\(.port) weight \(.weight) active \(.active_conns)"] | join(", ")')
   expect_eq "$txt" "$RS2:8087 weight 0 active 1" "real servers of $VIP:87 after -e -w 0 and -d"
   expect_eq "$(entry_of 87 "$CL1:40871" any)" "ESTABLISHED $RS1:8087" "the deleted server's entry in -L -n -c"
@@ -273,7 +273,7 @@ rewrite_failure_dropped_and_counted() {
   at_rs=$(cap_count rwf)
   expect_eq "$(drops rewrite_failures)" 3 "rewrite_failures after 3 datagrams"
   expect_eq "$at_rs" 0 "datagrams captured at rs1"
-  expect_eq "$("$IPVSDADM" --defense --json | jq -r .drops.rewrite_failures)" 3 \
+  expect_eq "$(ipvsdadm --defense --json | jq -r .drops.rewrite_failures)" 3 \
     "rewrite_failures in ipvsdadm --defense --json"
   diag "fault build: 3 datagrams, rewrite_failures 3, 0 at rs1"
 }

@@ -21,10 +21,10 @@ ABSENT_OUT=$("$IPVSDADM" -L -n 2>&1)
 ABSENT_RC=$?
 
 mod_load
-"$IPVSDADM" -A -t "$VIP:80" -s rr || fail "ipvsdadm -A failed"
-"$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m -w 1 || fail "ipvsdadm -a rs1 failed"
-"$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m -w 2 || fail "ipvsdadm -a rs2 failed"
-"$IPVSDADM" -A -u "$VIP:53" -s wrr || fail "ipvsdadm -A udp failed"
+ipvsdadm -A -t "$VIP:80" -s rr || fail "ipvsdadm -A failed"
+ipvsdadm -a -t "$VIP:80" -r "$RS1:8080" -m -w 1 || fail "ipvsdadm -a rs1 failed"
+ipvsdadm -a -t "$VIP:80" -r "$RS2:8080" -m -w 2 || fail "ipvsdadm -a rs2 failed"
+ipvsdadm -A -u "$VIP:53" -s wrr || fail "ipvsdadm -A udp failed"
 
 module_absent_message() {
   [ "$ABSENT_RC" -ne 0 ] || fail "ipvsdadm succeeded without the module"
@@ -34,7 +34,7 @@ module_absent_message() {
 
 list_in_ipvsadm_layout() {
   local got want
-  got=$("$IPVSDADM" -L -n | tail -n +2 | sed 's/ *$//')
+  got=$(ipvsdadm -L -n | tail -n +2 | sed 's/ *$//')
   want=$(cat <<EOT
 Prot LocalAddress:Port Scheduler Flags
   -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
@@ -67,8 +67,8 @@ cmp_ns_del() {
 # rules.
 same_as_in_kernel_ipvsadm() {
   local got saved theirs theirs_saved
-  got=$("$IPVSDADM" -L -n | tail -n +2 | sed 's/ *$//')
-  saved=$("$IPVSDADM" -S -n) || fail "ipvsdadm -S -n failed"
+  got=$(ipvsdadm -L -n | tail -n +2 | sed 's/ *$//')
+  saved=$(ipvsdadm -S -n) || fail "ipvsdadm -S -n failed"
   [ "$(echo "$saved" | wc -l)" = 4 ] || fail "ipvsdadm -S -n printed '$saved'"
   cmp_ns_add "$saved"
   theirs=$(in_ns "$CMP_NS" ipvsadm -L -n | tail -n +2 | sed 's/ *$//')
@@ -88,10 +88,10 @@ same_as_in_kernel_ipvsadm() {
 CMP_LISTINGS=("-L -n --stats" "-L -n --rate" "-L -n --stats --exact" "-L -n -c" "-L --timeout")
 same_listings_as_in_kernel_ipvsadm() {
   local saved ours theirs o
-  saved=$("$IPVSDADM" -S -n) || fail "ipvsdadm -S -n failed"
+  saved=$(ipvsdadm -S -n) || fail "ipvsdadm -S -n failed"
   cmp_ns_add "$saved"
   adm --set 1000 100 200
-  ours=$(for o in "${CMP_LISTINGS[@]}"; do echo "== $o"; "$IPVSDADM" $o || echo "exit $?"; done)
+  ours=$(for o in "${CMP_LISTINGS[@]}"; do echo "== $o"; ipvsdadm $o || echo "exit $?"; done)
   theirs=$(in_ns "$CMP_NS" sh -c 'ipvsadm --set 1000 100 200 || echo "--set: exit $?"
     for o; do echo "== $o"; ipvsadm $o || echo "exit $?"; done' sh "${CMP_LISTINGS[@]}")
   cmp_ns_del
@@ -112,29 +112,29 @@ same_listings_as_in_kernel_ipvsadm() {
 # And back: ipvsadm's rules restore into ipvsdadm, over one socket.
 restore_ipvsadm_rules() {
   local got saved theirs_saved again out
-  got=$("$IPVSDADM" -L -n | tail -n +2 | sed 's/ *$//')
-  saved=$("$IPVSDADM" -S -n) || fail "ipvsdadm -S -n failed"
+  got=$(ipvsdadm -L -n | tail -n +2 | sed 's/ *$//')
+  saved=$(ipvsdadm -S -n) || fail "ipvsdadm -S -n failed"
   cmp_ns_add "$saved"
   theirs_saved=$(in_ns "$CMP_NS" ipvsadm -S -n)
   cmp_ns_del
-  "$IPVSDADM" -C || fail "ipvsdadm -C failed"
+  ipvsdadm -C || fail "ipvsdadm -C failed"
   echo "$theirs_saved" | "$IPVSDADM" -R || fail "ipvsdadm -R of ipvsadm -S -n failed"
-  again=$("$IPVSDADM" -L -n | tail -n +2 | sed 's/ *$//')
+  again=$(ipvsdadm -L -n | tail -n +2 | sed 's/ *$//')
   [ "$again" = "$got" ] || { echo "$again" | sed 's/^/#   /'; fail "the configuration did not survive ipvsadm -S -n | ipvsdadm -R"; }
   out=$(printf '%s\n' "-A -t $VIP:81 -s rr" "-A -t $VIP:81" "-C" | "$IPVSDADM" -R 2>&1)
   [ $? = 1 ] && [ "$out" = "ipvsdadm: line 2: add service TCP $VIP:81: service already exists (EEXIST): the service already exists" ] ||
     fail "ipvsdadm -R with a duplicate on line 2: '$out'"
-  "$IPVSDADM" -L -n | grep -q "TCP  $VIP:81 rr" || fail "ipvsdadm -R did not keep line 1 or ran line 3"
-  "$IPVSDADM" -D -t "$VIP:81" || fail "could not delete $VIP:81"
+  ipvsdadm -L -n | grep -q "TCP  $VIP:81 rr" || fail "ipvsdadm -R did not keep line 1 or ran line 3"
+  ipvsdadm -D -t "$VIP:81" || fail "could not delete $VIP:81"
   diag "ipvsadm -S -n | ipvsdadm -R gives the configuration back; -R stops at a failing line, naming it"
 }
 
 edit_weight_and_scheduler() {
-  "$IPVSDADM" -e -t "$VIP:80" -r "$RS2:8080" -m -w 5 || fail "ipvsdadm -e failed"
-  "$IPVSDADM" -E -t "$VIP:80" -s mh || fail "ipvsdadm -E failed"
-  "$IPVSDADM" -L -n | grep -q "TCP  $VIP:80 mh" || fail "scheduler not changed to mh"
-  "$IPVSDADM" -L -n | grep -qE "$RS2:8080 +Masq +5 " || fail "weight not changed to 5"
-  "$IPVSDADM" -L -n --json | python3 -S -c '
+  ipvsdadm -e -t "$VIP:80" -r "$RS2:8080" -m -w 5 || fail "ipvsdadm -e failed"
+  ipvsdadm -E -t "$VIP:80" -s mh || fail "ipvsdadm -E failed"
+  ipvsdadm -L -n | grep -q "TCP  $VIP:80 mh" || fail "scheduler not changed to mh"
+  ipvsdadm -L -n | grep -qE "$RS2:8080 +Masq +5 " || fail "weight not changed to 5"
+  ipvsdadm -L -n --json | python3 -S -c '
 import json, sys
 d = json.load(sys.stdin)
 s = [s for s in d["services"] if s["protocol"] == "TCP"][0]
@@ -214,7 +214,7 @@ needs_cap_net_admin() {
   out=$(nonroot $NR_GENL $GET_CONN --dump | head -1)
   expect_eq "$out" "$EPERM_MSG" "unprivileged connection dump"
   out=$(nonroot "$NR_IPVSDADM" -L -n -c 2>&1) && fail "unprivileged ipvsdadm -L -c succeeded"
-  "$IPVSDADM" -L -n | grep -q "$RS1:8080" || fail "an unprivileged request changed the configuration"
+  ipvsdadm -L -n | grep -q "$RS1:8080" || fail "an unprivileged request changed the configuration"
   diag "without CAP_NET_ADMIN: the 9 admin commands and the connection dump refused with '$EPERM_MSG', listing allowed"
 }
 
@@ -224,7 +224,7 @@ dumps_during_changes() {
   adm -C
   for ((i = 1; i <= 300; i++)); do echo "$NEW_SERVICE 1=u8:17 2=ip:$VIP 3=u16:$((1000 + i)) 4=str:rr"; done |
     $GENL --batch | grep -v '^ok' | head -3 | sed 's/^/# add: /'
-  n=$("$IPVSDADM" -L -n | grep -c '^UDP')
+  n=$(ipvsdadm -L -n | grep -c '^UDP')
   expect_eq "$n" 300 "services listed after adding 300"
   for ((r = 1; r <= 40; r++)); do
     echo "$NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((2000 + r)) 4=str:rr"
@@ -249,17 +249,17 @@ dumps_during_changes() {
   intr=$(awk '{ split($3, a, "="); if (a[2] > 0) n++ } END { print n + 0 }' /tmp/dump.out)
   expect_eq "$(wc -l < /tmp/dump.out)" 60 "dumps answered"
   [ "$intr" -lt 60 ] || fail "every dump was interrupted: none shows a consistent snapshot"
-  expect_eq "$("$IPVSDADM" -L -n | grep -c '^UDP')" 260 "UDP services after the churn"
-  expect_eq "$("$IPVSDADM" -L -n | grep -c '^TCP')" 40 "TCP services after the churn"
+  expect_eq "$(ipvsdadm -L -n | grep -c '^UDP')" 260 "UDP services after the churn"
+  expect_eq "$(ipvsdadm -L -n | grep -c '^TCP')" 40 "TCP services after the churn"
   diag "60 multi-message dumps of ~300 services during 80 changes: $intr flagged NLM_F_DUMP_INTR, every other one exact"
 }
 
 flush_and_set_defense() {
-  "$IPVSDADM" -C || fail "ipvsdadm -C failed"
-  [ -z "$("$IPVSDADM" -L -n | grep -E '^(TCP|UDP)')" ] || fail "services left after -C"
-  "$IPVSDADM" --set-defense 2 || fail "--set-defense 2 failed"
+  ipvsdadm -C || fail "ipvsdadm -C failed"
+  [ -z "$(ipvsdadm -L -n | grep -E '^(TCP|UDP)')" ] || fail "services left after -C"
+  ipvsdadm --set-defense 2 || fail "--set-defense 2 failed"
   expect_eq "$(sc defense_level)" 2 "defense_level after --set-defense 2"
-  "$IPVSDADM" --defense | sed 's/^/# /'
+  ipvsdadm --defense | sed 's/^/# /'
   adm --set-defense 0
   diag "-C flushes; --set-defense sets defense_level"
 }
@@ -272,9 +272,9 @@ no_leak_1000_services() {
   for ((i = 1; i <= 1000; i++)); do echo "$NEW_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((3000 + i)) 4=str:wrr"; done > /tmp/add.req
   for ((i = 1; i <= 1000; i++)); do echo "$DEL_SERVICE 1=u8:6 2=ip:$VIP 3=u16:$((3000 + i))"; done > /tmp/del.req
   $GENL --batch < /tmp/add.req | grep -vc '^ok' | grep -qx 0 || fail "adding 1,000 services failed"
-  expect_eq "$("$IPVSDADM" -L -n | grep -c '^TCP')" 1000 "services after adding 1,000"
+  expect_eq "$(ipvsdadm -L -n | grep -c '^TCP')" 1000 "services after adding 1,000"
   $GENL --batch < /tmp/del.req | grep -vc '^ok' | grep -qx 0 || fail "deleting 1,000 services failed"
-  expect_eq "$("$IPVSDADM" -L -n | grep -c '^TCP')" 0 "services after deleting them"
+  expect_eq "$(ipvsdadm -L -n | grep -c '^TCP')" 0 "services after deleting them"
   leak_check "1,000 services added and deleted"
 }
 

@@ -5,7 +5,7 @@
 # told (ICMP host unreachable), a rate-limited line names the server and the reason (the
 # lookup's error), and NOTHING leaves through the default gateway.
 . "$(dirname "$0")/lib.sh"
-plan 7
+plan 8
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; ip route del default 2>/dev/null; mod_unload; topo_cleanup' EXIT
 rs_start
@@ -16,7 +16,8 @@ ok=0
 for _ in 1 2 3; do case "$(tcp_req cl1 80)" in "rs1 "*) ok=1; break ;; esac; nap 1; done
 [ $ok = 1 ] || fail "the service does not work before the test"
 
-gw_rx() { in_ns gw cat /sys/class/net/eth0/statistics/rx_packets; }
+FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
+gw_rx() { ip netns exec "$(ns_name gw)" cat /sys/class/net/eth0/statistics/rx_packets; }
 try_fail() { # what [reason in the log line]
   local before errs0 ans seen unreach
   # tcpdump on the gateway and on both real servers: not one packet for a real server's
@@ -67,6 +68,30 @@ log_names_real_server() {
   dmesg | grep -o "no usable route to real server .*" | sort -u | sed 's/^/#   /'
 }
 
+# The log line is rate-limited (net_ratelimit: net.core.message_burst lines, then one per
+# message_cost seconds): 200 SYNs from spoofed sources, each a new entry whose route fails,
+# bring 200 route_errors and at most message_burst (3 here) lines.
+log_rate_limited() {
+  local burst cost errs0 lines0 sent errs lines
+  read -r burst < /proc/sys/net/core/message_burst; read -r cost < /proc/sys/net/core/message_cost
+  echo 3 > /proc/sys/net/core/message_burst; echo 600 > /proc/sys/net/core/message_cost
+  ip route replace prohibit "$RS1/32"
+  # Let the bucket fill to its new burst.
+  nap 1
+  errs0=$(drops route_errors); lines0=$(dmesg | grep -c "no usable route to real server $RS1:8080")
+  sent=$(in_ns cl1 $FLOOD "$VIP" 80 200 --seconds 60 --seed 3)
+  nap 1
+  errs=$(( $(drops route_errors) - errs0 ))
+  lines=$(( $(dmesg | grep -c "no usable route to real server $RS1:8080") - lines0 ))
+  ip route del prohibit "$RS1/32"
+  echo "$burst" > /proc/sys/net/core/message_burst; echo "$cost" > /proc/sys/net/core/message_cost
+  expect_eq "$sent" 200 "spoofed SYNs sent"
+  [ "$errs" -ge 200 ] || fail "$errs route_errors for $sent SYNs whose route failed"
+  [ "$lines" -ge 1 ] && [ "$lines" -le 3 ] ||
+    fail "$lines log lines for $errs route failures (net.core.message_burst 3: 1..3 expected)"
+  diag "$errs route failures in a burst, $lines log lines (message_burst 3)"
+}
+
 service_recovers() {
   ip route add 198.51.100.0/24 dev br-rs
   ip route add default via "$GW"
@@ -81,4 +106,5 @@ run_test interface_down_dropped interface_down_fails
 run_test no_route_dropped no_route_fails
 run_test route_failure_logged log_names_real_server
 run_test service_recovers service_recovers
+run_test route_failure_log_rate_limited log_rate_limited
 finish

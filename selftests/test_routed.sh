@@ -43,7 +43,7 @@ rs_start
 rm -f /tmp/rs-ready.rs3
 "$LOADGEN" answer --netns "$RS3_NS" --name rs3 --port 8080 --seconds 3600 --ready /tmp/rs-ready.rs3 \
   >/dev/null 2>&1 &
-wait_ready /tmp/rs-ready.rs3 || fail "rs3's server did not start"
+wait_file /tmp/rs-ready.rs3 || fail "rs3's server did not start"
 adm -A -t "$VIP:80" -s rr
 adm -a -t "$VIP:80" -r "$RS3:8080" -m
 
@@ -142,7 +142,7 @@ pmtu_from_beyond() {
 spoofed_server() {
   local z0 n
   adm -C
-  "$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m ||
+  ipvsdadm -A -t "$VIP:80" -s rr && ipvsdadm -a -t "$VIP:80" -r "$RS1:8080" -m ||
     fail "could not configure the service"
   sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br-cl.rp_filter=0
   sc_write resurrect 1 || fail "resurrect=1 refused"

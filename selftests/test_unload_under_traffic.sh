@@ -112,7 +112,7 @@ serves_after_failed_inits() {
   configure || fail "could not configure the services after the failed inits"
   in_ns rs1 socat -t 10 TCP-LISTEN:8081,reuseaddr SYSTEM:"echo rs1" >/dev/null 2>&1 &
   wait_listen rs1 8081
-  "$IPVSDADM" -A -t "$VIP:81" -s rr && "$IPVSDADM" -a -t "$VIP:81" -r "$RS1:8081" -m ||
+  ipvsdadm -A -t "$VIP:81" -s rr && ipvsdadm -a -t "$VIP:81" -r "$RS1:8081" -m ||
     fail "could not add VIP:81"
   expect_eq "$(tcp_req cl1 81)" "rs1" "a connection after the failed inits"
 }

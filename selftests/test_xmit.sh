@@ -64,7 +64,7 @@ print(data.decode().strip())' "$VIP" "$port" 2>&1)
     fail "no TIME_WAIT socket for VIP:80 <-> cl1:$port on the director"
   # Now VIP:80 is a service: the new connection's SYN finds that TIME_WAIT socket in early
   # demux, and must leave without it.
-  "$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m ||
+  ipvsdadm -A -t "$VIP:80" -s rr && ipvsdadm -a -t "$VIP:80" -r "$RS1:8080" -m ||
     fail "could not configure the service"
   # nft's socket expression at LOCAL_OUT (where ip_local_out passes what we send) sees
   # only the socket a packet carries: count our packets to rs1, and those with a socket.

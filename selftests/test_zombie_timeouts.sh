@@ -129,16 +129,16 @@ udp_entry_expires() {
   sc_write timeout_udp 40 || fail "timeout_udp=40 refused"
   udp_req cl1 53 >/dev/null
   # The expiry column is mm:ss, as ipvsadm prints it.
-  exp=$("$IPVSDADM" -L -n -c | awk '$1 == "UDP" { split($2, t, ":"); s = t[1] * 60 + t[2]; if (s > m) m = s; f = 1 }
+  exp=$(ipvsdadm -L -n -c | awk '$1 == "UDP" { split($2, t, ":"); s = t[1] * 60 + t[2]; if (s > m) m = s; f = 1 }
     END { print f ? m : -1 }')
   [ "$exp" -ge 0 ] || fail "no UDP entry after a request"
   [ "$exp" -le 40 ] || fail "the UDP entry expires in $exp s with timeout_udp=40"
   # Emulation may take seconds between the request and the listing, never half a minute.
   [ "$exp" -ge 20 ] || fail "the UDP entry expires in $exp s with timeout_udp=40: too soon"
   sleep $((exp - 10))
-  "$IPVSDADM" -L -n -c | grep -q "^UDP" || fail "the UDP entry expired over 10 s early"
+  ipvsdadm -L -n -c | grep -q "^UDP" || fail "the UDP entry expired over 10 s early"
   nap 12
-  "$IPVSDADM" -L -n -c | grep -q "^UDP" && fail "the UDP entry did not expire after timeout_udp=40"
+  ipvsdadm -L -n -c | grep -q "^UDP" && fail "the UDP entry did not expire after timeout_udp=40"
   diag "timeout_udp: with 40 the entry reported $exp s left, was there $((exp - 10)) s later and gone 12 s after that"
 }
 
@@ -158,7 +158,7 @@ table_full_refuses() {
   in_ns cl1 timeout 90 socat -u TCP:"$VIP:82" OPEN:/dev/null & in_ns cl2 timeout 90 socat -u TCP:"$VIP:82" OPEN:/dev/null &
   n=0
   for ((_k = 1; _k <= 150; _k++)); do
-    n=$("$IPVSDADM" -L -n -c | grep -c "ESTABLISHED.*:82 ")
+    n=$(ipvsdadm -L -n -c | grep -c "ESTABLISHED.*:82 ")
     [ "$n" -ge 2 ] && break; nap 0.2
   done
   expect_eq "$n" 2 "ESTABLISHED entries of the two first clients"

@@ -16,7 +16,7 @@ use crate::logic::{
 use core::sync::atomic::Ordering;
 use kernel::sync::Arc;
 
-use super::{route::reset_real_server, DataPath};
+use super::DataPath;
 
 /// The flow key and, for TCP, its header fields, of a parsed packet.
 pub(super) fn flow(pkt: &Packet) -> Option<(FlowKey, Option<TcpInfo>)> {
@@ -132,7 +132,7 @@ impl DataPath {
             return false;
         };
         self.global.count_drop(DropReason::Eviction);
-        reset_real_server(&Reset {
+        self.reset_real_server(&Reset {
             src: v.client_addr,
             dst: v.rs_addr,
             src_port: v.client_port,

@@ -97,9 +97,9 @@ impl DataPath {
         let Some((addr, port)) = self.quote_target(&q, Direction::Input) else {
             return Verdict::Accept;
         };
-        let Ok(next) = next_hop(addr.to_be_bytes()) else {
-            self.global.count_drop(DropReason::Route);
-            return Verdict::Drop;
+        let next = match next_hop(addr.to_be_bytes()) {
+            Ok(next) => next,
+            Err(why) => return self.icmp_route_error((addr, port), why),
         };
         // An ICMP error is never answered with another: one that runs out of TTL just dies.
         if expires_here(&pkt, &next) {

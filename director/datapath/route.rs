@@ -68,15 +68,6 @@ pub(super) fn next_hop(addr: [u8; 4]) -> Result<Next, NoRoute> {
     }
 }
 
-/// The route out to a real server, when [`next_hop`] goes out through one (a real server
-/// on one of the director's own addresses has none).
-fn route_to(addr: [u8; 4]) -> Option<Route> {
-    match next_hop(addr).ok()? {
-        Next::Out(r) => Some(r),
-        Next::Local => None,
-    }
-}
-
 /// Whether a packet that names real server `addr` as its source came from it: it arrived
 /// on the device of our route to that server, or, made by this host (`in_ifindex` 0), the
 /// server is a local one. Independent of `rp_filter`.
@@ -119,44 +110,64 @@ pub(super) fn send_on(skb: &mut SkBuff, next: Next) -> Verdict {
     }
 }
 
-/// Sends the real server a TCP reset in the client's name, so that it frees its side of a
-/// connection the director dropped (an evicted half-open entry, a zombie).
-pub(super) fn reset_real_server(rst: &Reset) {
-    let Some(route) = route_to(rst.dst.to_be_bytes()) else {
-        return;
-    };
-    let Ok(mut p) = NewPacket::alloc_ipv4(RST_LEN as u32) else {
-        return;
-    };
-    if packet::build_tcp_rst(p.data_mut(), rst).is_ok() {
-        p.send(route);
-    }
-}
-
 impl DataPath {
-    /// Drops a client's packet for real server `addr`:`port`, which has no usable route
-    /// (`why`): counted, logged (rate-limited), and the client told (host unreachable).
-    pub(super) fn route_error(
-        &self,
-        skb: &mut SkBuff,
-        svc: &Stats,
-        (addr, port): (u32, u16),
-        why: NoRoute,
-    ) -> Verdict {
-        self.count_drop(svc, DropReason::Route);
+    /// Counts (`route_errors`) and logs, rate-limited, a packet for real server
+    /// `addr`:`port` that was not sent for want of a usable route (`why`); `what` ends the
+    /// line ("packet dropped", "reset not sent", ...).
+    fn no_route(&self, (addr, port): (u32, u16), why: NoRoute, what: &str) {
+        self.global.count_drop(DropReason::Route);
         if net_ratelimit() {
             let a = addr.to_be_bytes();
             pr_warn!(
-                "no usable route to real server {}.{}.{}.{}:{} ({}): packet dropped\n",
+                "no usable route to real server {}.{}.{}.{}:{} ({}): {}\n",
                 a[0],
                 a[1],
                 a[2],
                 a[3],
                 port,
-                why
+                why,
+                what
             );
         }
+    }
+
+    /// Drops a client's packet for real server `rs`, which has no usable route (`why`):
+    /// counted for the service too, logged, and the client told (host unreachable).
+    pub(super) fn route_error(
+        &self,
+        skb: &mut SkBuff,
+        svc: &Stats,
+        rs: (u32, u16),
+        why: NoRoute,
+    ) -> Verdict {
+        svc.count_drop(DropReason::Route);
+        self.no_route(rs, why, "packet dropped");
         skb.send_icmp_host_unreachable();
         Verdict::Drop
+    }
+
+    /// Drops an ICMP error from a client for real server `rs`, which has no usable route.
+    pub(super) fn icmp_route_error(&self, rs: (u32, u16), why: NoRoute) -> Verdict {
+        self.no_route(rs, why, "ICMP error dropped");
+        Verdict::Drop
+    }
+
+    /// Sends the real server a TCP reset in the client's name, so that it frees its side
+    /// of a connection the director dropped (an evicted half-open entry, a zombie), by the
+    /// same route rule as every packet for it: without a usable route the reset is not
+    /// sent, and that is counted and logged as a route error. A real server on one of the
+    /// director's own addresses gets none.
+    pub(super) fn reset_real_server(&self, rst: &Reset) {
+        let route = match next_hop(rst.dst.to_be_bytes()) {
+            Ok(Next::Out(r)) => r,
+            Ok(Next::Local) => return,
+            Err(why) => return self.no_route((rst.dst, rst.dst_port), why, "reset not sent"),
+        };
+        let Ok(mut p) = NewPacket::alloc_ipv4(RST_LEN as u32) else {
+            return;
+        };
+        if packet::build_tcp_rst(p.data_mut(), rst).is_ok() {
+            p.send(route);
+        }
     }
 }

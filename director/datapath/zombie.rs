@@ -12,11 +12,7 @@ use crate::logic::{
 };
 use kernel::{net::netfilter::Verdict, net::skbuff::SkBuff, sync::rcu};
 
-use super::{
-    flow::Opening,
-    route::{came_from, reset_real_server},
-    DataPath,
-};
+use super::{flow::Opening, route::came_from, DataPath};
 
 /// How and when a packet without an entry arrived, for [`DataPath::no_entry`].
 pub(super) struct Arrival {
@@ -106,7 +102,7 @@ impl DataPath {
         self.global.count_drop(DropReason::Zombie);
         if let Some(t) = tcp {
             if !rst && genuine && self.zombie_resets.allow(a.now) {
-                reset_real_server(&zombie_reset(key, t));
+                self.reset_real_server(&zombie_reset(key, t));
             }
         }
         Verdict::Drop

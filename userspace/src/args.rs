@@ -176,6 +176,9 @@ pub enum Command {
     Save,
     /// `-R`/`--restore`: run the commands of standard input, one a line.
     Restore,
+    /// `--batch`: run the commands of standard input, one a line, each to its end, and
+    /// report each one's exit status.
+    Batch,
     /// `-h`/`--help`.
     Help,
     /// `-v`/`--version`.
@@ -199,6 +202,7 @@ enum Cmd {
     Timeouts,
     Save,
     Restore,
+    Batch,
     Help,
     Version,
 }
@@ -222,6 +226,7 @@ impl Cmd {
             Cmd::Timeouts => "timeouts",
             Cmd::Save => "save",
             Cmd::Restore => "restore",
+            Cmd::Batch => "batch",
             Cmd::Help => "help",
             Cmd::Version => "version",
         }
@@ -337,9 +342,13 @@ fn rule(cmd: Cmd, opt: Opt) -> Rule {
             Numeric => Optional,
             _ => Illegal,
         },
-        Cmd::Flush | Cmd::Set | Cmd::SetDefense | Cmd::Restore | Cmd::Help | Cmd::Version => {
-            Illegal
-        }
+        Cmd::Flush
+        | Cmd::Set
+        | Cmd::SetDefense
+        | Cmd::Restore
+        | Cmd::Batch
+        | Cmd::Help
+        | Cmd::Version => Illegal,
     }
 }
 
@@ -464,6 +473,7 @@ fn long_flag(name: &str) -> Option<Flag> {
         "u-threshold" | "l-threshold" | "thresholds" => Flag::Unsupported(NO_THRESHOLDS),
         "save" => Flag::Command(Cmd::Save),
         "restore" => Flag::Command(Cmd::Restore),
+        "batch" => Flag::Command(Cmd::Batch),
         "start-daemon" | "stop-daemon" | "daemon" | "mcast-interface" | "syncid" => {
             Flag::Unsupported(NO_SYNC)
         }
@@ -779,6 +789,7 @@ fn build(p: Parsed) -> Result<Command, UsageError> {
         Cmd::Defense => Command::Defense { json: p.json },
         Cmd::Save => Command::Save,
         Cmd::Restore => Command::Restore,
+        Cmd::Batch => Command::Batch,
         Cmd::SetDefense => Command::SetDefense {
             level: p.level.unwrap_or(0),
         },
@@ -983,7 +994,7 @@ Usage:
                 [--stats | --rate] [--exact] [--json]
   ipvsdadm -Z [-t|u service-address]
   ipvsdadm -S [-n]
-  ipvsdadm -R
+  ipvsdadm -R | --batch
   ipvsdadm --set tcp tcpfin udp
   ipvsdadm --defense [--json]
   ipvsdadm --set-defense LEVEL
@@ -1009,6 +1020,10 @@ Commands:
                               line (ipvsadm -S's format; empty lines and
                               # comments skipped); stops at the first
                               that fails, naming its line
+  --batch                     run the commands of standard input, one a
+                              line, each to its end; after each, print
+                              'ipvsdadm-batch: exit STATUS' (for scripts
+                              that keep one ipvsdadm running)
   --set tcp tcpfin udp        set the ESTABLISHED, FIN_WAIT and UDP timeouts
                               (seconds; 0 leaves a value unchanged)
   --defense                   show the defense state: operator and effective

@@ -4,9 +4,15 @@
 
 use ipvsdadm::netlink::NlClient;
 use ipvsdadm::run::{main_with, Env};
+use rustix::process::{set_parent_process_death_signal, Signal};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--batch") {
+        // A batch ipvsdadm serves the script that started it: it ends when that script
+        // does, even if a process the script left behind still holds its input open.
+        let _ = set_parent_process_death_signal(Some(Signal::TERM));
+    }
     let code = main_with(
         &args,
         NlClient::connect,

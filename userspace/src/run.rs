@@ -394,7 +394,10 @@ where
             })
         };
         let cmd = crate::args::parse_args(&words).map_err(|e| usage(e.to_string()))?;
-        if matches!(cmd, Command::Restore | Command::Help | Command::Version) {
+        if matches!(
+            cmd,
+            Command::Restore | Command::Batch | Command::Help | Command::Version
+        ) {
             return Err(usage(format!("'{line}' cannot be used in a restore")));
         }
         if let Some(done) = run_local(&cmd, env, out) {
@@ -535,6 +538,7 @@ fn run_client<C: Client + ?Sized>(
             write_out(out, &format::format_rules(&services))
         }
         Command::Restore
+        | Command::Batch
         | Command::Help
         | Command::Version
         | Command::SetTimeout { .. }
@@ -544,10 +548,11 @@ fn run_client<C: Client + ?Sized>(
 }
 
 /// The whole program: parses `args`, runs, prints output to `out` and the error line to
-/// `err`, and returns the exit status.
+/// `err`, and returns the exit status. `connect` is called once per command that talks to
+/// the module (more than once only in `--batch`).
 pub fn main_with<C, F>(
     args: &[String],
-    connect: F,
+    mut connect: F,
     env: &Env,
     input: &mut dyn BufRead,
     out: &mut dyn Write,
@@ -555,20 +560,111 @@ pub fn main_with<C, F>(
 ) -> i32
 where
     C: Client,
-    F: FnOnce() -> Result<C, NlError>,
+    F: FnMut() -> Result<C, NlError>,
 {
-    let cmd = match crate::args::parse_args(args) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = writeln!(err, "ipvsdadm: {e} (try 'ipvsdadm --help')");
-            return EXIT_USAGE;
-        }
-    };
-    match run(&cmd, connect, env, input, out) {
+    match crate::args::parse_args(args) {
+        Ok(Command::Batch) => batch(connect, env, input, out, err),
+        Ok(cmd) => status(run(&cmd, &mut connect, env, input, out), err),
+        Err(e) => usage_status(&e.to_string(), err),
+    }
+}
+
+/// The exit status of a command's result, after printing its error line to `err`.
+fn status(result: Result<(), CliError>, err: &mut dyn Write) -> i32 {
+    match result {
         Ok(()) => 0,
         Err(e) => {
             let _ = writeln!(err, "ipvsdadm: {}", e.message);
             e.code
         }
+    }
+}
+
+/// The exit status of a usage error, after printing it to `err`.
+fn usage_status(message: &str, err: &mut dyn Write) -> i32 {
+    let _ = writeln!(err, "ipvsdadm: {message} (try 'ipvsdadm --help')");
+    EXIT_USAGE
+}
+
+/// What `--batch` prints after each command, followed by its exit status, on a line of its
+/// own.
+pub const BATCH_END: &str = "ipvsdadm-batch: exit ";
+
+/// `--batch`: runs the commands of `input`, one a line (the words of a command line, as `-R`
+/// reads them), each whatever the ones before it did; after each, prints [`BATCH_END`] and
+/// its exit status on a line of its own and flushes. For a script that keeps one ipvsdadm
+/// running instead of starting one per command; error lines go to `err` as usual. Empty
+/// lines and `#` comments are answered with status 0. Returns 0 at the end of `input`.
+fn batch<C, F>(
+    mut connect: F,
+    env: &Env,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32
+where
+    C: Client,
+    F: FnMut() -> Result<C, NlError>,
+{
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match input.read_line(&mut line) {
+            Ok(0) => return 0,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = writeln!(err, "ipvsdadm: cannot read standard input: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+        let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+        let mut tracked = LastByte { out, last: None };
+        let code = if words.first().is_none_or(|w| w.starts_with('#')) {
+            0
+        } else {
+            match crate::args::parse_args(&words) {
+                Ok(Command::Batch | Command::Restore) => usage_status(
+                    &format!("'{}' cannot be used in a batch", line.trim_end()),
+                    err,
+                ),
+                Ok(cmd) => status(
+                    run(&cmd, &mut connect, env, &mut std::io::empty(), &mut tracked),
+                    err,
+                ),
+                Err(e) => usage_status(&e.to_string(), err),
+            }
+        };
+        // The status line must start a line of its own.
+        let newline = if tracked.last.is_some_and(|b| b != b'\n') {
+            "\n"
+        } else {
+            ""
+        };
+        if writeln!(out, "{newline}{BATCH_END}{code}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return EXIT_FAILURE;
+        }
+    }
+}
+
+/// A writer that remembers the last byte written through it.
+struct LastByte<'a> {
+    out: &'a mut dyn Write,
+    last: Option<u8>,
+}
+
+impl Write for LastByte<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        if n > 0 {
+            self.last = Some(buf[n - 1]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 }

@@ -4,12 +4,14 @@
 
 mod common;
 
+use std::cell::RefCell;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Duration;
 
 use common::*;
 use ipvsdadm::client::NlError;
-use ipvsdadm::run::{main_with, Env};
+use ipvsdadm::run::{main_with, Env, BATCH_END};
 use ipvsdadm::timeouts::TimeoutRow;
 
 struct Out {
@@ -36,9 +38,10 @@ fn run_input(line: &str, input: &str, fake: Fake, dir: PathBuf) -> Out {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let calls = fake.calls.clone();
+    let mut fake = Some(fake);
     let code = main_with(
         &args,
-        move || -> Result<Fake, NlError> { Ok(fake) },
+        move || -> Result<Fake, NlError> { Ok(fake.take().expect("connected twice")) },
         &env(dir),
         &mut input.as_bytes(),
         &mut out,
@@ -611,4 +614,72 @@ fn page_size_from_the_auxiliary_vector() {
     // This host's own vector has it (x86-64: 4096).
     let own = std::fs::read("/proc/self/auxv").expect("/proc/self/auxv");
     assert_eq!(auxv_page_size(&own), Some(4096));
+}
+
+#[test]
+fn batch_runs_every_line_and_reports_each_status() {
+    let calls = Rc::new(RefCell::new(Vec::new()));
+    let mut connects = 0;
+    let dir = sysctl_dir("batch");
+    let input = "-A -t 192.0.2.100:80 -s rr\n\n# a comment\n--bogus\n-R\n--batch\n\
+                 -d -t 192.0.2.100:80 -r 198.51.100.2:8080\n--set 0 0 1200\n-L -n -t 192.0.2.100:80\n";
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = main_with(
+        &["--batch".to_string()],
+        || -> Result<Fake, NlError> {
+            connects += 1;
+            let mut f = Fake::loaded();
+            f.calls = calls.clone();
+            // The second command that talks to the module (-d) fails.
+            if connects == 2 {
+                f.fail = Some(errno(libc::ENOENT, None));
+            }
+            Ok(f)
+        },
+        &env(dir.clone()),
+        &mut input.as_bytes(),
+        &mut out,
+        &mut err,
+    );
+    assert_eq!(code, 0);
+    let out = String::from_utf8(out).unwrap();
+    let statuses: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix(BATCH_END))
+        .collect();
+    // One status per line of input, each its own command's.
+    assert_eq!(
+        statuses,
+        ["0", "0", "0", "2", "2", "2", "1", "0", "0"],
+        "{out}"
+    );
+    // The listing comes before its status line.
+    let (_, listing) = out
+        .split_once(&format!("{BATCH_END}1\n{BATCH_END}0\n"))
+        .unwrap();
+    assert_eq!(
+        listing,
+        format!("{}{BATCH_END}0\n", run("-L -n -t 192.0.2.100:80").stdout)
+    );
+    let err = String::from_utf8(err).unwrap();
+    let errs: Vec<&str> = err.lines().collect();
+    assert_eq!(errs.len(), 4, "{err}");
+    assert!(errs[0].contains("unknown option '--bogus'"), "{err}");
+    assert!(errs[1].contains("'-R' cannot be used in a batch"), "{err}");
+    assert!(
+        errs[2].contains("'--batch' cannot be used in a batch"),
+        "{err}"
+    );
+    assert!(errs[3].starts_with("ipvsdadm: "), "{err}");
+    assert_eq!(connects, 3);
+    let calls = calls.take();
+    assert_eq!(calls[0], "add_service TCP 192.0.2.100:80 rr");
+    assert!(calls[1].starts_with("del_dest"), "{calls:?}");
+    assert!(calls.len() > 2, "{calls:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("timeout_udp"))
+            .unwrap()
+            .trim(),
+        "1200"
+    );
 }
