@@ -38,12 +38,12 @@ read -r hp hf hs < "$out/host.counts"
 # TCG). The split is by measured time: each test goes to the guest with less work so far,
 # longest first. Seconds per test, measured under emulation with two guests at once
 # (README, "Test time"); a test not listed counts as 300 s.
-declare -A SECS=([test_sysctl_bounds]=39 [test_load_unload]=65 [test_hook_counts]=42
-  [test_demo]=154 [test_icmp]=100 [test_route_failure]=160 [test_zombie_timeouts]=181
-  [test_nat]=232 [test_datapath]=300 [test_xmit]=126 [test_routed]=100 [test_fragments]=59
-  [test_netlink]=281 [test_unload_under_traffic]=270 [test_defense]=310
-  [test_defense_holes]=246 [test_fuzz_genl]=169 [test_fuzz_pkt]=400 [test_bench_quick]=399
-  [test_conntrack_nft]=48 [test_conntrack]=36 [test_defense_floods]=1700)
+declare -A SECS=([test_sysctl_bounds]=57 [test_load_unload]=88 [test_hook_counts]=56
+  [test_demo]=179 [test_icmp]=144 [test_route_failure]=209 [test_zombie_timeouts]=175
+  [test_nat]=207 [test_datapath]=332 [test_xmit]=148 [test_routed]=133 [test_fragments]=79
+  [test_netlink]=302 [test_unload_under_traffic]=259 [test_defense]=401
+  [test_defense_holes]=224 [test_fuzz_genl]=180 [test_fuzz_pkt]=478 [test_bench_quick]=414
+  [test_conntrack_nft]=66 [test_conntrack]=52 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"
 split_tests() { # prints two lines: the tests of guest 1, then of guest 2
