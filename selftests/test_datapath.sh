@@ -14,7 +14,7 @@
 # - a don't-fragment datagram larger than the route's MTU gets ICMP fragmentation-needed,
 #   which the client's stack takes (its route to the VIP learns the MTU).
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 10
 FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
@@ -173,6 +173,37 @@ tcp_state_walk_and_expiry() {
   diag "states (seconds left): $walk, then gone; timeouts set: syn_recv 97, established 877, close_wait 67, time_wait 5"
 }
 
+# 3b. The other closing cells, each state with its own timeout sysctl's value: the server
+#     closes first (OUTPUT fin at ES: FIN_WAIT), the client's side held open; a client's
+#     reset after the handshake (INPUT rst at ES: CLOSE).
+tcp_close_states_timeouts() {
+  local s st seen
+  local -A set=([fin_wait]=57 [close]=37) old=()
+  for st in "${!set[@]}"; do
+    old[$st]=$(sc "timeout_$st")
+    sc_write "timeout_$st" "${set[$st]}" || fail "timeout_$st=${set[$st]} refused"
+  done
+  in_ns rs1 socat TCP-LISTEN:8091,fork,reuseaddr SYSTEM:'echo x' >/dev/null 2>&1 &
+  in_ns rs1 socat TCP-LISTEN:8092,fork,reuseaddr SYSTEM:'sleep 20' >/dev/null 2>&1 &
+  wait_listen rs1 8091; wait_listen rs1 8092
+  adm -A -t "$VIP:91" -s rr; adm -a -t "$VIP:91" -r "$RS1:8091" -m
+  adm -A -t "$VIP:92" -s rr; adm -a -t "$VIP:92" -r "$RS1:8092" -m
+  # rs1:8091 writes a line and closes; the client keeps its side open (socat -t 10).
+  hold_conn cl1 91 40091 5
+  s=$(wait_state 91 FIN_WAIT 20) || fail "states: '$s' instead of FIN_WAIT after the server's FIN"
+  walk_timeout_ok "$s" "${set[fin_wait]}"
+  seen=$s
+  exec 5>&-
+  in_ns cl1 python3 -S -c 'import socket, struct, sys
+s = socket.create_connection((sys.argv[1], 92), timeout=10)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' "$VIP" || fail "the client could not connect to $VIP:92"
+  s=$(wait_state 92 CLOSE 20) || fail "states: '$s' instead of CLOSE after the client's reset"
+  walk_timeout_ok "$s" "${set[close]}"
+  for st in "${!old[@]}"; do sc_write "timeout_$st" "${old[$st]}"; done
+  diag "states (seconds left): $seen (the server closed first), $s (the client's reset); timeouts set: fin_wait 57, close 37"
+}
+
 # 4. Malformed packets for a service, one of each kind the kernel lets reach LOCAL_IN (it
 #    drops bad IPv4 headers, and reassembles fragments, before): each counted by reason.
 malformed_counted_by_reason() {
@@ -281,6 +312,7 @@ run_test table_bounded_by_conn_max table_bounded_by_conn_max
 run_test lc_picks_idle_server lc_picks_idle_server
 run_test wlc_weighs_active_connections wlc_weighs_active_connections
 run_test tcp_state_walk_and_expiry tcp_state_walk_and_expiry
+run_test tcp_close_states_timeouts tcp_close_states_timeouts
 run_test malformed_counted_by_reason malformed_counted_by_reason
 run_test non_service_traffic_untouched non_service_traffic_untouched
 run_test local_real_server local_real_server
