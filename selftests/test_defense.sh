@@ -28,6 +28,13 @@ wait_level() { # want seconds
   return 1
 }
 est_spoofed() { ipvsdadm -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.' ; }
+# The spoofed sources' entries to VIP:VPORT: "SYNACK SYN_RECV OTHER SYNACK_MAX_SECONDS_LEFT".
+spoofed_half_open() { # vport
+  ipvsdadm -L -n -c | awk -v v="$VIP:$1" '$5 == v && $4 ~ /^198\.1[89]\./ {
+      split($2, t, ":"); s = t[1] * 60 + t[2]
+      if ($3 == "SYNACK") { sa++; if (s > m) m = s } else if ($3 == "SYN_RECV") sr++; else o++ }
+    END { print sa + 0, sr + 0, o + 0, m + 0 }'
+}
 SPOOFED='tcp and src net 198.18.0.0/15'
 PLAIN_ACK='tcp[tcpflags] & (tcp-syn|tcp-rst|tcp-fin) == 0'
 SYN='tcp[tcpflags] & tcp-syn != 0'
@@ -99,10 +106,7 @@ blind_acks_dropped_at_level_2() {
   [ "$ba" -ge 100 ] || fail "level 2: only $ba blind ACKs counted for $sent"
   # The spoofed entries wait in SYN_RECV or, once their server's SYN+ACK passed, in SYNACK
   # (SA), with the defense's timeouts (SA 60 s, not the normal 120; SR 10, not 60).
-  read -r sa sr other sa_max < <(ipvsdadm -L -n -c | awk '$4 ~ /^198\.1[89]\./ {
-      split($2, t, ":"); s = t[1] * 60 + t[2]
-      if ($3 == "SYNACK") { sa++; if (s > m) m = s } else if ($3 == "SYN_RECV") sr++; else o++ }
-    END { print sa + 0, sr + 0, o + 0, m + 0 }')
+  read -r sa sr other sa_max < <(spoofed_half_open 80)
   [ "$sa" -ge 100 ] || fail "level 2: $sa spoofed entries shown in SYNACK (SA) for $sent SYNs that the servers answered"
   expect_eq "$other" 0 "level 2: spoofed entries in states other than SYN_RECV and SYNACK"
   [ "$sa_max" -le 60 ] || fail "level 2: a SYNACK entry expires in $sa_max s (defense_timeout_synack is 60)"
@@ -136,12 +140,9 @@ local_real_server_under_defense() {
   sc_write defense_level 2
   sent=$(in_ns cl1 $FLOOD "$VIP" 90 150 --ack)
   nap 2
-  e2=$(ipvsdadm -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.')
+  e2=$(est_spoofed)
   ba=$(drops blind_acks)
-  read -r sa sr other sa_max < <(ipvsdadm -L -n -c | awk -v v="$VIP:90" '$5 == v && $4 ~ /^198\.1[89]\./ {
-      split($2, t, ":"); s = t[1] * 60 + t[2]
-      if ($3 == "SYNACK") { sa++; if (s > m) m = s } else if ($3 == "SYN_RECV") sr++; else o++ }
-    END { print sa + 0, sr + 0, o + 0, m + 0 }')
+  read -r sa sr other sa_max < <(spoofed_half_open 90)
   est=$(ss -Htn state established "( sport = :9090 )" | grep -c ' 198\.1[89]\.')
   expect_eq "$e2" 0 "local server, level 2: ESTABLISHED entries from spoofed sources"
   [ "$ba" -ge 100 ] || fail "local server, level 2: only $ba blind ACKs counted for $sent"
