@@ -38,12 +38,12 @@ read -r hp hf hs < "$out/host.counts"
 # TCG). The split is by measured time: each test goes to the guest with less work so far,
 # longest first. Seconds per test, measured under emulation with two guests at once
 # (README, "Test time"); a test not listed counts as 300 s.
-declare -A SECS=([test_sysctl_bounds]=57 [test_load_unload]=88 [test_hook_counts]=56
-  [test_demo]=179 [test_icmp]=144 [test_route_failure]=209 [test_zombie_timeouts]=175
-  [test_nat]=207 [test_datapath]=332 [test_xmit]=148 [test_routed]=133 [test_fragments]=79
-  [test_netlink]=302 [test_unload_under_traffic]=259 [test_defense]=401
-  [test_defense_holes]=224 [test_fuzz_genl]=180 [test_fuzz_pkt]=478 [test_bench_quick]=414
-  [test_conntrack_nft]=66 [test_conntrack]=52 [test_defense_floods]=1700)
+declare -A SECS=([test_sysctl_bounds]=29 [test_load_unload]=60 [test_hook_counts]=27
+  [test_demo]=123 [test_icmp]=88 [test_route_failure]=144 [test_zombie_timeouts]=126
+  [test_nat]=140 [test_datapath]=225 [test_xmit]=85 [test_routed]=73 [test_fragments]=39
+  [test_netlink]=352 [test_unload_under_traffic]=225 [test_defense]=267
+  [test_defense_holes]=169 [test_fuzz_genl]=183 [test_fuzz_pkt]=266 [test_bench_quick]=260
+  [test_conntrack_nft]=29 [test_conntrack]=30 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"
 split_tests() { # prints two lines: the tests of guest 1, then of guest 2

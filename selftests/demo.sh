@@ -6,7 +6,6 @@
 # on 198.51.100.0/24). The script stops with a non-zero status at the first step that does
 # not do what it says (no `set -e`: a command that may fail harmlessly must not end it).
 . "$(dirname "$0")/lib.sh"
-FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; mod_unload; topo_cleanup' EXIT
 
 show() { echo "\$ ${1##*/} ${*:2}"; "$@"; }
@@ -53,7 +52,7 @@ for level in 0 2; do
   "$IPVSDADM" -A -t "$VIP:80" -s rr && "$IPVSDADM" -a -t "$VIP:80" -r "$RS1:8080" -m &&
     "$IPVSDADM" -a -t "$VIP:80" -r "$RS2:8080" -m || fail "could not configure the service"
   sc_write defense_level $level && sc_write conn_max 500 || fail "level $level: sysctl refused"
-  in_ns cl1 timeout 150 nice -n 19 $FLOOD "$VIP" 80 1000000 --seconds 120 >/dev/null &
+  flood_bg cl1 "$VIP" 80 120
   flood=$!
   nap 3
   ok=0

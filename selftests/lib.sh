@@ -341,6 +341,28 @@ udp_req() { # ns port [count]
   "$LOADGEN" req --netns "$1-$NS_SUFFIX" --udp --dst "$VIP:$2" --count "${3:-1}" 2>&1
 }
 
+# A bounded spoofed SYN flood (loadgen syn) from a topology namespace: COUNT SYNs to
+# DST:PORT from random sources in 198.18.0.0/15 and random ports, within 30 s unless
+# --seconds says otherwise; prints how many were sent. Options as loadgen's: --ack (each SYN
+# then a blind ACK), --fin (then a FIN without ACK), --seed N (the same SYNs at every run
+# with N), --rate R (R SYNs a second), --seconds S, --src-block B.
+flood() { # ns dst port count [options]
+  local ns=$1 dst=$2 port=$3 count=$4 out; shift 4
+  out=$("$LOADGEN" syn --netns "$ns-$NS_SUFFIX" --dst "$dst:$port" --count "$count" \
+    --seconds 30 "$@") || return 1
+  out=${out#sent=}; echo "${out%% *}"
+}
+
+# The same in the background for at most SECONDS, at FLOOD_RATE SYNs a second: a flood that
+# offers the same load whatever the emulation's speed (the floors of the tests' real clients
+# were set for it). $! is the flooder.
+FLOOD_RATE=300
+flood_bg() { # ns dst port seconds [options]
+  local ns=$1 dst=$2 port=$3 secs=$4; shift 4
+  "$LOADGEN" syn --netns "$ns-$NS_SUFFIX" --dst "$dst:$port" --count $((secs * FLOOD_RATE)) \
+    --seconds "$secs" --rate "$FLOOD_RATE" "$@" >/dev/null 2>&1 &
+}
+
 # Global counters from the kernel (ipvsdadm --defense --json).
 # A director-wide drop counter (syn_rate_drops, entry_evictions, route_errors,
 # zombie_replies, table_full, malformed, blind_acks, rewrite_failures, known_client_passes),

@@ -15,7 +15,6 @@
 #   which the client's stack takes (its route to the VIP learns the MTU).
 . "$(dirname "$0")/lib.sh"
 plan 10
-FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
 trap 'exec 3>&- 2>/dev/null; kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -57,7 +56,7 @@ table_bounded_by_conn_max() {
   adm -a -t "$VIP:85" -r "$RS1:8080" -m
   adm -a -t "$VIP:85" -r "$RS2:8080" -m
   sc_write conn_max 100 || fail "conn_max=100 refused"
-  sent=$(in_ns cl1 $FLOOD "$VIP" 85 150 --seconds 120)
+  sent=$(flood cl1 "$VIP" 85 150 --seconds 120)
   expect_eq "$sent" 150 "SYNs sent"
   nap 1
   expect_eq "$(entries)" 100 "entries with conn_max=100 after 150 new connections"

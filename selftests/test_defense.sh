@@ -6,7 +6,7 @@
 # - a SYN-then-blind-ACK flood establishes connections at level 0 (the attack), and none at
 #   level 2: the ACKs are dropped and counted (blind_acks) and never reach a real server,
 #   while real clients still connect through the secure handshake;
-# - syn_drop_rate N drops exactly one new SYN in N; a known client passes it for
+# - syn_drop_rate N drops exactly one new SYN in N, also with SYNs on both CPUs at once; a known client passes it for
 #   known_client_ttl seconds after its last handshake, and never with known_client_ttl 0;
 # - with the table full, half-open entries are evicted (entry_evictions) and the real
 #   server gets a reset for each; a real client still gets in; an ESTABLISHED entry is
@@ -15,8 +15,7 @@
 # - eviction takes the oldest half-open entry first, and its reset frees the real server's
 #   SYN-RECV socket.
 . "$(dirname "$0")/lib.sh"
-plan 12
-FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
+plan 13
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
 rs_start
@@ -26,6 +25,18 @@ ip route add 198.18.0.0/15 via "$CL2" || fail "could not route the spoofed range
 wait_level() { # want seconds
   for ((_k = 1; _k <= $2; _k++)); do [ "$(sc defense_level)" = "$1" ] && return 0; nap 1; done
   return 1
+}
+# Packets each CPU processed (the first field of its line in /proc/net/softnet_stat, hex).
+softnet_processed() { # array name
+  local -n out=$1
+  local first _
+  out=()
+  while read -r first _; do out+=($((16#$first))); done < /proc/net/softnet_stat
+}
+# Entries from the spoofed blocks 198.18.8.0/21 and 198.18.16.0/21 (loadgen's --src-block 1, 2).
+block_entries() {
+  ipvsdadm -L -n -c | awk '$4 ~ /^198\.18\./ { split($4, a, "."); b = int(a[3] / 8)
+      if (b == 1) n1++; else if (b == 2) n2++ } END { print n1 + 0, n2 + 0 }'
 }
 est_spoofed() { ipvsdadm -L -n -c | grep ESTABLISHED | grep -cE ' 198\.1[89]\.' ; }
 # The spoofed sources' entries to VIP:VPORT: "SYNACK SYN_RECV OTHER SYNACK_MAX_SECONDS_LEFT".
@@ -80,7 +91,7 @@ blind_acks_pass_at_level_0() {
   setup_svc
   sc_write amemthresh 0; sc_write defense_level 0
   cap_start l0 "$SPOOFED" rs1 rs2
-  sent=$(in_ns cl1 $FLOOD "$VIP" 80 150 --ack)
+  sent=$(flood cl1 "$VIP" 80 150 --ack)
   nap 2; e0=$(est_spoofed); cap_stop l0
   # Both servers of the service: each gets about half of the flood, ACKs included.
   for rs in rs1 rs2; do
@@ -98,7 +109,7 @@ blind_acks_dropped_at_level_2() {
   setup_svc
   sc_write defense_level 2
   cap_start l2 "$SPOOFED" rs1 rs2
-  sent=$(in_ns cl1 $FLOOD "$VIP" 80 150 --ack)
+  sent=$(flood cl1 "$VIP" 80 150 --ack)
   nap 2
   e2=$(est_spoofed)
   ba=$(drops blind_acks)
@@ -138,7 +149,7 @@ local_real_server_under_defense() {
   adm -A -t "$VIP:90" -s rr
   adm -a -t "$VIP:90" -r "$DIR_RS:9090" -m
   sc_write defense_level 2
-  sent=$(in_ns cl1 $FLOOD "$VIP" 90 150 --ack)
+  sent=$(flood cl1 "$VIP" 90 150 --ack)
   nap 2
   e2=$(est_spoofed)
   ba=$(drops blind_acks)
@@ -165,7 +176,7 @@ syn_drop_rate_one_in_four() {
   sc_write syn_drop_rate 4
   # The half-open entries must outlive the two rounds (process starts take seconds here).
   sc_write defense_timeout_syn_recv 900; sc_write defense_timeout_synack 900
-  sent=$(in_ns cl1 $FLOOD "$VIP" 80 400 --seconds 120 --seed 7)
+  sent=$(flood cl1 "$VIP" 80 400 --seconds 120 --seed 7)
   expect_eq "$sent" 400 "spoofed SYNs sent"
   nap 1
   d=$(drops syn_rate_drops)
@@ -174,7 +185,7 @@ syn_drop_rate_one_in_four() {
   diag "syn_drop_rate 4: $d of $sent new SYNs dropped"
   # The same 400 SYNs again: the ~300 whose entry exists are never dropped; only the ~100
   # without one are new connections, of which one in 4 is dropped.
-  in_ns cl1 $FLOOD "$VIP" 80 400 --seconds 120 --seed 7 >/dev/null
+  flood cl1 "$VIP" 80 400 --seconds 120 --seed 7 >/dev/null
   nap 1
   d2=$(( $(drops syn_rate_drops) - d ))
   [ "$d2" -ge $((d / 4 - 2)) ] && [ "$d2" -le $((d / 4 + 2)) ] ||
@@ -183,7 +194,49 @@ syn_drop_rate_one_in_four() {
   sc_write defense_timeout_syn_recv 10; sc_write defense_timeout_synack 60
 }
 
-# 3a. The automatic rate: amemthresh about twice the available memory engages level 1 and
+# 3a. The rate holds over both CPUs: two floods at once, each pinned to one CPU (a veth
+#     delivers on the sender's CPU), 400 new SYNs each from its own /21 of the spoofed
+#     range, at syn_drop_rate 4: one in four of all 800 dropped, each CPU's SYNs dropped at
+#     about that rate (their turns interleave), and both CPUs took their flood.
+syn_drop_rate_on_both_cpus() {
+  local cpu n n0 n1 b0 b1 d e sent pids=() rx0=() rx1=()
+  [ "$(nproc)" -ge 2 ] || fail "the guest has $(nproc) CPU(s), the test needs 2"
+  setup_svc
+  sc_write amemthresh 0; sc_write defense_level 2; sc_write syn_drop_rate 4
+  sc_write defense_timeout_syn_recv 900; sc_write defense_timeout_synack 900
+  read -r b0 b1 < <(block_entries)
+  softnet_processed rx0
+  for cpu in 0 1; do
+    taskset -c $cpu "$LOADGEN" syn --netns "$(ns_name cl1)" --dst "$VIP:80" --count 400 \
+      --seconds 120 --src-block $((cpu + 1)) > /tmp/syn_cpu$cpu.out &
+    pids+=($!)
+  done
+  wait "${pids[@]}" || fail "a flooder failed"
+  softnet_processed rx1
+  sent=0
+  for cpu in 0 1; do
+    n=$(sed -n 's/^sent=\([0-9]*\) errors=0 .*/\1/p' /tmp/syn_cpu$cpu.out)
+    expect_eq "$n" 400 "SYNs sent from CPU $cpu"
+    [ $((rx1[cpu] - rx0[cpu])) -ge 400 ] ||
+      fail "CPU $cpu processed $((rx1[cpu] - rx0[cpu])) packets for its 400 SYNs"
+    sent=$((sent + n))
+  done
+  nap 1
+  d=$(drops syn_rate_drops)
+  [ "$d" -ge $((sent / 4 - 2)) ] && [ "$d" -le $((sent / 4 + 2)) ] ||
+    fail "two CPUs: $d drops for $sent SYNs ($((sent / 4)) ± 2 expected)"
+  read -r n0 n1 < <(block_entries)
+  for cpu in 0 1; do
+    eval "e=\$((n$cpu - b$cpu))"
+    [ $((400 - e)) -ge 60 ] && [ $((400 - e)) -le 140 ] ||
+      fail "CPU $cpu: $((400 - e)) of its 400 SYNs dropped (60..140 expected)"
+  done
+  diag "syn_drop_rate 4 over two CPUs: $d of $sent new SYNs dropped; CPU 0 $((400 - n0 + b0)) of 400," \
+    "CPU 1 $((400 - n1 + b1)) of 400; packets processed: CPU 0 +$((rx1[0] - rx0[0])), CPU 1 +$((rx1[1] - rx0[1]))"
+  sc_write defense_timeout_syn_recv 10; sc_write defense_timeout_synack 60
+}
+
+# 3b. The automatic rate: amemthresh about twice the available memory engages level 1 and
 #     drops one new SYN in amemthresh / (amemthresh - available), an integer division as in
 #     IPVS: at exactly twice, any dip of available memory makes it 1 in 1. At 1.6 times it
 #     is 1 in 2 (1.6 / 0.6 = 2.67, rounded down) for any available memory within -4..+6 %
@@ -195,14 +248,14 @@ automatic_syn_drop_rate() {
   avail=$(ipvsdadm --defense | awk '$1 == "available" { print $3 }')
   sc_write amemthresh $((16 * avail / 10)) || fail "amemthresh=$((16 * avail / 10)) refused"
   wait_level 1 15 || fail "level did not engage with amemthresh twice the available memory"
-  sent=$(in_ns cl1 $FLOOD "$VIP" 80 400 --seconds 120 --seed 8)
+  sent=$(flood cl1 "$VIP" 80 400 --seconds 120 --seed 8)
   d=$(drops syn_rate_drops)
   sc_write amemthresh 0; sc_write defense_level 2
   [ "$d" -ge 150 ] && [ "$d" -le 250 ] || fail "automatic rate: $d of $sent SYNs dropped (150..250 expected)"
   diag "automatic rate with amemthresh = 1.6 x $avail available pages: $d of $sent new SYNs dropped"
 }
 
-# 3b. Known clients: with every new SYN dropped (rate 1), cl1, which just completed a real
+# 3c. Known clients: with every new SYN dropped (rate 1), cl1, which just completed a real
 #     handshake, still gets in; cl2, never seen, does not; spoofed sources never do.
 known_client_passes_at_rate_1() {
   local sent ans kp d
@@ -212,7 +265,7 @@ known_client_passes_at_rate_1() {
   sc_write syn_drop_rate 0
   case "$(tcp_req cl1 80)" in "rs"[12]" $CL1") ;; *) fail "cl1 could not connect before the test";; esac
   sc_write syn_drop_rate 1
-  sent=$(in_ns cl1 $FLOOD "$VIP" 80 30)
+  sent=$(flood cl1 "$VIP" 80 30)
   expect_eq "$sent" 30 "spoofed SYNs sent"
   ans=$(tcp_req cl1 80)
   case "$ans" in "rs"[12]" $CL1") ;; *) fail "a known client was dropped: '$ans'";; esac
@@ -284,7 +337,7 @@ full_table_evicts_half_open() {
   sc_write amemthresh 0; sc_write defense_level 2; sc_write syn_drop_rate 0
   sc_write conn_max 40
   cap_start rst "tcp[tcpflags] & tcp-rst != 0 and src net 198.18.0.0/15" rs1 rs2
-  sent=$(in_ns cl1 $FLOOD "$VIP" 80 150)
+  sent=$(flood cl1 "$VIP" 80 150)
   nap 1
   conn_entry 82 "$CL2:40082" ESTABLISHED >/dev/null ||
     fail "the ESTABLISHED entry of the held connection is gone after the flood's evictions"
@@ -322,13 +375,13 @@ eviction_reset_without_route() {
   sc_write conn_max 20
   # The first 20 outlive the scenario: only eviction may take them.
   sc_write defense_timeout_syn_recv 900; sc_write defense_timeout_synack 900
-  expect_eq "$(in_ns cl1 $FLOOD "$VIP" 80 20 --seed 11)" 20 "SYNs sent to $VIP:80"
+  expect_eq "$(flood cl1 "$VIP" 80 20 --seed 11)" 20 "SYNs sent to $VIP:80"
   nap 1
   expect_eq "$(entries)" 20 "entries after 20 SYNs"
   ip route replace prohibit "$RS1/32"
   lines0=$(dmesg | grep -c "$line")
   cap_start rst "tcp[tcpflags] & tcp-rst != 0 and src net 198.18.0.0/15" rs1 rs2
-  expect_eq "$(in_ns cl1 $FLOOD "$VIP" 83 20 --seed 12)" 20 "SYNs sent to $VIP:83"
+  expect_eq "$(flood cl1 "$VIP" 83 20 --seed 12)" 20 "SYNs sent to $VIP:83"
   nap 1
   cap_stop rst
   ip route del prohibit "$RS1/32"
@@ -433,6 +486,7 @@ run_test blind_acks_pass_at_level_0 blind_acks_pass_at_level_0
 run_test blind_acks_dropped_at_level_2 blind_acks_dropped_at_level_2
 run_test local_real_server_under_defense local_real_server_under_defense
 run_test syn_drop_rate_one_in_four syn_drop_rate_one_in_four
+run_test syn_drop_rate_on_both_cpus syn_drop_rate_on_both_cpus
 run_test automatic_syn_drop_rate automatic_syn_drop_rate
 run_test known_client_passes_at_rate_1 known_client_passes_at_rate_1
 run_test known_client_ttl_expires_and_0_disables known_client_ttl_expires_and_0_disables

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # timeout: 4200
 # SYN floods against the defense, bounded, from spoofed sources in 198.18.0.0/15 (issue 6's
-# "must show"; flood.py stands in for `hping3 --rand-source`, whose sources would leave the
-# benchmark range):
+# "must show"; `loadgen syn` (lib.sh's flood and flood_bg) stands in for `hping3
+# --rand-source`, whose sources would leave the benchmark range):
 # 1. a blind SYN-then-ACK flood of 1,000 sources with the real servers silent toward them
 #    (as real spoofed sources never answer): level 0 establishes them with the 900 s
 #    timeout (the old weakness), level 2 establishes none, counts the blind ACKs and the
@@ -20,7 +20,6 @@
 #    runner checks dmesg), no leak.
 . "$(dirname "$0")/lib.sh"
 plan 6
-FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 mod_unload; topo_setup; mod_load
 leak_begin
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -55,7 +54,7 @@ blind() { # level silent|answering
   cap_start blind "$PLAIN_ACK" rs1 rs2
   client_loop cl2 3 /tmp/blind.client &
   local cpid=$!
-  sent=$(in_ns cl1 $FLOOD "$VIP" 80 1000 --ack --seconds 120)
+  sent=$(flood cl1 "$VIP" 80 1000 --ack --seconds 120)
   wait $cpid
   nap 1
   est=$(est_spoofed); ba=$(drops blind_acks)
@@ -113,7 +112,7 @@ known_clients_at_rate_2() {
   # 50 connections take minutes under emulation: the capture and the flood must outlast
   # them (both are stopped right after).
   CAP_SECONDS=1200 cap_start known "$SYN_ONLY and src $CL1" cl1
-  in_ns cl1 timeout 1200 $FLOOD "$VIP" 80 10000000 --seconds 1150 >/dev/null &
+  flood_bg cl1 "$VIP" 80 1150
   flood=$!
   kp0=$(drops known_client_passes)
   for ((i = 1; i <= 50; i++)); do
@@ -154,7 +153,7 @@ real_clients_during_flood_into_full_table() {
     setup_svc
     sc_write defense_level $level; sc_write conn_max 200
     # Longer than the 50 clients take (about 200 s under emulation); stopped after them.
-    in_ns cl1 timeout 620 $FLOOD "$VIP" 80 10000000 --seconds 600 >/dev/null &
+    flood_bg cl1 "$VIP" 80 600
     flood=$!
     nap 3
     maxe=0 maxsr=0 okc=0
@@ -190,7 +189,7 @@ rmmod_during_flood() {
   local flood level n
   want 4 || skip "section 4 not in SECTIONS ($SECTIONS)"
   setup_svc
-  in_ns cl1 timeout 200 $FLOOD "$VIP" 80 1000000 --ack --seconds 180 >/dev/null &
+  flood_bg cl1 "$VIP" 80 180 --ack
   flood=$!
   for level in 1 2 0 2 1 0; do
     sc_write defense_level $level || fail "defense_level=$level refused during a flood"

@@ -14,7 +14,6 @@
 # Topology: lib.sh's; the spoofed sources' replies are routed to cl2, which drops them.
 . "$(dirname "$0")/lib.sh"
 plan 3
-FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -43,7 +42,7 @@ syn_then_fin_flood_pins_nothing() {
   local sent pinned halfopen ba ok i
   setup_svc
   sc_write defense_level 2 && sc_write conn_max 500 || fail "level 2, conn_max 500 refused"
-  sent=$(in_ns cl1 $FLOOD "$VIP" 80 2000 --fin --seconds 120) || fail "flood.py failed"
+  sent=$(flood cl1 "$VIP" 80 2000 --fin --seconds 120) || fail "the flooder failed"
   expect_eq "$sent" 2000 "SYN-then-FIN pairs sent"
   ipvsdadm -L -n -c > /tmp/holes.conns || fail "connection listing failed"
   pinned=$(awk '$4 ~ /^198\.1[89]\./ && $3 != "SYN_RECV" && $3 != "SYNACK"' /tmp/holes.conns | wc -l)
@@ -75,8 +74,7 @@ full_table_engages_defense() {
   up0=$(log_count "defense level 0 -> 1 (connection table at its high watermark")
   down0=$(log_count "defense level 1 -> 0 (memory and connection table recovered")
   # The same 3,000 sources again and again (seeded), for as long as the client connects.
-  timeout 300 ip netns exec "$(ns_name cl1)" sh -c "while :; do $FLOOD $VIP 80 3000 --seed 7 --seconds 60; done" \
-    >/dev/null 2>&1 &
+  flood_bg cl1 "$VIP" 80 300 --seed 7 --cycle 3000
   flood=$!
   # Up to 2 minutes: the flooder's start and pace vary with the load on the host.
   i=$((SECONDS + 120))

@@ -16,7 +16,6 @@ ok=0
 for _ in 1 2 3; do case "$(tcp_req cl1 80)" in "rs1 "*) ok=1; break ;; esac; nap 1; done
 [ $ok = 1 ] || fail "the service does not work before the test"
 
-FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 gw_rx() { ip netns exec "$(ns_name gw)" cat /sys/class/net/eth0/statistics/rx_packets; }
 try_fail() { # what [reason in the log line]
   local before errs0 ans seen unreach
@@ -79,7 +78,7 @@ log_rate_limited() {
   # Let the bucket fill to its new burst.
   nap 1
   errs0=$(drops route_errors); lines0=$(dmesg | grep -c "no usable route to real server $RS1:8080")
-  sent=$(in_ns cl1 $FLOOD "$VIP" 80 200 --seconds 60 --seed 3)
+  sent=$(flood cl1 "$VIP" 80 200 --seconds 60 --seed 3)
   nap 1
   errs=$(( $(drops route_errors) - errs0 ))
   lines=$(( $(dmesg | grep -c "no usable route to real server $RS1:8080") - lines0 ))

@@ -15,7 +15,6 @@
 # Topology: lib.sh's; the flood's replies are routed to cl2, which drops them.
 . "$(dirname "$0")/lib.sh"
 plan 6
-FLOOD="python3 -S $IPVSD_TOP/selftests/flood.py"
 FAULT_DIR=${FAULT_DIR:-$IPVSD_TOP/out}
 for f in slow_hook init; do
   [ -f "$FAULT_DIR/fault-$f/ipvs_defense.ko" ] ||
@@ -43,8 +42,7 @@ load() {
   timeout $LOAD_SECONDS nice -n 19 ip netns exec "$(ns_name cl2)" sh -c \
     "while :; do head -c 20000000 /dev/zero | socat -u -b 512 - UDP:$VIP:53; sleep 0.2; done" \
     >/dev/null 2>&1 &
-  timeout $LOAD_SECONDS nice -n 19 ip netns exec "$(ns_name cl1)" $FLOOD "$VIP" 80 100000000 --seconds $LOAD_SECONDS \
-    >/dev/null 2>&1 &
+  flood_bg cl1 "$VIP" 80 $LOAD_SECONDS
 }
 
 # One process for the whole configuration: under this load every start costs seconds.

@@ -28,16 +28,19 @@
 //!     Small UDP datagrams from F sockets (F source ports, so a scheduler spreads them),
 //!     as fast as possible or R per second in all. Creates FILE (if given) when it starts.
 //!     Prints `sent= errors= elapsed_ms= rate=`.
-//! loadgen syn --dst IP:PORT [--dst ...] --count N --seconds S [--ack] [--ready FILE]
-//!             [--src-block B] [--rate R] [--stop-file STOP]
-//!     Spoofed TCP SYNs (with --ack each followed by a blind ACK from the same source),
-//!     round robin over the destinations, as fast as possible, or R SYNs per second with
-//!     --rate, from random sources in 198.18.0.0/15 (the benchmarking range; the guest
-//!     routes it back to a client namespace that drops the replies) and random ports;
-//!     with --src-block B (0..63) only from the B-th /21 of that range, so that the
-//!     entries of one flood can be told from those of earlier ones. Creates FILE (if
-//!     given) when it starts sending. Stops after N packets, S seconds, or once STOP
-//!     exists. Prints `sent= errors= elapsed_ms= rate=`.
+//! loadgen syn --dst IP:PORT [--dst ...] --count N --seconds S [--ack | --fin]
+//!             [--seed X [--cycle C]] [--ready FILE] [--src-block B] [--rate R] [--stop-file STOP]
+//!     Spoofed TCP SYNs (with --ack each followed by a blind ACK from the same source, with
+//!     --fin by a FIN without ACK), round robin over the destinations, as fast as possible,
+//!     or R SYNs per second with --rate, from random sources in 198.18.0.0/15 (the
+//!     benchmarking range; the guest routes it back to a client namespace that drops the
+//!     replies) and random ports; with --src-block B (0..63) only from the B-th /21 of that
+//!     range, so that the entries of one flood can be told from those of earlier ones. With
+//!     --seed, the sources, ports and sequence numbers are the same at every run with that
+//!     seed (to send the same SYNs again), and with --cycle C as well, the first C of them
+//!     again and again. Creates FILE (if given) when it starts sending.
+//!     Stops after N SYNs, S seconds, or once STOP exists. Prints `sent= errors=
+//!     elapsed_ms= rate=`.
 //! loadgen answer --name NAME [--port P] [--udp-port U] --seconds S [--ready FILE]
 //!     The tests' real server: answers each TCP connection on P and each UDP datagram on U
 //!     with `NAME CLIENT-ADDRESS` and a newline (the client's address as it arrived, so a
@@ -78,7 +81,7 @@ struct Opts {
     map: HashMap<String, Vec<String>>,
 }
 
-const FLAGS: [&str; 2] = ["udp", "ack"];
+const FLAGS: [&str; 3] = ["udp", "ack", "fin"];
 
 impl Opts {
     fn parse(args: &[String]) -> Result<Self, String> {
@@ -644,6 +647,10 @@ fn syn_flood(o: &Opts) -> Result<(), String> {
     let count: u64 = o.get("count", None)?;
     let dur = secs(o)?;
     let with_ack = o.flag("ack");
+    let with_fin = o.flag("fin");
+    if with_ack && with_fin {
+        return Err("--ack and --fin exclude each other".into());
+    }
     // IPPROTO_RAW (255): we write the IP header ourselves.
     let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(255)))
         .map_err(|e| format!("raw socket (needs CAP_NET_RAW): {e}"))?;
@@ -651,11 +658,22 @@ fn syn_flood(o: &Opts) -> Result<(), String> {
         .iter()
         .map(|d| SockAddr::from(SocketAddr::V4(*d)))
         .collect();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1);
+    let seed = if o.flag("seed") {
+        // Spread a small seed over the state's bits (xorshift's first outputs follow them).
+        o.get::<u64>("seed", None)?
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    } else {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    };
     let mut rng = Rng(seed | 1);
+    let cycle = match o.get::<u64>("cycle", Some(0))? {
+        0 => u64::MAX,
+        _ if !o.flag("seed") => return Err("--cycle needs --seed".into()),
+        c => c,
+    };
     // 198.18.0.0/15 is 2^17 addresses: the whole of it, or one /21 block (2^11) of it.
     let (base, bits) = match o.get::<u32>("src-block", Some(u32::MAX))? {
         u32::MAX => (0u32, 17),
@@ -675,6 +693,9 @@ fn syn_flood(o: &Opts) -> Result<(), String> {
         if sent % 64 == 0 && stop_file.as_ref().is_some_and(|f| Path::new(f).exists()) {
             break;
         }
+        if sent % cycle == 0 {
+            rng = Rng(seed | 1);
+        }
         let r = rng.next();
         // 198.18.0.0/15 (or its block): random bits, last octet never 0 or 255.
         let host = base | ((r as u32) & ((1 << bits) - 1));
@@ -693,16 +714,23 @@ fn syn_flood(o: &Opts) -> Result<(), String> {
                 continue;
             }
         }
-        if with_ack {
-            let ack = segment(
+        // The blind ACK guesses the server's sequence number; the FIN carries no ACK.
+        let second = if with_ack {
+            Some(segment(
                 src,
                 dst,
                 sport,
                 seq.wrapping_add(1),
                 rng.next() as u32,
                 0x10,
-            );
-            if s.send_to(&ack, to).is_err() {
+            ))
+        } else if with_fin {
+            Some(segment(src, dst, sport, seq.wrapping_add(1), 0, 0x01))
+        } else {
+            None
+        };
+        if let Some(p) = second {
+            if s.send_to(&p, to).is_err() {
                 errors += 1;
             }
         }
