@@ -52,11 +52,21 @@ pub(crate) struct DestKey {
 }
 
 /// A real server's counters, kept across configuration changes.
-#[derive(Default)]
 pub(crate) struct DestCounters {
     pub(crate) active: AtomicU32,
     pub(crate) inactive: AtomicU32,
     pub(crate) stats: Stats,
+}
+
+impl DestCounters {
+    /// Counters at zero. Might sleep.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            active: AtomicU32::new(0),
+            inactive: AtomicU32::new(0),
+            stats: Stats::new()?,
+        })
+    }
 }
 
 /// A real server, as one snapshot sees it.

@@ -239,7 +239,7 @@ impl Control {
                 req.set_error_msg(c_str!("too many services (1024)"));
                 return Err(ENOSPC);
             }
-            let stats = Arc::new(Stats::default(), GFP_KERNEL)?;
+            let stats = Arc::new(Stats::new()?, GFP_KERNEL)?;
             let svc = Service::build(key, kind, flags, KVec::new(), stats)?;
             Ok(Change::Put(None, svc))
         })
@@ -303,7 +303,7 @@ impl Control {
                         req.set_error_msg(c_str!("too many real servers (1024)"));
                         return Err(ENOSPC);
                     }
-                    Arc::new(DestCounters::default(), GFP_KERNEL)?
+                    Arc::new(DestCounters::new()?, GFP_KERNEL)?
                 }
             };
             let mut dests = copy_dests(old, Some(dkey))?;

@@ -23,6 +23,7 @@ use kernel::{
     delayed_work, jiffies,
     meminfo::MemInfo,
     new_spinlock_bh,
+    percpu::PerCpuCounters,
     prelude::*,
     random,
     sync::{Arc, SpinLockBh},
@@ -48,16 +49,17 @@ pub(crate) struct Controller {
     known: KVVec<AtomicU64>,
     known_key: u64,
     /// SYNs of known clients that skipped the rate drop.
-    known_passes: AtomicU64,
+    known_passes: PerCpuCounters<1>,
 }
 
 impl Controller {
-    /// Allocates the known-clients table; pin-initialises the rest.
+    /// Allocates the known-clients table and the per-CPU counter; pin-initialises the rest.
     pub(crate) fn new(tunables: Arc<Tunables>) -> Result<impl PinInit<Self>> {
         let mut known = KVVec::with_capacity(KNOWN_SLOTS, GFP_KERNEL)?;
         for _ in 0..KNOWN_SLOTS {
             known.push(AtomicU64::new(0), GFP_KERNEL)?;
         }
+        let known_passes = PerCpuCounters::new()?;
         Ok(pin_init!(Self {
             defense <- new_spinlock_bh!(Defense::new(), "ipvs_defense_controller"),
             tunables,
@@ -66,7 +68,7 @@ impl Controller {
             syn_counter: AtomicU64::new(0),
             known,
             known_key: random::u64(),
-            known_passes: AtomicU64::new(0),
+            known_passes,
         }))
     }
 
@@ -94,7 +96,7 @@ impl Controller {
         if self.tunables.known_client_ttl.get() > 0
             && self.known_clients().contains(addr, Self::now_secs())
         {
-            self.known_passes.fetch_add(1, Ordering::Relaxed);
+            self.known_passes.add(0, 1);
             return false;
         }
         self.should_drop_syn()
@@ -102,7 +104,7 @@ impl Controller {
 
     /// SYNs of known clients that skipped the rate drop.
     pub(crate) fn known_passes(&self) -> u64 {
-        self.known_passes.load(Ordering::Relaxed)
+        self.known_passes.get(0)
     }
 
     /// Whether defense is engaged (level 1 or 2): secure table, defense timeouts, SYN drops,

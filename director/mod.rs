@@ -53,13 +53,14 @@ impl Director {
         fault::leak_one()?;
         let stats = stats::HookStats::new()?;
         let store = config::Store::new()?;
-        let global = Arc::new(stats::Stats::default(), GFP_KERNEL)?;
+        let global = Arc::new(stats::Stats::new()?, GFP_KERNEL)?;
+        let malformed = stats::MalformedStats::new()?;
         let capacity = tunables::table_capacity(MemInfo::read().total_pages);
         let tunables = Arc::new(tunables::Tunables::new(capacity), GFP_KERNEL)?;
         let table = table::Table::new(capacity)?;
         let controller =
             Arc::pin_init(defense::Controller::new(Arc::clone(&tunables))?, GFP_KERNEL)?;
-        let sysctls = sysctls::register(&tunables, &stats, &global, &controller)?;
+        let sysctls = sysctls::register(&tunables, &stats, &global, &malformed, &controller)?;
         let sweeper = delayed_work::Periodic::start(Sweeper(Arc::clone(&table)), SWEEP_MS)?;
         let ticker = delayed_work::Periodic::start(
             defense::Ticker {
@@ -83,6 +84,7 @@ impl Director {
                 store,
                 table: Arc::clone(&table),
                 global,
+                malformed,
                 defense: controller,
                 tunables,
                 zombie_resets: datapath::DataPath::zombie_reset_limit(),

@@ -8,73 +8,72 @@ use crate::logic::{
     packet::ParseError,
     proto::Attr,
 };
-use core::sync::atomic::{AtomicU64, Ordering};
-use kernel::{net::genetlink::Msg, net::netfilter::Hook, prelude::*, sync::Arc};
+use kernel::{
+    net::genetlink::Msg, net::netfilter::Hook, percpu::PerCpuCounters, prelude::*, sync::Arc,
+};
 
-/// Counters of one scope (the director, a service or a real server).
-#[derive(Default)]
+/// Counters of one scope (the director, a service or a real server), per CPU: the packet
+/// path writes only the running CPU's copy; reads sum them.
 pub(crate) struct Stats {
-    conns: AtomicU64,
-    inpkts: AtomicU64,
-    outpkts: AtomicU64,
-    inbytes: AtomicU64,
-    outbytes: AtomicU64,
-    drops: [AtomicU64; DROP_REASON_COUNT],
+    counters: PerCpuCounters<STATS_COUNT>,
 }
 
+/// Positions in [`Stats`]: the traffic counters, then one per drop reason.
+const CONNS: usize = 0;
+const INPKTS: usize = 1;
+const OUTPKTS: usize = 2;
+const INBYTES: usize = 3;
+const OUTBYTES: usize = 4;
+const FIRST_DROP: usize = 5;
+const STATS_COUNT: usize = FIRST_DROP + DROP_REASON_COUNT;
+
 impl Stats {
+    /// Counters at zero. Might sleep.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            counters: PerCpuCounters::new()?,
+        })
+    }
+
     /// Counts a new connection.
     pub(crate) fn conn(&self) {
-        self.conns.fetch_add(1, Ordering::Relaxed);
+        self.counters.add(CONNS, 1);
     }
 
     /// Counts a packet client → real server.
     pub(crate) fn inbound(&self, bytes: u32) {
-        self.inpkts.fetch_add(1, Ordering::Relaxed);
-        self.inbytes.fetch_add(u64::from(bytes), Ordering::Relaxed);
+        self.counters.add(INPKTS, 1);
+        self.counters.add(INBYTES, u64::from(bytes));
     }
 
     /// Counts a packet real server → client.
     pub(crate) fn outbound(&self, bytes: u32) {
-        self.outpkts.fetch_add(1, Ordering::Relaxed);
-        self.outbytes.fetch_add(u64::from(bytes), Ordering::Relaxed);
+        self.counters.add(OUTPKTS, 1);
+        self.counters.add(OUTBYTES, u64::from(bytes));
     }
 
     /// Counts a drop.
     pub(crate) fn count_drop(&self, why: DropReason) {
-        if let Some(c) = self.drops.get(why.index()) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
+        self.counters.add(FIRST_DROP + why.index(), 1);
     }
 
     /// The count of one drop reason.
     pub(crate) fn drops(&self, why: DropReason) -> u64 {
-        self.drops
-            .get(why.index())
-            .map_or(0, |c| c.load(Ordering::Relaxed))
+        self.counters.get(FIRST_DROP + why.index())
     }
 
     /// Sets every counter to zero.
     pub(crate) fn zero(&self) {
-        let fixed = [
-            &self.conns,
-            &self.inpkts,
-            &self.outpkts,
-            &self.inbytes,
-            &self.outbytes,
-        ];
-        for c in Iterator::chain(fixed.into_iter(), self.drops.iter()) {
-            c.store(0, Ordering::Relaxed);
-        }
+        self.counters.zero();
     }
 
     /// Appends every counter to a netlink message.
     pub(crate) fn put(&self, msg: &mut Msg<'_>) -> Result {
-        msg.put_u64(Attr::StatConns, self.conns.load(Ordering::Relaxed))?;
-        msg.put_u64(Attr::StatInpkts, self.inpkts.load(Ordering::Relaxed))?;
-        msg.put_u64(Attr::StatOutpkts, self.outpkts.load(Ordering::Relaxed))?;
-        msg.put_u64(Attr::StatInbytes, self.inbytes.load(Ordering::Relaxed))?;
-        msg.put_u64(Attr::StatOutbytes, self.outbytes.load(Ordering::Relaxed))?;
+        msg.put_u64(Attr::StatConns, self.counters.get(CONNS))?;
+        msg.put_u64(Attr::StatInpkts, self.counters.get(INPKTS))?;
+        msg.put_u64(Attr::StatOutpkts, self.counters.get(OUTPKTS))?;
+        msg.put_u64(Attr::StatInbytes, self.counters.get(INBYTES))?;
+        msg.put_u64(Attr::StatOutbytes, self.counters.get(OUTBYTES))?;
         for r in DropReason::ALL {
             msg.put_u64(r.attr(), self.drops(r))?;
         }
@@ -82,27 +81,36 @@ impl Stats {
     }
 }
 
-/// A counter of its own (not part of a [`Stats`]).
-pub(crate) struct Counter(AtomicU64);
-
-impl Counter {
-    /// The count.
-    pub(crate) fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
+/// Malformed packets by reason (`ParseError::ALL` order), director-wide and per CPU: the
+/// breakdown of the `malformed` drop counter, shown as `malformed_<reason>` sysctls.
+pub(crate) struct MalformedStats {
+    counters: PerCpuCounters<{ ParseError::ALL.len() }>,
 }
 
-/// Malformed packets for a service, by reason (`ParseError::ALL` order): the director-wide
-/// breakdown of the `malformed` drop counter, shown as `malformed_<reason>` sysctls.
-pub(crate) static MALFORMED: [Counter; ParseError::ALL.len()] =
-    [const { Counter(AtomicU64::new(0)) }; ParseError::ALL.len()];
+impl MalformedStats {
+    /// Counters at zero. Might sleep.
+    pub(crate) fn new() -> Result<Arc<Self>> {
+        Ok(Arc::new(
+            Self {
+                counters: PerCpuCounters::new()?,
+            },
+            GFP_KERNEL,
+        )?)
+    }
 
-/// Counts a malformed packet under its reason.
-pub(crate) fn count_malformed(why: ParseError) {
-    if let Some(i) = ParseError::ALL.iter().position(|e| *e == why) {
-        if let Some(c) = MALFORMED.get(i) {
-            c.0.fetch_add(1, Ordering::Relaxed);
+    /// Counts a malformed packet under its reason.
+    pub(crate) fn count(&self, why: ParseError) {
+        if let Some(i) = ParseError::ALL.iter().position(|e| *e == why) {
+            self.counters.add(i, 1);
         }
+    }
+
+    /// The malformed packets counted under `why`.
+    pub(crate) fn get(&self, why: ParseError) -> u64 {
+        ParseError::ALL
+            .iter()
+            .position(|e| *e == why)
+            .map_or(0, |i| self.counters.get(i))
     }
 }
 
@@ -113,47 +121,48 @@ pub(crate) struct Counts {
     pub(crate) bytes: u64,
 }
 
-#[derive(Default)]
-struct PerHook {
-    packets: AtomicU64,
-    bytes: AtomicU64,
-}
-
-/// The hooks' counters: plain atomics, no lock on the packet path (a reader may see the
-/// packets of one more packet than its bytes; they are statistics).
-#[derive(Default)]
+/// The hooks' counters, per CPU: packets and bytes of `LOCAL_IN`, `FORWARD` and
+/// `LOCAL_OUT`, in that order (a reader may see the packets of one more packet than its
+/// bytes; they are statistics).
 pub(crate) struct HookStats {
-    hooks: [PerHook; 3],
+    counters: PerCpuCounters<6>,
 }
 
 impl HookStats {
+    /// Counters at zero. Might sleep.
     pub(crate) fn new() -> Result<Arc<Self>> {
-        Ok(Arc::new(Self::default(), GFP_KERNEL)?)
+        Ok(Arc::new(
+            Self {
+                counters: PerCpuCounters::new()?,
+            },
+            GFP_KERNEL,
+        )?)
     }
 
-    /// The counters of `hook`: `LOCAL_IN`, `FORWARD` and `LOCAL_OUT` have some.
-    fn of(&self, hook: Hook) -> Option<&PerHook> {
+    /// The position of `hook`'s packet counter (its bytes follow): `LOCAL_IN`, `FORWARD`
+    /// and `LOCAL_OUT` have some.
+    fn of(hook: Hook) -> Option<usize> {
         match hook {
-            Hook::LocalIn => Some(&self.hooks[0]),
-            Hook::Forward => Some(&self.hooks[1]),
-            Hook::LocalOut => Some(&self.hooks[2]),
+            Hook::LocalIn => Some(0),
+            Hook::Forward => Some(2),
+            Hook::LocalOut => Some(4),
             Hook::PreRouting | Hook::PostRouting => None,
         }
     }
 
     /// Counts one packet of `bytes` at `hook`.
     pub(crate) fn add(&self, hook: Hook, bytes: u32) {
-        if let Some(c) = self.of(hook) {
-            c.packets.fetch_add(1, Ordering::Relaxed);
-            c.bytes.fetch_add(u64::from(bytes), Ordering::Relaxed);
+        if let Some(i) = Self::of(hook) {
+            self.counters.add(i, 1);
+            self.counters.add(i + 1, u64::from(bytes));
         }
     }
 
     /// What `hook` has seen.
     pub(crate) fn get(&self, hook: Hook) -> Counts {
-        self.of(hook).map_or_else(Counts::default, |c| Counts {
-            packets: c.packets.load(Ordering::Relaxed),
-            bytes: c.bytes.load(Ordering::Relaxed),
+        Self::of(hook).map_or_else(Counts::default, |i| Counts {
+            packets: self.counters.get(i),
+            bytes: self.counters.get(i + 1),
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use super::{
     defense::Controller,
-    stats::{Counter, HookStats, Stats, MALFORMED},
+    stats::{HookStats, MalformedStats, Stats},
     tunables::{RangedInt, Tunables},
 };
 use crate::logic::{
@@ -118,6 +118,7 @@ enum Field {
     Packets(Hook),
     Bytes(Hook),
     Drops(DropReason),
+    Malformed(ParseError),
     DefenseSwitches,
     KnownClientPasses,
 }
@@ -126,6 +127,7 @@ enum Field {
 struct Counters {
     hooks: Arc<HookStats>,
     global: Arc<Stats>,
+    malformed: Arc<MalformedStats>,
     defense: Arc<Controller>,
 }
 
@@ -141,20 +143,11 @@ impl Value for CounterFile {
             Field::Packets(w) => c.hooks.get(w).packets,
             Field::Bytes(w) => c.hooks.get(w).bytes,
             Field::Drops(why) => c.global.drops(why),
+            Field::Malformed(why) => c.malformed.get(why),
             Field::DefenseSwitches => c.defense.switches(),
             Field::KnownClientPasses => c.defense.known_passes(),
         };
         show_count(v, out)
-    }
-
-    fn store(&self, _input: &[u8]) -> Result {
-        Err(EPERM)
-    }
-}
-
-impl Value for Counter {
-    fn show(&self, out: &mut [u8]) -> Result<usize> {
-        show_count(self.get(), out)
     }
 
     fn store(&self, _input: &[u8]) -> Result {
@@ -173,6 +166,7 @@ pub(crate) fn register(
     tunables: &Arc<Tunables>,
     hooks: &Arc<HookStats>,
     global: &Arc<Stats>,
+    malformed: &Arc<MalformedStats>,
     defense: &Arc<Controller>,
 ) -> Result<Registration> {
     let mut e = KVec::new();
@@ -219,6 +213,7 @@ pub(crate) fn register(
         Counters {
             hooks: Arc::clone(hooks),
             global: Arc::clone(global),
+            malformed: Arc::clone(malformed),
             defense: Arc::clone(defense),
         },
         GFP_KERNEL,
@@ -236,7 +231,10 @@ pub(crate) fn register(
         (c_str!("defense_switches"), Field::DefenseSwitches),
         (c_str!("known_client_passes"), Field::KnownClientPasses),
     ];
+    let malformed_counters =
+        ParseError::ALL.map(|why| (kernel_name(why.sysctl_name()), Field::Malformed(why)));
     let counters = Iterator::chain(hook_counters.into_iter(), drop_counters);
+    let counters = Iterator::chain(counters, malformed_counters);
     for (name, field) in Iterator::chain(counters, defense_counters) {
         let file = CounterFile {
             from: Arc::clone(&from),
@@ -244,12 +242,6 @@ pub(crate) fn register(
         };
         e.push(
             Entry::read_only_shared(name, Arc::new(file, GFP_KERNEL)?),
-            GFP_KERNEL,
-        )?;
-    }
-    for (why, c) in ParseError::ALL.into_iter().zip(MALFORMED.iter()) {
-        e.push(
-            Entry::read_only(kernel_name(why.sysctl_name()), c),
             GFP_KERNEL,
         )?;
     }

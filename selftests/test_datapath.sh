@@ -14,7 +14,7 @@
 # - a don't-fragment datagram larger than the route's MTU gets ICMP fragmentation-needed,
 #   which the client's stack takes (its route to the VIP learns the MTU).
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 11
 CRAFT="python3 -S $IPVSD_TOP/selftests/craft.py"
 mod_unload; topo_setup; mod_load
 trap 'exec 3>&- 2>/dev/null; kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
@@ -128,79 +128,119 @@ wlc_weighs_active_connections() {
 #    (INPUT ack at SR), CLOSE_WAIT after the client's FIN (INPUT fin at ES), TIME_WAIT after
 #    the server's (OUTPUT fin at CW; the client's last ACK keeps it), then gone on
 #    time_wait's timeout. Each state's timeout sysctl is set to a value of its own, and
-#    the entry must show it (less the seconds the polls take) in that state.
+#    the entry must show it (less the seconds the polls take) in that state; the same
+#    rows of the other set (defense_timeout_ at level 0, timeout_ while engaged) are set
+#    far from them, so that an entry that took the wrong set fails.
 walk_timeout_ok() { # "STATE SECONDS_LEFT" sysctl_value
   local left=${1#* }
   [ "$left" -le "$2" ] && [ "$left" -ge $(($2 - 20)) ] ||
     fail "states: ${1% *} entry expires in $left s with its timeout set to $2"
 }
-tcp_state_walk_and_expiry() {
-  local s walk left gone i st
-  local -A set=([syn_recv]=97 [established]=877 [close_wait]=67 [time_wait]=5) old=()
-  for st in "${!set[@]}"; do
-    old[$st]=$(sc "timeout_$st")
-    sc_write "timeout_$st" "${set[$st]}" || fail "timeout_$st=${set[$st]} refused"
+# Sets each row of SET (an associative array's name) under PREFIX, the same rows of the
+# other set 300 s longer, and remembers every old value in OLD (another's name).
+set_timeouts() { # prefix set old
+  local -n want=$2 keep=$3
+  local st other
+  case $1 in timeout) other=defense_timeout ;; *) other=timeout ;; esac
+  for st in "${!want[@]}"; do
+    keep[$1_$st]=$(sc "$1_$st"); keep[${other}_$st]=$(sc "${other}_$st")
+    sc_write "$1_$st" "${want[$st]}" || fail "$1_$st=${want[$st]} refused"
+    sc_write "${other}_$st" $((want[$st] + 300)) || fail "${other}_$st refused"
   done
+}
+restore_timeouts() { # old
+  local -n keep=$1
+  local f
+  for f in "${!keep[@]}"; do sc_write "$f" "${keep[$f]}"; done
+}
+# The walk with the timeouts under PREFIX, through VIP:VPORT to rs1:(8000 + VPORT).
+tcp_state_walk() { # prefix vport
+  local pre=$1 vport=$2 rsport=$((8000 + $2)) s walk left gone i
+  local -A set=([syn_recv]=97 [established]=877 [close_wait]=67 [time_wait]=5) old=()
+  [ "$pre" = defense_timeout ] && set[synack]=47
+  set_timeouts "$pre" set old
   # The server closes 15 s after accepting (socat -t: not 0.5 s after the client's FIN).
-  in_ns rs1 socat -t 15 TCP-LISTEN:8084,fork,reuseaddr SYSTEM:'sleep 15' >/dev/null 2>&1 &
-  wait_listen rs1 8084
-  adm -A -t "$VIP:84" -s rr
-  adm -a -t "$VIP:84" -r "$RS1:8084" -m
+  in_ns rs1 socat -t 15 TCP-LISTEN:$rsport,fork,reuseaddr SYSTEM:'sleep 15' >/dev/null 2>&1 &
+  wait_listen rs1 $rsport
+  adm -A -t "$VIP:$vport" -s rr
+  adm -a -t "$VIP:$vport" -r "$RS1:$rsport" -m
   in_ns rs1 ip route add blackhole "$CL1/32"
   rm -f /tmp/walk.fifo; mkfifo /tmp/walk.fifo
-  in_ns cl1 timeout 120 socat -T 100 - TCP:"$VIP:84",connect-timeout=60 </tmp/walk.fifo >/dev/null 2>&1 &
+  in_ns cl1 timeout 120 socat -T 100 - TCP:"$VIP:$vport",connect-timeout=60 </tmp/walk.fifo >/dev/null 2>&1 &
   exec 3>/tmp/walk.fifo
-  s=$(wait_state 84 SYN_RECV 30) || fail "states: '$s' instead of SYN_RECV while rs1 cannot answer"
+  s=$(wait_state $vport SYN_RECV 30) || fail "states: '$s' instead of SYN_RECV while rs1 cannot answer"
   walk_timeout_ok "$s" "${set[syn_recv]}"
   walk="$s"
   in_ns rs1 ip route del blackhole "$CL1/32"
-  s=$(wait_state 84 ESTABLISHED 40) || fail "states: '$s' instead of ESTABLISHED"
+  if [ "$pre" = defense_timeout ]; then
+    # The secure table: SYNACK from the server's SYN+ACK until its first ACK or data (a
+    # client's ACK never establishes), which the client's data draws.
+    s=$(wait_state $vport SYNACK 40) || fail "states: '$s' instead of SYNACK while engaged"
+    walk_timeout_ok "$s" "${set[synack]}"
+    walk="$walk, $s"
+    echo x >&3
+  fi
+  s=$(wait_state $vport ESTABLISHED 40) || fail "states: '$s' instead of ESTABLISHED"
   walk_timeout_ok "$s" "${set[established]}"
   walk="$walk, $s"
   exec 3>&-
-  s=$(wait_state 84 CLOSE_WAIT 20) || fail "states: '$s' instead of CLOSE_WAIT after the client's FIN"
+  s=$(wait_state $vport CLOSE_WAIT 20) || fail "states: '$s' instead of CLOSE_WAIT after the client's FIN"
   walk_timeout_ok "$s" "${set[close_wait]}"
   walk="$walk, $s"
-  s=$(wait_state 84 TIME_WAIT 40) || fail "states: '$s' instead of TIME_WAIT after the server's FIN"
+  s=$(wait_state $vport TIME_WAIT 40) || fail "states: '$s' instead of TIME_WAIT after the server's FIN"
   left=${s#* }
-  [ "$left" -le 5 ] || fail "states: TIME_WAIT entry expires in $left s with timeout_time_wait=5"
+  [ "$left" -le 5 ] || fail "states: TIME_WAIT entry expires in $left s with ${pre}_time_wait=5"
   walk="$walk, $s"
   gone=""
-  for ((i = 1; i <= 40; i++)); do [ -z "$(state_of 84)" ] && { gone=$i; break; }; nap 0.5; done
+  for ((i = 1; i <= 40; i++)); do [ -z "$(state_of $vport)" ] && { gone=$i; break; }; nap 0.5; done
   [ -n "$gone" ] || fail "states: the TIME_WAIT entry did not expire"
-  for st in "${!old[@]}"; do sc_write "timeout_$st" "${old[$st]}"; done
-  diag "states (seconds left): $walk, then gone; timeouts set: syn_recv 97, established 877, close_wait 67, time_wait 5"
+  restore_timeouts old
+  diag "states (seconds left): $walk, then gone; ${pre}_: syn_recv 97,${set[synack]:+ synack ${set[synack]},}" \
+    "established 877, close_wait 67, time_wait 5"
 }
 
 # 3b. The other closing cells, each state with its own timeout sysctl's value: the server
 #     closes first (OUTPUT fin at ES: FIN_WAIT), the client's side held open; a client's
 #     reset after the handshake (INPUT rst at ES: CLOSE).
-tcp_close_states_timeouts() {
-  local s st seen
+tcp_close_states() { # prefix vport (VPORT for FIN_WAIT to rs1:(8000 + VPORT), VPORT + 1 for CLOSE)
+  local pre=$1 v1=$2 v2=$(($2 + 1)) s seen
   local -A set=([fin_wait]=57 [close]=37) old=()
-  for st in "${!set[@]}"; do
-    old[$st]=$(sc "timeout_$st")
-    sc_write "timeout_$st" "${set[$st]}" || fail "timeout_$st=${set[$st]} refused"
-  done
-  in_ns rs1 socat TCP-LISTEN:8091,fork,reuseaddr SYSTEM:'echo x' >/dev/null 2>&1 &
-  in_ns rs1 socat TCP-LISTEN:8092,fork,reuseaddr SYSTEM:'sleep 20' >/dev/null 2>&1 &
-  wait_listen rs1 8091; wait_listen rs1 8092
-  adm -A -t "$VIP:91" -s rr; adm -a -t "$VIP:91" -r "$RS1:8091" -m
-  adm -A -t "$VIP:92" -s rr; adm -a -t "$VIP:92" -r "$RS1:8092" -m
-  # rs1:8091 writes a line and closes; the client keeps its side open (socat -t 10).
-  hold_conn cl1 91 40091 5
-  s=$(wait_state 91 FIN_WAIT 20) || fail "states: '$s' instead of FIN_WAIT after the server's FIN"
+  set_timeouts "$pre" set old
+  in_ns rs1 socat TCP-LISTEN:$((8000 + v1)),fork,reuseaddr SYSTEM:'echo x' >/dev/null 2>&1 &
+  in_ns rs1 socat TCP-LISTEN:$((8000 + v2)),fork,reuseaddr SYSTEM:'sleep 20' >/dev/null 2>&1 &
+  wait_listen rs1 $((8000 + v1)); wait_listen rs1 $((8000 + v2))
+  adm -A -t "$VIP:$v1" -s rr; adm -a -t "$VIP:$v1" -r "$RS1:$((8000 + v1))" -m
+  adm -A -t "$VIP:$v2" -s rr; adm -a -t "$VIP:$v2" -r "$RS1:$((8000 + v2))" -m
+  # rs1 writes a line and closes; the client keeps its side open (socat -t 10).
+  hold_conn cl1 $v1 $((40000 + v1)) 5
+  s=$(wait_state $v1 FIN_WAIT 20) || fail "states: '$s' instead of FIN_WAIT after the server's FIN"
   walk_timeout_ok "$s" "${set[fin_wait]}"
   seen=$s
   exec 5>&-
   in_ns cl1 python3 -S -c 'import socket, struct, sys
-s = socket.create_connection((sys.argv[1], 92), timeout=10)
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-s.close()' "$VIP" || fail "the client could not connect to $VIP:92"
-  s=$(wait_state 92 CLOSE 20) || fail "states: '$s' instead of CLOSE after the client's reset"
+s.close()' "$VIP" $v2 || fail "the client could not connect to $VIP:$v2"
+  s=$(wait_state $v2 CLOSE 20) || fail "states: '$s' instead of CLOSE after the client's reset"
   walk_timeout_ok "$s" "${set[close]}"
-  for st in "${!old[@]}"; do sc_write "timeout_$st" "${old[$st]}"; done
-  diag "states (seconds left): $seen (the server closed first), $s (the client's reset); timeouts set: fin_wait 57, close 37"
+  restore_timeouts old
+  diag "states (seconds left): $seen (the server closed first), $s (the client's reset); ${pre}_: fin_wait 57, close 37"
+}
+
+tcp_state_walk_and_expiry() { tcp_state_walk timeout 84; }
+tcp_close_states_timeouts() { tcp_close_states timeout 91; }
+
+# 3c. The same cells with the defense engaged (level 2): each state takes its
+#     defense_timeout_ value, and the secure table passes SYNACK (its own timeout) between
+#     SYN_RECV and ESTABLISHED. The level is restored whatever the outcome.
+tcp_states_engaged_timeouts() {
+  local lvl rc
+  lvl=$(sc defense_level)
+  sc_write defense_level 2 || fail "defense_level 2 refused"
+  (tcp_state_walk defense_timeout 94 && tcp_close_states defense_timeout 95)
+  rc=$?
+  sc_write defense_level "$lvl"
+  return $rc
 }
 
 # 4. Malformed packets for a service, one of each kind the kernel lets reach LOCAL_IN (it
@@ -312,6 +352,7 @@ run_test lc_picks_idle_server lc_picks_idle_server
 run_test wlc_weighs_active_connections wlc_weighs_active_connections
 run_test tcp_state_walk_and_expiry tcp_state_walk_and_expiry
 run_test tcp_close_states_timeouts tcp_close_states_timeouts
+run_test tcp_states_engaged_timeouts tcp_states_engaged_timeouts
 run_test malformed_counted_by_reason malformed_counted_by_reason
 run_test non_service_traffic_untouched non_service_traffic_untouched
 run_test local_real_server local_real_server

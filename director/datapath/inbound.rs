@@ -4,7 +4,6 @@
 
 use crate::director::{
     config::Service,
-    stats,
     table::{Segment, TcpInfo},
 };
 use crate::logic::{
@@ -61,7 +60,7 @@ impl DataPath {
             Ok(p) => p,
             Err(why) => {
                 self.count_drop(&svc.stats, DropReason::Malformed);
-                stats::count_malformed(why);
+                self.malformed.count(why);
                 if net_ratelimit() {
                     pr_info!("malformed packet for a service dropped: {}\n", why.name());
                 }

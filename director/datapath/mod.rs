@@ -30,7 +30,7 @@ use icmp::icmp_quote;
 use super::{
     config::{ServiceKey, Store},
     defense::Controller,
-    stats::Stats,
+    stats::{MalformedStats, Stats},
     table::Table,
     tunables::Tunables,
 };
@@ -55,6 +55,7 @@ pub(crate) struct DataPath {
     pub(crate) store: Arc<Store>,
     pub(crate) table: Arc<Table>,
     pub(crate) global: Arc<Stats>,
+    pub(crate) malformed: Arc<MalformedStats>,
     pub(crate) defense: Arc<Controller>,
     pub(crate) tunables: Arc<Tunables>,
     pub(crate) zombie_resets: RateLimit,

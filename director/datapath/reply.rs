@@ -2,7 +2,7 @@
 
 //! Real server → client, at `FORWARD` and `LOCAL_OUT`.
 
-use crate::director::{stats, table::Segment};
+use crate::director::table::Segment;
 use crate::logic::{
     drops::DropReason,
     packet::{self, Side, MAX_HEADERS},
@@ -157,7 +157,7 @@ impl DataPath {
             return Verdict::Accept;
         }
         self.global.count_drop(DropReason::Malformed);
-        stats::count_malformed(why);
+        self.malformed.count(why);
         if net_ratelimit() {
             pr_info!(
                 "malformed packet from a real server dropped: {}\n",

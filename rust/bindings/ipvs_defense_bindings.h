@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ipvs-defense overlay: headers whose declarations the netfilter, sk_buff, route, sysctl,
- * generic netlink, timer and memory abstractions need. Included at the end of the tree's
- * rust/bindings/bindings_helper.h (see rust/overlay.lines).
+ * generic netlink, timer, memory and per-CPU abstractions need. Included at the end of the
+ * tree's rust/bindings/bindings_helper.h (see rust/overlay.lines).
  */
 #include <linux/capability.h>
 #include <linux/icmp.h>
@@ -13,6 +13,7 @@
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
+#include <linux/percpu.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <linux/skbuff.h>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ipvs-defense overlay: wrappers for the static inline functions and macros that our
- * abstractions (rust/kernel/{net/netfilter,net/skbuff,sync/lock/spinlock_bh,sysctl}.rs) call.
- * Included from rust/helpers/helpers.c (see rust/overlay.lines); exported automatically.
+ * abstractions (rust/kernel/{net/netfilter,net/skbuff,sync/lock/spinlock_bh,sysctl,percpu}.rs)
+ * call. Included from rust/helpers/helpers.c (see rust/overlay.lines); exported automatically.
  */
 
 #include <linux/skbuff.h>
@@ -339,4 +339,33 @@ int rust_helper_ipvsd_defrag(struct net *net, struct sk_buff *skb)
 bool rust_helper_ipvsd_netlink_net_admin(const struct sk_buff *skb)
 {
 	return netlink_capable(skb, CAP_NET_ADMIN);
+}
+
+/* Per-CPU counters (rust/kernel/percpu.rs). */
+#include <linux/cpumask.h>
+#include <linux/percpu.h>
+
+void __percpu *rust_helper_ipvsd_alloc_percpu(size_t size, size_t align)
+{
+	return __alloc_percpu(size, align);
+}
+
+void rust_helper_ipvsd_this_cpu_add_u64(u64 __percpu *counter, u64 value)
+{
+	this_cpu_add(*counter, value);
+}
+
+u64 *rust_helper_ipvsd_per_cpu_ptr_u64(u64 __percpu *counter, int cpu)
+{
+	return per_cpu_ptr(counter, cpu);
+}
+
+unsigned int rust_helper_ipvsd_next_possible_cpu(int cpu)
+{
+	return cpumask_next(cpu, cpu_possible_mask);
+}
+
+unsigned int rust_helper_ipvsd_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
 }
