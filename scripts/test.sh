@@ -38,11 +38,11 @@ read -r hp hf hs < "$out/host.counts"
 # TCG). The split is by measured time: each test goes to the guest with less work so far,
 # longest first. Seconds per test, measured under emulation with two guests at once
 # (README, "Test time"); a test not listed counts as 300 s.
-declare -A SECS=([test_sysctl_bounds]=29 [test_load_unload]=60 [test_hook_counts]=27
+declare -A SECS=([test_sysctl_bounds]=26 [test_load_unload]=60 [test_hook_counts]=25
   [test_demo]=123 [test_icmp]=88 [test_route_failure]=144 [test_zombie_timeouts]=126
-  [test_nat]=140 [test_datapath]=225 [test_xmit]=85 [test_routed]=73 [test_fragments]=39
-  [test_netlink]=352 [test_unload_under_traffic]=225 [test_defense]=267
-  [test_defense_holes]=169 [test_fuzz_genl]=183 [test_fuzz_pkt]=266 [test_bench_quick]=260
+  [test_nat]=98 [test_datapath]=275 [test_xmit]=85 [test_routed]=73 [test_fragments]=39
+  [test_netlink]=153 [test_unload_under_traffic]=225 [test_defense]=221
+  [test_defense_holes]=169 [test_fuzz_genl]=105 [test_fuzz_pkt]=266 [test_bench_quick]=260
   [test_conntrack_nft]=29 [test_conntrack]=30 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"
