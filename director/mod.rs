@@ -51,10 +51,10 @@ impl Drop for Director {
 impl Director {
     pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
         fault::leak_one()?;
-        let stats = stats::HookStats::new()?;
+        let stats = Arc::new(stats::HookStats::new()?, GFP_KERNEL)?;
         let store = config::Store::new()?;
         let global = Arc::new(stats::Stats::new()?, GFP_KERNEL)?;
-        let malformed = stats::MalformedStats::new()?;
+        let malformed = Arc::new(stats::MalformedStats::new()?, GFP_KERNEL)?;
         let capacity = tunables::table_capacity(MemInfo::read().total_pages);
         let tunables = Arc::new(tunables::Tunables::new(capacity), GFP_KERNEL)?;
         let table = table::Table::new(capacity)?;

@@ -8,9 +8,7 @@ use crate::logic::{
     packet::ParseError,
     proto::Attr,
 };
-use kernel::{
-    net::genetlink::Msg, net::netfilter::Hook, percpu::PerCpuCounters, prelude::*, sync::Arc,
-};
+use kernel::{net::genetlink::Msg, net::netfilter::Hook, percpu::PerCpuCounters, prelude::*};
 
 /// Counters of one scope (the director, a service or a real server), per CPU: the packet
 /// path writes only the running CPU's copy; reads sum them.
@@ -89,13 +87,10 @@ pub(crate) struct MalformedStats {
 
 impl MalformedStats {
     /// Counters at zero. Might sleep.
-    pub(crate) fn new() -> Result<Arc<Self>> {
-        Ok(Arc::new(
-            Self {
-                counters: PerCpuCounters::new()?,
-            },
-            GFP_KERNEL,
-        )?)
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            counters: PerCpuCounters::new()?,
+        })
     }
 
     /// Counts a malformed packet under its reason.
@@ -130,13 +125,10 @@ pub(crate) struct HookStats {
 
 impl HookStats {
     /// Counters at zero. Might sleep.
-    pub(crate) fn new() -> Result<Arc<Self>> {
-        Ok(Arc::new(
-            Self {
-                counters: PerCpuCounters::new()?,
-            },
-            GFP_KERNEL,
-        )?)
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            counters: PerCpuCounters::new()?,
+        })
     }
 
     /// The position of `hook`'s packet counter (its bytes follow): `LOCAL_IN`, `FORWARD`
