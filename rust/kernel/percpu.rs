@@ -76,16 +76,20 @@ impl<const N: usize> PerCpuCounters<N> {
     /// Counter `index` summed over every possible CPU, less the base set by the last
     /// [`PerCpuCounters::zero`]; 0 for an index not below `N`.
     pub fn get(&self, index: usize) -> u64 {
-        match self.base.get(index) {
-            Some(base) => self.sum(index).wrapping_sub(base.load(Ordering::Relaxed)),
-            None => 0,
-        }
+        let Some(base) = self.base.get(index) else {
+            return 0;
+        };
+        // The base first: it is a sum taken before it was stored, and every copy only grows,
+        // so a sum taken after reading it is never below it (read the other way round, a
+        // zero in between would make the difference wrap).
+        let base = base.load(Ordering::Acquire);
+        self.sum(index).saturating_sub(base)
     }
 
     /// Makes every counter read 0 from now on (adds racing with it may be kept or not).
     pub fn zero(&self) {
         for (i, base) in self.base.iter().enumerate() {
-            base.store(self.sum(i), Ordering::Relaxed);
+            base.store(self.sum(i), Ordering::Release);
         }
     }
 
