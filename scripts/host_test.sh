@@ -32,14 +32,10 @@ module_fmt() {
 }
 
 safety_comments() {
-  # Every `unsafe {` block in rust/ has a `// SAFETY:` comment ending within the two lines
-  # above (the comment's lines follow one another).
+  # Every `unsafe {` block in rust/ has a `// SAFETY:` comment within the two lines above.
   local bad=0
   for f in $(git ls-files 'rust/*.rs'); do
-    awk -v f="$f" '/\/\/ *SAFETY:/ { s = NR; e = NR; next }
-      s && e == NR - 1 && /^[ \t]*\/\// { e = NR }
-      /unsafe *\{/ { if (s == 0 || NR - e > 2) { print f":"NR": unsafe block without SAFETY"; bad = 1 } }
-      END { exit bad }' "$f" || bad=1
+    awk -v f="$f" '/\/\/ *SAFETY:/ {s=NR} /unsafe *\{/ { if (s == 0 || NR - s > 2) { print f":"NR": unsafe block without SAFETY"; bad=1 } } END {exit bad}' "$f" || bad=1
   done
   return $bad
 }

@@ -44,9 +44,9 @@ impl<const N: usize> PerCpuCounters<N> {
     /// Allocates the counters, all zero. Might sleep.
     pub fn new() -> Result<Self> {
         let size = core::mem::size_of::<[u64; N]>();
-        // SAFETY: `__alloc_percpu` (GFP_KERNEL) may sleep, which the caller allows (this
-        // function's contract); it accepts any size and a power-of-two alignment up to
-        // PAGE_SIZE, returns NULL on failure, and zeroes every possible CPU's copy.
+        // `__alloc_percpu` (GFP_KERNEL) returns NULL on failure and zeroes every possible
+        // CPU's copy; it takes any size and a power-of-two alignment up to PAGE_SIZE.
+        // SAFETY: It may sleep, which this function's contract allows.
         let ptr = unsafe { bindings::ipvsd_alloc_percpu(size, core::mem::align_of::<u64>()) };
         if ptr.is_null() {
             return Err(ENOMEM);
@@ -67,9 +67,9 @@ impl<const N: usize> PerCpuCounters<N> {
         }
         // `wrapping_add`: a per-CPU pointer is an offset, not the address of an object.
         let counter = self.ptr.wrapping_add(index);
-        // SAFETY: By the type invariant `ptr` is a live per-CPU allocation of `N` `u64`s and
-        // `index < N`, so `counter` is a per-CPU pointer to one of them; `this_cpu_add`
-        // needs nothing else and is safe in any context.
+        // `this_cpu_add` needs nothing else and is safe in any context.
+        // SAFETY: `ptr` is a live per-CPU allocation of `N` `u64`s (type invariant) and
+        // `index < N`, so `counter` is a per-CPU pointer to one of them.
         unsafe { bindings::ipvsd_this_cpu_add_u64(counter, value) };
     }
 
@@ -99,18 +99,18 @@ impl<const N: usize> PerCpuCounters<N> {
         // SAFETY: `nr_cpu_ids` is set at boot and read-only afterwards.
         let nr_cpus = unsafe { bindings::ipvsd_nr_cpu_ids() };
         let mut total = 0u64;
-        // SAFETY: `cpumask_next(-1, cpu_possible_mask)` is the first possible CPU (the mask
-        // is fixed after boot); -1 is a legal argument.
+        // SAFETY: `cpumask_next(-1, cpu_possible_mask)`, -1 being a legal argument, is the
+        // first possible CPU (the mask is fixed after boot).
         let mut cpu = unsafe { bindings::ipvsd_next_possible_cpu(-1) };
         while cpu < nr_cpus {
-            // SAFETY: `counter` is a per-CPU pointer into a live allocation (type invariant,
-            // `index < N`) and `cpu` is a possible CPU, for which `__alloc_percpu` populated
-            // a copy; `per_cpu_ptr` only adds that CPU's offset.
+            // `per_cpu_ptr` only adds the CPU's offset; `__alloc_percpu` populated a copy for
+            // every possible CPU.
+            // SAFETY: `counter` points into a live allocation (type invariant, `index < N`)
+            // and `cpu` is a possible CPU.
             let copy = unsafe { bindings::ipvsd_per_cpu_ptr_u64(counter, cpu as i32) };
-            // SAFETY: `copy` points to an initialised, aligned `u64` that lives as long as
-            // `self`. Its CPU may be adding to it: a volatile load (`READ_ONCE`) of an
-            // aligned word sees the value before or after the add, as the kernel's own
-            // per-CPU statistics readers (`snmp_get_cpu_field`) rely on.
+            // Its CPU may be adding to it: a volatile load (`READ_ONCE`) of an aligned word
+            // sees the value before or after the add, as `snmp_get_cpu_field` relies on.
+            // SAFETY: `copy` points to an initialised, aligned `u64` living as long as `self`.
             total = total.wrapping_add(unsafe { ptr::read_volatile(copy) });
             // SAFETY: As above; `cpu` is below `nr_cpu_ids`.
             cpu = unsafe { bindings::ipvsd_next_possible_cpu(cpu as i32) };
@@ -121,9 +121,9 @@ impl<const N: usize> PerCpuCounters<N> {
 
 impl<const N: usize> Drop for PerCpuCounters<N> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant `ptr` came from `__alloc_percpu` and is owned by
-        // `self`, which is going away: nothing reaches the counters any more. `free_percpu`
-        // may be called from atomic context.
+        // `free_percpu` may be called from atomic context.
+        // SAFETY: `ptr` came from `__alloc_percpu` and is owned by `self` (type invariant),
+        // which is going away: nothing reaches the counters any more.
         unsafe { bindings::free_percpu(self.ptr.cast()) };
     }
 }
