@@ -21,6 +21,7 @@ use crate::logic::{
 };
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
+    net::route::RouteCache,
     new_spinlock_bh,
     prelude::*,
     sync::{
@@ -177,6 +178,22 @@ impl Retired {
     }
 }
 
+/// The route to one real server address, kept between packets (Documentation/ipvs-defense.rst,
+/// "Route rule"). A snapshot starts with every cache empty.
+struct ServerRoute {
+    addr: [u8; 4],
+    cache: RouteCache,
+}
+
+impl ServerRoute {
+    fn new(addr: [u8; 4]) -> Self {
+        Self {
+            addr,
+            cache: RouteCache::new(),
+        }
+    }
+}
+
 /// One snapshot of the whole configuration.
 pub(crate) struct Config {
     /// Sorted by key.
@@ -188,6 +205,9 @@ pub(crate) struct Config {
     retired: KVec<Retired>,
     /// Where a reply of ours may come from: `real_servers` and the retired ones, sorted.
     reply_sources: KVec<ServerKey>,
+    /// The route to each address of `reply_sources`, sorted by address; empty at first,
+    /// looked up by the first packet that needs it.
+    routes: KVec<ServerRoute>,
     /// Changes with every update; never 0 (netlink's dump consistency check needs that).
     pub(crate) generation: u32,
 }
@@ -247,6 +267,12 @@ impl Config {
         found
     }
 
+    /// The cached route to real server address `addr` (of a configured or retired server).
+    pub(crate) fn route_cache(&self, addr: [u8; 4]) -> Option<&RouteCache> {
+        let i = self.routes.binary_search_by_key(&addr, |r| r.addr).ok()?;
+        self.routes.get(i).map(|r| &r.cache)
+    }
+
     fn index(&self, key: &ServiceKey) -> core::result::Result<usize, usize> {
         self.services.binary_search_by_key(key, |s| s.key)
     }
@@ -277,6 +303,7 @@ impl Store {
                 real_servers: KVec::new(),
                 retired: KVec::new(),
                 reply_sources: KVec::new(),
+                routes: KVec::new(),
                 generation: 1,
             },
             GFP_KERNEL,
@@ -356,6 +383,17 @@ impl Store {
             }
             // A key twice (a server retired from two services) does a search no harm.
             sort::sort(&mut reply_sources);
+            let mut addrs = KVec::with_capacity(reply_sources.len(), GFP_KERNEL)?;
+            for &(_, addr, _) in reply_sources.iter() {
+                addrs.push(addr, GFP_KERNEL)?;
+            }
+            sort::sort(&mut addrs);
+            let mut routes = KVec::with_capacity(addrs.len(), GFP_KERNEL)?;
+            for &addr in addrs.iter() {
+                if routes.last().map(|r: &ServerRoute| r.addr) != Some(addr) {
+                    routes.push(ServerRoute::new(addr), GFP_KERNEL)?;
+                }
+            }
             let generation = match cur.generation.wrapping_add(1) {
                 0 => 1,
                 g => g,
@@ -366,6 +404,7 @@ impl Store {
                     real_servers,
                     retired,
                     reply_sources,
+                    routes,
                     generation,
                 },
                 GFP_KERNEL,

@@ -7,7 +7,7 @@ use kernel::{
     net::netfilter::{Handler, Hook, HookState, Registration, Verdict},
     net::skbuff::SkBuff,
     prelude::*,
-    sync::Arc,
+    sync::{rcu::Guard, Arc},
 };
 
 /// Netfilter's `NF_IP_PRI_NAT_SRC`-like slot would be too late; LVS runs its LOCAL_IN hook
@@ -30,11 +30,16 @@ pub(crate) struct DataPathHook {
 }
 
 impl Handler for DataPathHook {
-    fn handle(&self, skb: &mut SkBuff, state: &HookState<'_>) -> Verdict {
+    fn handle<'a>(
+        &'a self,
+        skb: &mut SkBuff,
+        state: &HookState<'_>,
+        guard: &'a Guard,
+    ) -> Verdict<'a> {
         fault::slow_hook();
         self.stats.add(self.hook, skb.network_len());
         match self.hook {
-            Hook::LocalIn => self.dp.inbound(skb),
+            Hook::LocalIn => self.dp.inbound(skb, guard),
             Hook::Forward => self.dp.outbound(skb, state.in_ifindex()),
             Hook::LocalOut => self.dp.local_out(skb),
             Hook::PreRouting | Hook::PostRouting => Verdict::Accept,
@@ -51,7 +56,12 @@ impl Handler for DataPathHook {
 pub(crate) struct Untrack(Arc<DataPath>);
 
 impl Handler for Untrack {
-    fn handle(&self, skb: &mut SkBuff, _state: &HookState<'_>) -> Verdict {
+    fn handle<'a>(
+        &'a self,
+        skb: &mut SkBuff,
+        _state: &HookState<'_>,
+        _guard: &'a Guard,
+    ) -> Verdict<'a> {
         self.0.pre_routing(skb)
     }
 }

@@ -5,7 +5,7 @@
 # told (ICMP host unreachable), a rate-limited line names the server and the reason (the
 # lookup's error), and NOTHING leaves through the default gateway.
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 9
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; ip route del default 2>/dev/null; mod_unload; topo_cleanup' EXIT
 rs_start
@@ -40,6 +40,48 @@ try_fail() { # what [reason in the log line]
       fail "$1: no log line naming $RS1:8080 and the reason ($2)"
   fi
   diag "$1: dropped, route_errors $errs0 -> $(drops route_errors), 0 packets captured at the gateway and the servers, $unreach host unreachable at the client: ${ans:0:60}"
+}
+
+# The route to a real server is cached between packets and checked on every use: under a
+# steady UDP flow (one entry: one source port, 20 datagrams a second), a host route to rs1
+# through the gateway takes the flow's next packets to the gateway and none to rs1; a
+# prohibit route then drops them (route_errors, host unreachable at the client, nothing
+# at rs1 or the gateway); without it they reach rs1 again. Each phase is captured after
+# the change, so every packet in it was routed after the change.
+route_change_under_traffic() {
+  local pid errs0 errs at_rs1 at_gw n
+  adm -A -u "$VIP:5353" -s rr
+  adm -a -u "$VIP:5353" -r "$RS1:5353" -m
+  "$LOADGEN" udp --netns "$(ns_name cl1)" --dst "$VIP:5353" --flows 1 --rate 20 --seconds 60 \
+    >/dev/null 2>&1 &
+  pid=$!
+  cap_start rc1 "dst port 5353" rs1; nap 2; cap_stop rc1
+  at_rs1=$(pcap_count /tmp/rc1.rs1.pcap) || fail "capture"
+  [ "$at_rs1" -ge 10 ] || fail "before the change: $at_rs1 datagrams of the flow at rs1 in 2 s (20/s sent)"
+  ip route replace "$RS1/32" via "$GW"
+  cap_start rc2 "dst port 5353" rs1 gw; nap 2; cap_stop rc2
+  at_rs1=$(pcap_count /tmp/rc2.rs1.pcap) && at_gw=$(pcap_count /tmp/rc2.gw.pcap) || fail "capture"
+  [ "$at_rs1" = 0 ] || fail "route moved to the gateway: $at_rs1 datagrams still reached rs1 (a stale route)"
+  [ "$at_gw" -ge 10 ] || fail "route moved to the gateway: $at_gw datagrams there in 2 s"
+  diag "route via the gateway: $at_gw datagrams at the gateway, 0 at rs1"
+  ip route replace prohibit "$RS1/32"
+  errs0=$(drops route_errors)
+  cap_start rc3 "dst port 5353" rs1 gw
+  cap_start rc3u "icmp[icmptype] == icmp-unreach and icmp[icmpcode] == 1" cl1
+  nap 2; cap_stop rc3 rc3u
+  errs=$(( $(drops route_errors) - errs0 ))
+  n=$(cap_count rc3) || fail "capture"
+  [ "$n" = 0 ] || fail "prohibit route: $n datagrams reached rs1 or the gateway"
+  [ "$errs" -ge 10 ] || fail "prohibit route: route_errors grew by $errs in 2 s (20/s sent)"
+  n=$(cap_count rc3u) || fail "capture"
+  [ "$n" -ge 1 ] || fail "prohibit route: no host unreachable at the client"
+  ip route del prohibit "$RS1/32"
+  cap_start rc4 "dst port 5353" rs1 gw; nap 2; cap_stop rc4
+  at_rs1=$(pcap_count /tmp/rc4.rs1.pcap) || fail "capture"
+  [ "$at_rs1" -ge 10 ] || fail "route back: $at_rs1 datagrams at rs1 in 2 s"
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  adm -D -u "$VIP:5353"
+  diag "prohibit: $errs route errors, nothing sent on, $n host unreachable; route back: $at_rs1 datagrams at rs1 in 2 s"
 }
 
 # A route of kind $1 to rs1 (replacing one a failed scenario may have left).
@@ -98,6 +140,7 @@ service_recovers() {
   diag "the service works again once the route is back"
 }
 
+run_test route_change_under_traffic route_change_under_traffic
 run_test prohibit_route_dropped route_kind_fails prohibit EACCES
 run_test unreachable_route_dropped route_kind_fails unreachable EHOSTUNREACH
 run_test blackhole_route_dropped route_kind_fails blackhole EINVAL

@@ -11,7 +11,12 @@ use crate::logic::{
     proto::ipproto,
     tcp_state::Direction,
 };
-use kernel::{net::netfilter::Verdict, net::skbuff::SkBuff, prelude::*, sync::rcu};
+use kernel::{
+    net::netfilter::Verdict,
+    net::skbuff::SkBuff,
+    prelude::*,
+    sync::rcu::{self, Guard},
+};
 
 use super::{
     route::{expires_here, next_hop, send_on},
@@ -87,7 +92,13 @@ impl DataPath {
 
     /// An ICMP error from a client about a reply it got from VIP:vport (so, sent to the
     /// VIP), at `LOCAL_IN`: passed on to the real server, quote and all translated.
-    pub(super) fn icmp_inbound(&self, skb: &mut SkBuff, h: &[u8], len: u32) -> Verdict {
+    pub(super) fn icmp_inbound<'a>(
+        &'a self,
+        skb: &mut SkBuff,
+        h: &[u8],
+        len: u32,
+        guard: &'a Guard,
+    ) -> Verdict<'a> {
         let Ok(pkt) = packet::parse_headers(h, len as usize) else {
             return Verdict::Accept;
         };
@@ -97,7 +108,7 @@ impl DataPath {
         let Some((addr, port)) = self.quote_target(&q, Direction::Input) else {
             return Verdict::Accept;
         };
-        let next = match next_hop(addr.to_be_bytes()) {
+        let next = match next_hop(self.store.read(guard), addr.to_be_bytes(), guard) {
             Ok(next) => next,
             Err(why) => return self.icmp_route_error((addr, port), why),
         };
@@ -114,7 +125,12 @@ impl DataPath {
     /// An ICMP error from a real server about a request it got from a client, at
     /// `FORWARD`: made to come from VIP:vport. Without an entry, one about a request to a
     /// configured real server address:port is a zombie, dropped like its packets.
-    pub(super) fn icmp_outbound(&self, skb: &mut SkBuff, pkt: &Packet, q: Quote) -> Verdict {
+    pub(super) fn icmp_outbound(
+        &self,
+        skb: &mut SkBuff,
+        pkt: &Packet,
+        q: Quote,
+    ) -> Verdict<'static> {
         let Some((vaddr, vport)) = self.quote_target(&q, Direction::Output) else {
             let guard = rcu::read_lock();
             let cfg = self.store.read(&guard);

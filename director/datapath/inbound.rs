@@ -3,7 +3,7 @@
 //! Client → VIP:vport, at `LOCAL_IN`.
 
 use crate::director::{
-    config::Service,
+    config::{Config, Service},
     table::{Segment, TcpInfo},
 };
 use crate::logic::{
@@ -15,7 +15,7 @@ use crate::logic::{
 };
 use kernel::{
     jiffies, net::netfilter::Verdict, net::route::net_ratelimit, net::skbuff::SkBuff, prelude::*,
-    sync::rcu,
+    sync::rcu::Guard,
 };
 
 use super::{
@@ -27,6 +27,7 @@ use super::{
 
 /// A client packet for a service, parsed, on its way to a real server.
 struct ClientPacket<'a> {
+    cfg: &'a Config,
     svc: &'a Service,
     /// The flow's inbound key (client → VIP:vport) and its hash.
     key: FlowKey,
@@ -38,21 +39,20 @@ struct ClientPacket<'a> {
 }
 
 impl DataPath {
-    /// Client → VIP, at `LOCAL_IN`.
-    pub(crate) fn inbound(&self, skb: &mut SkBuff) -> Verdict {
+    /// Client → VIP, at `LOCAL_IN`, inside the hook's read-side section `guard`.
+    pub(crate) fn inbound<'a>(&'a self, skb: &mut SkBuff, guard: &'a Guard) -> Verdict<'a> {
         let len = skb.network_len();
         let mut buf = [0u8; MAX_HEADERS];
         let Some(h) = copy_headers(skb, &mut buf) else {
             return Verdict::Accept;
         };
         if h.get(9) == Some(&packet::IPPROTO_ICMP) {
-            return self.icmp_inbound(skb, h, len);
+            return self.icmp_inbound(skb, h, len, guard);
         }
         let Some(skey) = quick_key(h, Side::Destination) else {
             return Verdict::Accept;
         };
-        let guard = rcu::read_lock();
-        let cfg = self.store.read(&guard);
+        let cfg = self.store.read(guard);
         let Some(svc) = cfg.find(&skey) else {
             return Verdict::Accept;
         };
@@ -71,6 +71,7 @@ impl DataPath {
             return Verdict::Accept;
         };
         let c = ClientPacket {
+            cfg,
             svc,
             hash_in: self.table.hash(&key),
             key,
@@ -85,16 +86,15 @@ impl DataPath {
         };
         let (rs, next) = match self.established(&c) {
             Err(verdict) => return verdict,
-            Ok(Some(rs)) => match next_hop(rs.0.to_be_bytes()) {
+            Ok(Some(rs)) => match next_hop(cfg, rs.0.to_be_bytes(), guard) {
                 Ok(n) => (rs, n),
                 Err(why) => return self.route_error(skb, &svc.stats, rs, why),
             },
-            Ok(None) => match self.new_flow(skb, &c, &pkt) {
+            Ok(None) => match self.new_flow(skb, &c, &pkt, guard) {
                 Ok(to) => to,
                 Err(verdict) => return verdict,
             },
         };
-        drop(guard);
         self.to_real_server(skb, &pkt, rs, next)
     }
 
@@ -103,7 +103,7 @@ impl DataPath {
     /// whose real server has not answered (SR), or that does not acknowledge the server's
     /// SYN+ACK (SA): it is blind and never reaches the server; so is a segment without
     /// ACK (a FIN, say) on such a half-open entry.
-    fn established(&self, c: &ClientPacket<'_>) -> Result<Option<(u32, u16)>, Verdict> {
+    fn established(&self, c: &ClientPacket<'_>) -> Result<Option<(u32, u16)>, Verdict<'static>> {
         let mut shard = self.table.shard(c.key.saddr, c.key.sport).lock();
         let Some(i) = shard.lookup_in(&c.key, c.hash_in) else {
             return Ok(None);
@@ -129,12 +129,13 @@ impl DataPath {
     /// A new flow: only a TCP SYN opens one, at the defense's SYN rate while engaged; a
     /// real server is scheduled, its next hop checked and the entry opened. Returns the
     /// real server and its next hop, or the verdict when the packet goes no further.
-    fn new_flow(
-        &self,
+    fn new_flow<'a>(
+        &'a self,
         skb: &mut SkBuff,
-        c: &ClientPacket<'_>,
+        c: &ClientPacket<'a>,
         pkt: &Packet,
-    ) -> Result<((u32, u16), Next), Verdict> {
+        guard: &'a Guard,
+    ) -> Result<((u32, u16), Next<'a>), Verdict<'a>> {
         let svc = c.svc;
         if let Some(t) = c.tcp {
             // Only a SYN (without ACK, RST or FIN) may open a TCP connection.
@@ -153,7 +154,7 @@ impl DataPath {
             .ok_or(Verdict::Drop)?;
         let dest = svc.dests.get(dest_index).ok_or(Verdict::Drop)?;
         let rs = (u32::from_be_bytes(dest.key.addr), dest.key.port);
-        let next = match next_hop(dest.key.addr) {
+        let next = match next_hop(c.cfg, dest.key.addr, guard) {
             Ok(n) => n,
             Err(why) => {
                 dest.counters.stats.count_drop(DropReason::Route);
@@ -180,7 +181,7 @@ impl DataPath {
         };
         match self.open(&opening) {
             // Another CPU may have opened the flow meanwhile: follow its entry.
-            Some(other) if other != rs => match next_hop(other.0.to_be_bytes()) {
+            Some(other) if other != rs => match next_hop(c.cfg, other.0.to_be_bytes(), guard) {
                 Ok(n) => Ok((other, n)),
                 Err(why) => Err(self.route_error(skb, &svc.stats, other, why)),
             },
@@ -191,13 +192,13 @@ impl DataPath {
 
     /// Sends a client packet on to real server `rs` through `next`: as a router would
     /// (TTL, "fragmentation needed"), then DNAT.
-    fn to_real_server(
+    fn to_real_server<'a>(
         &self,
         skb: &mut SkBuff,
         pkt: &Packet,
         (rs_addr, rs_port): (u32, u16),
-        next: Next,
-    ) -> Verdict {
+        next: Next<'a>,
+    ) -> Verdict<'a> {
         let len = skb.network_len();
         if expires_here(pkt, &next) {
             skb.send_icmp_time_exceeded();
@@ -207,7 +208,7 @@ impl DataPath {
         // forwarding path would tell it, from the packet as received (its stack must
         // recognise the quote). GSO packets are segmented on output, so they fit.
         if let Next::Out(route) = &next {
-            let mtu = route.mtu();
+            let mtu = route.get().mtu();
             if pkt.ip.dont_fragment && len > mtu && !skb.is_gso() {
                 skb.send_icmp_frag_needed(mtu);
                 return Verdict::Drop;

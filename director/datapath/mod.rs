@@ -75,7 +75,7 @@ impl DataPath {
 
     /// Drops a packet of ours whose headers could not be rewritten, counted for the
     /// director (`rewrite_failures`): it fails only when the host cannot allocate.
-    fn rewrite_failed(&self) -> Verdict {
+    fn rewrite_failed(&self) -> Verdict<'static> {
         self.global.count_drop(DropReason::Rewrite);
         Verdict::Drop
     }
@@ -87,7 +87,7 @@ impl DataPath {
         pkt: &Packet,
         vaddr: u32,
         vport: u16,
-    ) -> Verdict {
+    ) -> Verdict<'static> {
         match headers::rewrite(skb, pkt, Side::Source, vaddr, vport) {
             Ok(()) => {
                 skb.untrack();
@@ -102,7 +102,7 @@ impl DataPath {
     /// so that conntrack neither judges it (a reply whose request it never saw would be
     /// INVALID to a `ct state invalid drop` rule) nor keeps an entry for the flow, and NAT
     /// rules leave it alone, as IPVS does with its default `conntrack = 0`.
-    pub(crate) fn pre_routing(&self, skb: &mut SkBuff) -> Verdict {
+    pub(crate) fn pre_routing(&self, skb: &mut SkBuff) -> Verdict<'static> {
         if self.is_ours(skb) {
             skb.untrack();
         }

@@ -51,7 +51,7 @@ impl DataPath {
     }
 
     /// Real server → client, at `FORWARD`; `in_ifindex` is the device it arrived on.
-    pub(crate) fn outbound(&self, skb: &mut SkBuff, in_ifindex: i32) -> Verdict {
+    pub(crate) fn outbound(&self, skb: &mut SkBuff, in_ifindex: i32) -> Verdict<'static> {
         if !self.may_be_reply(skb) {
             return Verdict::Accept;
         }
@@ -68,7 +68,7 @@ impl DataPath {
     /// real-server list for every other packet), or when it is the stack's ICMP error about
     /// a packet such a server got (port unreachable from a local UDP server, ...), which
     /// must reach the client as coming from VIP:vport.
-    pub(crate) fn local_out(&self, skb: &mut SkBuff) -> Verdict {
+    pub(crate) fn local_out(&self, skb: &mut SkBuff) -> Verdict<'static> {
         // A packet that arrived on a device and is being sent on (the client packets we
         // DNAT and transmit pass here) is no local server's: no copy, no lookup.
         if skb.arrived() || !self.may_be_reply(skb) {
@@ -85,7 +85,7 @@ impl DataPath {
 
     /// A packet from a real server (or, for ICMP errors, about a request it got) to a
     /// client: SNAT back to VIP:vport through its entry.
-    fn reply(&self, skb: &mut SkBuff, h: &[u8], len: u32, in_ifindex: i32) -> Verdict {
+    fn reply(&self, skb: &mut SkBuff, h: &[u8], len: u32, in_ifindex: i32) -> Verdict<'static> {
         let pkt = match packet::parse_headers(h, len as usize) {
             Ok(p) => p,
             Err(why) => return self.unparsable_reply(h, why),
@@ -152,7 +152,7 @@ impl DataPath {
     /// A packet on the reply path that does not parse: not ours to judge unless it comes
     /// from a configured real server address:port, and then dropped and counted, never
     /// forwarded untranslated.
-    fn unparsable_reply(&self, h: &[u8], why: packet::ParseError) -> Verdict {
+    fn unparsable_reply(&self, h: &[u8], why: packet::ParseError) -> Verdict<'static> {
         if !self.from_real_server(h) {
             return Verdict::Accept;
         }

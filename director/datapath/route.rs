@@ -5,22 +5,23 @@
 
 use core::fmt;
 
-use crate::director::stats::Stats;
+use crate::director::{config::Config, stats::Stats};
 use crate::logic::drops::DropReason;
 use crate::logic::packet::{self, Packet, Reset, RST_LEN};
 use kernel::{
     net::netfilter::Verdict,
-    net::route::{fib_prefix_len, net_ratelimit, Route, RouteType},
+    net::route::{fib_prefix_len, net_ratelimit, OutRoute, Route, RouteRef, RouteType},
     net::skbuff::{NewPacket, SkBuff},
     prelude::*,
+    sync::rcu::{self, Guard},
 };
 
 use super::DataPath;
 
 /// Where a packet for a real server goes after DNAT.
-pub(super) enum Next {
-    /// Out through this route of ours.
-    Out(Route),
+pub(super) enum Next<'a> {
+    /// Out through this route.
+    Out(OutRoute<'a>),
     /// On into local delivery: the real server is one of the director's own addresses.
     Local,
 }
@@ -50,30 +51,73 @@ impl fmt::Display for NoRoute {
     }
 }
 
-/// The next hop to a real server: a route the director may use, or local delivery. A
-/// route is usable when it is unicast, its device up, direct or through a gateway, by a
-/// route of the server's own; never a default route (prefix length 0, with or without a
-/// gateway), which in NAT mode means that no route was configured for the server.
-pub(super) fn next_hop(addr: [u8; 4]) -> Result<Next, NoRoute> {
-    let r = Route::output(addr).map_err(NoRoute::Lookup)?;
+/// Whether the route rule lets `r` be used, and where it leads (`true`: local delivery). A
+/// route is usable when it is unicast with its device up, or local; the prefix is checked
+/// by [`lookup`], once per route.
+fn usable(r: RouteRef<'_>) -> Result<bool, NoRoute> {
     match r.route_type() {
-        RouteType::Local => Ok(Next::Local),
+        RouteType::Local => Ok(true),
         RouteType::Unicast if !r.device_up() => Err(NoRoute::DeviceDown),
-        RouteType::Unicast => match fib_prefix_len(addr) {
-            Ok(0) => Err(NoRoute::DefaultOnly),
-            Ok(_) => Ok(Next::Out(r)),
-            Err(e) => Err(NoRoute::Lookup(e)),
-        },
+        RouteType::Unicast => Ok(false),
         other => Err(NoRoute::NotUnicast(other)),
     }
+}
+
+/// Looks up the route to real server `addr` and applies the whole route rule: usable, and
+/// unicast through a route of the server's own, never a default route (prefix length 0,
+/// with or without a gateway), which in NAT mode means that none was configured for it.
+fn lookup(addr: [u8; 4]) -> Result<Route, NoRoute> {
+    let r = Route::output(addr).map_err(NoRoute::Lookup)?;
+    if !usable(r.get())? {
+        match fib_prefix_len(addr) {
+            Ok(0) => return Err(NoRoute::DefaultOnly),
+            Ok(_) => {}
+            Err(e) => return Err(NoRoute::Lookup(e)),
+        }
+    }
+    Ok(r)
+}
+
+/// The next hop to real server `addr`: the route cached for it in `cfg` while the FIB has
+/// not changed since it was looked up, or a new lookup, cached for the packets after this
+/// one; local delivery for a server on one of the director's own addresses. The route rule
+/// applies to every lookup, and the device's state to every packet.
+pub(super) fn next_hop<'a>(
+    cfg: &'a Config,
+    addr: [u8; 4],
+    guard: &'a Guard,
+) -> Result<Next<'a>, NoRoute> {
+    let cache = cfg.route_cache(addr);
+    let route = match cache.and_then(|c| c.get(guard)) {
+        Some(r) => OutRoute::Cached(r),
+        None => {
+            let fresh = lookup(addr).inspect_err(|_| {
+                if let Some(c) = cache {
+                    c.clear();
+                }
+            })?;
+            match cache {
+                Some(c) => match c.set(fresh, guard) {
+                    Ok(r) => OutRoute::Cached(r),
+                    Err(r) => OutRoute::Owned(r),
+                },
+                None => OutRoute::Owned(fresh),
+            }
+        }
+    };
+    Ok(if usable(route.get())? {
+        Next::Local
+    } else {
+        Next::Out(route)
+    })
 }
 
 /// Whether a packet that names real server `addr` as its source came from it: it arrived
 /// on the device of our route to that server, or, made by this host (`in_ifindex` 0), the
 /// server is a local one. Independent of `rp_filter`.
-pub(super) fn came_from(addr: [u8; 4], in_ifindex: i32) -> bool {
-    match next_hop(addr) {
-        Ok(Next::Out(r)) => in_ifindex != 0 && r.ifindex() == in_ifindex,
+pub(super) fn came_from(cfg: &Config, addr: [u8; 4], in_ifindex: i32, guard: &Guard) -> bool {
+    match next_hop(cfg, addr, guard) {
+        Ok(Next::Out(r)) => in_ifindex != 0 && r.get().ifindex() == in_ifindex,
         Ok(Next::Local) => in_ifindex == 0,
         Err(_) => false,
     }
@@ -82,7 +126,7 @@ pub(super) fn came_from(addr: [u8; 4], in_ifindex: i32) -> bool {
 /// Whether a packet for a real server reached the end of its TTL here: one we forward
 /// (not one for a local real server) with a TTL of 1 or 0 is dropped and answered with ICMP
 /// time exceeded, as a router does.
-pub(super) fn expires_here(pkt: &Packet, next: &Next) -> bool {
+pub(super) fn expires_here(pkt: &Packet, next: &Next<'_>) -> bool {
     matches!(next, Next::Out(_)) && pkt.ip.ttl <= 1
 }
 
@@ -96,7 +140,7 @@ fn decrement_ttl(skb: &mut SkBuff) -> Result {
 /// route with its TTL decremented, or, for a real server that is the director itself, into
 /// local delivery to the rewritten address, without the socket early demux found for the
 /// old one.
-pub(super) fn send_on(skb: &mut SkBuff, next: Next) -> Verdict {
+pub(super) fn send_on<'a>(skb: &mut SkBuff, next: Next<'a>) -> Verdict<'a> {
     skb.untrack();
     match next {
         Next::Out(route) => match decrement_ttl(skb) {
@@ -133,13 +177,13 @@ impl DataPath {
 
     /// Drops a client's packet for real server `rs`, which has no usable route (`why`):
     /// counted for the service too, logged, and the client told (host unreachable).
-    pub(super) fn route_error(
+    pub(super) fn route_error<'a>(
         &self,
         skb: &mut SkBuff,
         svc: &Stats,
         rs: (u32, u16),
         why: NoRoute,
-    ) -> Verdict {
+    ) -> Verdict<'a> {
         svc.count_drop(DropReason::Route);
         self.no_route(rs, why, "packet dropped");
         skb.send_icmp_host_unreachable();
@@ -147,7 +191,7 @@ impl DataPath {
     }
 
     /// Drops an ICMP error from a client for real server `rs`, which has no usable route.
-    pub(super) fn icmp_route_error(&self, rs: (u32, u16), why: NoRoute) -> Verdict {
+    pub(super) fn icmp_route_error<'a>(&self, rs: (u32, u16), why: NoRoute) -> Verdict<'a> {
         self.no_route(rs, why, "ICMP error dropped");
         Verdict::Drop
     }
@@ -158,8 +202,9 @@ impl DataPath {
     /// sent, and that is counted and logged as a route error. A real server on one of the
     /// director's own addresses gets none.
     pub(super) fn reset_real_server(&self, rst: &Reset) {
-        let route = match next_hop(rst.dst.to_be_bytes()) {
-            Ok(Next::Out(r)) => r,
+        let guard = rcu::read_lock();
+        let route = match next_hop(self.store.read(&guard), rst.dst.to_be_bytes(), &guard) {
+            Ok(Next::Out(r)) => r.into_owned(),
             Ok(Next::Local) => return,
             Err(why) => return self.no_route((rst.dst, rst.dst_port), why, "reset not sent"),
         };

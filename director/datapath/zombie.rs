@@ -58,7 +58,7 @@ impl DataPath {
         key: &FlowKey,
         tcp: Option<TcpInfo>,
         a: &Arrival,
-    ) -> Verdict {
+    ) -> Verdict<'static> {
         let guard = rcu::read_lock();
         let cfg = self.store.read(&guard);
         let (proto, rs) = (key.protocol.number(), key.saddr.to_be_bytes());
@@ -66,7 +66,7 @@ impl DataPath {
             return Verdict::Accept;
         }
         let rst = tcp.is_some_and(|t| t.flags.has(TcpFlags::RST));
-        let genuine = came_from(rs, a.in_ifindex);
+        let genuine = came_from(cfg, rs, a.in_ifindex, &guard);
         if self.tunables.resurrect.get() == 1 && !rst && genuine {
             if let Some((svc, dest_index)) = cfg.sole_service_of(proto, rs, key.sport) {
                 let (vaddr, vport) = (u32::from_be_bytes(svc.key.addr), svc.key.port);

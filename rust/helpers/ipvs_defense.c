@@ -189,6 +189,21 @@ void rust_helper_ip_rt_put(struct rtable *rt)
 	ip_rt_put(rt);
 }
 
+struct dst_entry *rust_helper_dst_check(struct dst_entry *dst, u32 cookie)
+{
+	return dst_check(dst, cookie);
+}
+
+void rust_helper_dst_hold(struct dst_entry *dst)
+{
+	dst_hold(dst);
+}
+
+void rust_helper_skb_dst_set_noref(struct sk_buff *skb, struct dst_entry *dst)
+{
+	skb_dst_set_noref(skb, dst);
+}
+
 u32 rust_helper_dst_mtu(const struct dst_entry *dst)
 {
 	return dst_mtu(dst);

@@ -9,25 +9,32 @@
 //! C header: [`include/linux/netfilter.h`](srctree/include/linux/netfilter.h)
 
 use crate::{
-    bindings, error::to_result, net::route::Route, net::skbuff::SkBuff, prelude::*, types::Opaque,
+    bindings,
+    error::to_result,
+    net::route::OutRoute,
+    net::skbuff::SkBuff,
+    prelude::*,
+    sync::rcu::{self, Guard},
+    types::Opaque,
 };
 use core::ffi::c_void;
 
 /// `NFPROTO_IPV4` lives in an anonymous C enum whose generated Rust name is not stable.
 const NFPROTO_IPV4: u8 = 2;
 
-/// What a hook decides about a packet.
-pub enum Verdict {
+/// What a hook decides about a packet; `'a` is the hook's RCU read-side section.
+pub enum Verdict<'a> {
     /// Let the packet continue through the stack.
     Accept,
     /// Drop the packet; netfilter frees it.
     Drop,
-    /// Send the (rewritten) packet out through `Route` ourselves (`ip_local_out`), instead
-    /// of letting it continue through the stack (`NF_STOLEN`). The adapter does it after
-    /// the handler returned, so the handler never touches a packet it no longer owns. The
-    /// packet is one that arrived: it is prepared as forwarding would prepare it
+    /// Send the (rewritten) packet out through the route ourselves (`ip_local_out`),
+    /// instead of letting it continue through the stack (`NF_STOLEN`). The adapter does it
+    /// after the handler returned, still inside the read-side section, so the handler never
+    /// touches a packet it no longer owns and a cached route needs no reference. The packet
+    /// is one that arrived: it is prepared as forwarding would prepare it
     /// ([`SkBuff::prepare_forward`]).
-    Transmit(Route),
+    Transmit(OutRoute<'a>),
 }
 
 /// Carries out a verdict on `skb`.
@@ -36,23 +43,34 @@ pub enum Verdict {
 ///
 /// `skb` must be the valid packet the hook was called with, owned by the netfilter core
 /// until this returns; `net` its namespace.
-unsafe fn apply(verdict: Verdict, skb: &mut SkBuff, net: *mut bindings::net) -> u32 {
-    match verdict {
-        Verdict::Accept => bindings::NF_ACCEPT,
-        Verdict::Drop => bindings::NF_DROP,
-        Verdict::Transmit(route) => {
-            skb.prepare_forward();
-            let skb = skb.as_raw();
-            // SAFETY: `skb` is valid; `skb_dst_set` takes over our route's reference and
-            // `ip_local_out` consumes the packet in every case (hence `NF_STOLEN`).
-            unsafe {
-                bindings::skb_dst_drop(skb);
-                bindings::skb_dst_set(skb, route.into_dst());
-                bindings::ip_local_out(net, core::ptr::null_mut(), skb);
-            }
-            bindings::NF_STOLEN
-        }
+unsafe fn apply<'a>(
+    verdict: Verdict<'a>,
+    skb: &mut SkBuff,
+    net: *mut bindings::net,
+    _guard: &'a Guard,
+) -> u32 {
+    let route = match verdict {
+        Verdict::Accept => return bindings::NF_ACCEPT,
+        Verdict::Drop => return bindings::NF_DROP,
+        Verdict::Transmit(route) => route,
+    };
+    skb.prepare_forward();
+    let skb = skb.as_raw();
+    // SAFETY: `skb` is valid and ours for the call.
+    unsafe { bindings::skb_dst_drop(skb) };
+    match route {
+        // SAFETY: `skb_dst_set` takes over our route's reference.
+        OutRoute::Owned(r) => unsafe { bindings::skb_dst_set(skb, r.into_dst()) },
+        // The route stays valid while `_guard`'s section lasts, which covers the output
+        // below; where the stack keeps the packet past it (a qdisc, a neighbour's queue,
+        // an nf_queue), it takes a reference first (`skb_dst_force`), as for IPVS's routes.
+        // SAFETY: `skb` is valid and the RCU read lock is held (`_guard`).
+        OutRoute::Cached(r) => unsafe { bindings::skb_dst_set_noref(skb, r.as_dst()) },
     }
+    // SAFETY: `skb` is valid with its route set; `ip_local_out` consumes the packet in every
+    // case (hence `NF_STOLEN`).
+    unsafe { bindings::ip_local_out(net, core::ptr::null_mut(), skb) };
+    bindings::NF_STOLEN
 }
 
 /// The IPv4 hook points.
@@ -116,8 +134,14 @@ impl HookState<'_> {
 /// `handle` runs in softirq context (or with bottom halves disabled) on any CPU, possibly on
 /// several CPUs at once: it must not sleep, and shared state needs atomics or a bh-safe lock.
 pub trait Handler: Send + Sync {
-    /// Decides what happens to `skb`.
-    fn handle(&self, skb: &mut SkBuff, state: &HookState<'_>) -> Verdict;
+    /// Decides what happens to `skb`, inside the RCU read-side section of `guard`, which
+    /// lasts until the verdict is carried out.
+    fn handle<'a>(
+        &'a self,
+        skb: &mut SkBuff,
+        state: &HookState<'_>,
+        guard: &'a Guard,
+    ) -> Verdict<'a>;
 
     /// Whether `skb`, an IPv4 fragment, is to be reassembled before [`Handler::handle`]
     /// sees it, as IPVS gathers fragments (`ip_defrag`): the fragments are held until the
@@ -241,8 +265,9 @@ impl<T: Handler> Adapter<T> {
                 return bindings::NF_STOLEN;
             }
         }
-        let verdict = handler.handle(skb, &state);
+        let guard = rcu::read_lock();
+        let verdict = handler.handle(skb, &state, &guard);
         // SAFETY: `skb` is the packet the core called us with; `net` its namespace.
-        unsafe { apply(verdict, skb, net) }
+        unsafe { apply(verdict, skb, net, &guard) }
     }
 }

@@ -4,8 +4,11 @@
 //!
 //! C header: [`include/net/route.h`](srctree/include/net/route.h)
 
-use crate::{bindings, error::from_err_ptr, prelude::*};
-use core::ptr::NonNull;
+use crate::{bindings, error::from_err_ptr, prelude::*, sync::rcu::Guard};
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicPtr, Ordering},
+};
 
 /// A route's type (`RTN_*` of include/uapi/linux/rtnetlink.h).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,39 +74,11 @@ impl Route {
             .ok_or(Error::from_errno(-(bindings::ENETUNREACH as i32)))
     }
 
-    fn rt(&self) -> &bindings::rtable {
-        // SAFETY: By the type invariant the route is valid while we hold our reference.
-        unsafe { self.0.as_ref() }
-    }
-
-    /// The route's type.
-    pub fn route_type(&self) -> RouteType {
-        RouteType::from_raw(self.rt().rt_type)
-    }
-
-    /// Whether the output device is up, running and has carrier.
-    pub fn device_up(&self) -> bool {
-        // SAFETY: Both members of this union are the output device pointer (plain and
-        // `__rcu` views); the route holds a reference on the device.
-        let dev = unsafe { self.rt().dst.__bindgen_anon_1.dev };
-        if dev.is_null() {
-            return false;
-        }
-        // SAFETY: A route holds a reference on its output device.
-        unsafe { bindings::netif_running(dev) && bindings::netif_carrier_ok(dev) }
-    }
-
-    /// The index of the route's output device (0 if it has none).
-    pub fn ifindex(&self) -> i32 {
-        // SAFETY: `dst` is the route's embedded, valid `dst_entry`; the route holds a
-        // reference on its device, so the helper may read its index.
-        unsafe { bindings::ipvsd_dst_ifindex(&self.rt().dst) }
-    }
-
-    /// The route's MTU.
-    pub fn mtu(&self) -> u32 {
-        // SAFETY: `dst` is the route's embedded, valid `dst_entry`.
-        unsafe { bindings::dst_mtu(&self.rt().dst) }
+    /// The route, borrowed.
+    pub fn get(&self) -> RouteRef<'_> {
+        // SAFETY: By the type invariant the route is valid while we hold our reference,
+        // which the borrow of `self` keeps.
+        RouteRef(unsafe { self.0.as_ref() })
     }
 
     /// Gives up ownership of the reference, as the route's `dst_entry`.
@@ -119,6 +94,224 @@ impl Drop for Route {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we hold one reference, released here once.
         unsafe { bindings::ip_rt_put(self.0.as_ptr()) };
+    }
+}
+
+/// A route borrowed for `'a`: from a [`Route`], or from a [`RouteCache`] for an RCU
+/// read-side critical section.
+///
+/// # Invariants
+///
+/// The `rtable` stays valid (not freed) for `'a`; nothing else is promised: no reference is
+/// held.
+#[derive(Clone, Copy)]
+pub struct RouteRef<'a>(&'a bindings::rtable);
+
+impl<'a> RouteRef<'a> {
+    /// The route's type.
+    pub fn route_type(self) -> RouteType {
+        RouteType::from_raw(self.0.rt_type)
+    }
+
+    /// Whether the output device is up, running and has carrier.
+    pub fn device_up(self) -> bool {
+        // SAFETY: Both members of this union are the output device pointer (plain and
+        // `__rcu` views).
+        let dev = unsafe { self.0.dst.__bindgen_anon_1.dev };
+        if dev.is_null() {
+            return false;
+        }
+        // A route holds a reference on its device until `dst_dev_put` moves it to the
+        // blackhole device, which is never freed; either is valid while the route is.
+        // SAFETY: `dev` is valid, as just said; both only test bits of its state.
+        unsafe { bindings::netif_running(dev) && bindings::netif_carrier_ok(dev) }
+    }
+
+    /// The index of the route's output device (0 if it has none).
+    pub fn ifindex(self) -> i32 {
+        // SAFETY: `dst` is the route's embedded, valid `dst_entry`; its device is valid
+        // while the route is (see `device_up`).
+        unsafe { bindings::ipvsd_dst_ifindex(&self.0.dst) }
+    }
+
+    /// The route's MTU.
+    pub fn mtu(self) -> u32 {
+        // SAFETY: `dst` is the route's embedded, valid `dst_entry`.
+        unsafe { bindings::dst_mtu(&self.0.dst) }
+    }
+
+    /// Whether the route is still what a lookup would return: the FIB has not changed
+    /// since (`dst_check`; IPv4 routes are stamped with the namespace's route generation,
+    /// which every change to the FIB, an address or a device's state bumps) and no PMTU
+    /// exception or device removal made it obsolete.
+    pub fn is_current(self) -> bool {
+        let dst = core::ptr::from_ref(&self.0.dst).cast_mut();
+        // SAFETY: `dst` is valid (type invariant); `ipv4_dst_check` reads its generation
+        // and `obsolete` mark and returns it or null, changing nothing.
+        !unsafe { bindings::dst_check(dst, 0) }.is_null()
+    }
+
+    /// A reference of our own on the route, to keep it past `'a`.
+    pub fn to_owned(self) -> Route {
+        let rt = core::ptr::from_ref(self.0).cast_mut();
+        // SAFETY: The route is valid (type invariant), so its count is above zero and
+        // `dst_hold` may take one more.
+        unsafe { bindings::dst_hold(core::ptr::addr_of_mut!((*rt).dst)) };
+        // INVARIANT: the reference just taken is the new `Route`'s.
+        Route(NonNull::from(self.0))
+    }
+
+    pub(crate) fn as_dst(self) -> *mut bindings::dst_entry {
+        core::ptr::from_ref(&self.0.dst).cast_mut()
+    }
+}
+
+/// A route for a packet to leave by: one with a reference of its own, or one borrowed from
+/// a [`RouteCache`] for the RCU read-side section in which the packet is sent.
+pub enum OutRoute<'a> {
+    /// Holds its reference.
+    Owned(Route),
+    /// Borrowed for `'a`; the packet takes no reference (`skb_dst_set_noref`).
+    Cached(RouteRef<'a>),
+}
+
+impl OutRoute<'_> {
+    /// The route, borrowed.
+    pub fn get(&self) -> RouteRef<'_> {
+        match self {
+            OutRoute::Owned(r) => r.get(),
+            OutRoute::Cached(r) => *r,
+        }
+    }
+
+    /// The route with a reference of its own.
+    pub fn into_owned(self) -> Route {
+        match self {
+            OutRoute::Owned(r) => r,
+            OutRoute::Cached(r) => r.to_owned(),
+        }
+    }
+}
+
+/// A cached route and the RCU head that frees it once replaced.
+#[repr(C)]
+struct CachedNode {
+    /// First, so that the callback finds the node at the head's address.
+    rcu: bindings::callback_head,
+    route: Route,
+}
+
+/// Frees a node a [`RouteCache`] replaced, releasing its route.
+///
+/// # Safety
+///
+/// `head` is the `rcu` field of a `CachedNode` made by `KBox::into_raw`, given to
+/// `call_rcu` once and no longer reachable by any reader.
+unsafe extern "C" fn free_node(head: *mut bindings::callback_head) {
+    // SAFETY: `rcu` is the first field of the `#[repr(C)]` node (see the safety section).
+    drop(unsafe { KBox::from_raw(head.cast::<CachedNode>()) });
+}
+
+/// One destination's route, kept between packets and checked on every use, as IPVS keeps
+/// one in each real server (`ip_vs_dest_dst`).
+///
+/// Readers on any CPU, under an RCU read guard, get the route borrowed ([`RouteCache::get`])
+/// with no lock and no reference taken; when it is stale, one of them looks up a new one
+/// and replaces it ([`RouteCache::set`]). A replaced route is released only after a grace
+/// period, so a reader that got it may use it until its read-side section ends, packets it
+/// sent without a reference included.
+///
+/// # Invariants
+///
+/// `node` is null or points to a `CachedNode` made by `KBox::into_raw` and owned by the
+/// cache. A node taken out of `node` while the cache is shared is freed only through
+/// `call_rcu` ([`free_node`]).
+pub struct RouteCache {
+    node: AtomicPtr<CachedNode>,
+}
+
+// SAFETY: The cache hands out `RouteRef`s (plain reads) and swaps nodes atomically; routes
+// may be released on any CPU.
+unsafe impl Send for RouteCache {}
+// SAFETY: As above.
+unsafe impl Sync for RouteCache {}
+
+impl RouteCache {
+    /// An empty cache.
+    pub const fn new() -> Self {
+        Self {
+            node: AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// The cached route, if there is one and it is current ([`RouteRef::is_current`]),
+    /// borrowed for the read-side section of `_guard`.
+    pub fn get<'a>(&'a self, _guard: &'a Guard) -> Option<RouteRef<'a>> {
+        let node = self.node.load(Ordering::Acquire);
+        if node.is_null() {
+            return None;
+        }
+        // SAFETY: `node` was published by `set` (Release) and is freed only a grace period
+        // after it is replaced; `_guard` holds a read-side section for `'a`.
+        let rt = unsafe { (*node).route.0.as_ref() };
+        // INVARIANT: valid for `'a`, as just said.
+        let r = RouteRef(rt);
+        r.is_current().then_some(r)
+    }
+
+    /// Caches `route` in place of the cached one, if any, and returns it borrowed for the
+    /// read-side section of `_guard`. Allocates its node without sleeping; when that fails,
+    /// gives `route` back and keeps the cache as it was.
+    pub fn set<'a>(&'a self, route: Route, _guard: &'a Guard) -> Result<RouteRef<'a>, Route> {
+        let rcu = bindings::callback_head {
+            next: core::ptr::null_mut(),
+            func: None,
+        };
+        let Ok(slot) = KBox::<CachedNode>::new_uninit(GFP_ATOMIC) else {
+            return Err(route);
+        };
+        let node = KBox::into_raw(slot.write(CachedNode { rcu, route }));
+        // SAFETY: `node` is ours until published below, and then freed only a grace period
+        // after it is replaced; `_guard` holds a read-side section for `'a`.
+        let r = RouteRef(unsafe { (*node).route.0.as_ref() });
+        let old = self.node.swap(node, Ordering::AcqRel);
+        self.retire(old);
+        Ok(r)
+    }
+
+    /// Empties the cache (its route no longer fits).
+    pub fn clear(&self) {
+        let old = self.node.swap(core::ptr::null_mut(), Ordering::AcqRel);
+        self.retire(old);
+    }
+
+    /// Frees `old`, a node just taken out of the cache, after a grace period.
+    fn retire(&self, old: *mut CachedNode) {
+        if old.is_null() {
+            return;
+        }
+        // SAFETY: `old` came out of `node` by a swap, so it is ours alone to free, and it is
+        // unreachable for readers that start from now on; `free_node` runs after every
+        // reader that may have loaded it has left its read-side section.
+        unsafe { bindings::call_rcu(core::ptr::addr_of_mut!((*old).rcu), Some(free_node)) };
+    }
+}
+
+impl Default for RouteCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RouteCache {
+    fn drop(&mut self) {
+        let node = *self.node.get_mut();
+        if !node.is_null() {
+            // SAFETY: `&mut self`: no reader can borrow from the cache any more, and one that
+            // reached it through an RCU-protected owner left its section before the owner was
+            // freed; the node is ours (type invariant).
+            drop(unsafe { KBox::from_raw(node) });
+        }
     }
 }
 
