@@ -6,8 +6,9 @@
 #   bench/wl_memory.sh ours|ipvs              (in the guest, as root)
 #
 # ours: the table is preallocated at load (conn_max entries, sized from RAM: about 1/256
-#   of it, plus a quarter of slack per shard), each a 120-byte entry plus 16 bytes of
-#   references, plus two 4-byte hash heads per two entries (director/table.rs): that
+#   of it, plus a quarter of slack per shard), each slot 108 bytes (an 80-byte entry, 16
+#   bytes of references, 12 of half-open record), plus two 4-byte hash heads per two
+#   entries (director/table.rs, SLOT_BYTES): that
 #   layout's figures are layout_bytes_per_entry and layout_table_bytes. What the table
 #   really takes is measured: table_bytes is the drop of MemFree + Buffers + Cached across
 #   insmod and configuration (page cache counts as unused: the binaries that configure the
@@ -43,12 +44,12 @@ case "$c" in
     loaded=$((free0 - free1))
     [ "$loaded" -gt 0 ] || die "memory/ours: MemFree did not drop at insmod ($free0 -> $free1)"
     # The layout's own figure (director/table.rs, Table::new and Shard::new): 64 shards of
-    # ceil(conn_max/64) entries plus a quarter and 8 of slack, each entry 120 + 16 bytes,
+    # ceil(conn_max/64) entries plus a quarter and 8 of slack, each slot 108 bytes,
     # and two u32 hash heads per bucket, buckets = (shard capacity / 2) rounded up to a
     # power of two (at least 16). bytes_per_entry is that total per entry of conn_max.
     per=$(( (cmax + 63) / 64 )); per=$(( per + per / 4 + 8 )); b=16
     while [ $b -lt $((per / 2)) ]; do b=$((b * 2)); done
-    design=$(( 64 * (per * 136 + 2 * 4 * b) ))
+    design=$(( 64 * (per * 108 + 2 * 4 * b) ))
     flood
     n=$(table_entries ours)
     [ "$n" -gt 0 ] || die "memory/ours: the flood created no entry"

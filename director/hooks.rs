@@ -40,8 +40,8 @@ impl Handler for DataPathHook {
         self.stats.add(self.hook, skb.network_len());
         match self.hook {
             Hook::LocalIn => self.dp.inbound(skb, guard),
-            Hook::Forward => self.dp.outbound(skb, state.in_ifindex()),
-            Hook::LocalOut => self.dp.local_out(skb),
+            Hook::Forward => self.dp.outbound(skb, state.in_ifindex(), guard),
+            Hook::LocalOut => self.dp.local_out(skb, guard),
             Hook::PreRouting | Hook::PostRouting => Verdict::Accept,
         }
     }
@@ -60,9 +60,9 @@ impl Handler for Untrack {
         &'a self,
         skb: &mut SkBuff,
         _state: &HookState<'_>,
-        _guard: &'a Guard,
+        guard: &'a Guard,
     ) -> Verdict<'a> {
-        self.0.pre_routing(skb)
+        self.0.pre_routing(skb, guard)
     }
 }
 

@@ -23,9 +23,9 @@
 
 use super::{config::DestCounters, stats::Stats, tunables::TimeoutSet};
 use crate::logic::{
-    entry::{Entry, EntryFlags, FlowKey, Protocol, Target, NIL},
+    entry::{chain_hash, client_hash, Entry, EntryFlags, FlowKey, Place, Protocol, Target, NIL},
     fifo::Fifo,
-    hash::{siphash24, SipKey},
+    hash::SipKey,
     tcp_state::{Direction, Table as StateTable, TcpFlags, TcpState},
     timeouts::TimeoutRow,
     wheel::Wheel,
@@ -41,6 +41,21 @@ pub(crate) const SHARDS: usize = 64;
 pub(crate) struct Refs {
     pub(crate) svc: Arc<Stats>,
     pub(crate) dest: Arc<DestCounters>,
+}
+
+/// Bytes of a shard's arrays per slot: the entry, the references to the counters it
+/// updates, its half-open record and queued sequence number (the chain heads and the
+/// shards' slack come on top).
+const SLOT_BYTES: usize = core::mem::size_of::<Entry>()
+    + core::mem::size_of::<Option<Refs>>()
+    + core::mem::size_of::<HalfOpen>()
+    + core::mem::size_of::<u32>();
+
+/// The capacity the table is allocated with: about 1/256 of RAM at [`SLOT_BYTES`] an
+/// entry, 4096 entries at least.
+pub(crate) fn capacity_for(total_pages: u64) -> u32 {
+    let bytes = total_pages.saturating_mul(4096) / 256;
+    (bytes / SLOT_BYTES as u64).clamp(4096, 1 << 22) as u32
 }
 
 /// A queued half-open entry: its slot, and the sequence number it was queued with.
@@ -354,22 +369,16 @@ impl Table {
         )?)
     }
 
-    /// A flow key's hash.
-    pub(crate) fn hash(&self, k: &FlowKey) -> u64 {
-        k.hash(self.key)
+    /// Where the flow of key `k` lives; `dir` says which end is the client
+    /// ([`FlowKey::place`]).
+    pub(crate) fn place(&self, k: &FlowKey, dir: Direction) -> Place {
+        k.place(dir, self.key)
     }
 
-    fn shard_index(&self, client_addr: u32, client_port: u16) -> usize {
-        let mut b = [0u8; 6];
-        b[..4].copy_from_slice(&client_addr.to_be_bytes());
-        b[4..].copy_from_slice(&client_port.to_be_bytes());
-        siphash24(self.key, &b) as usize % SHARDS
-    }
-
-    /// The shard of the flow whose client is `addr`:`port`.
-    pub(crate) fn shard(&self, client_addr: u32, client_port: u16) -> &SpinLockBh<Shard> {
-        // `shard_index() < SHARDS == shards.len()`.
-        &self.shards[self.shard_index(client_addr, client_port)]
+    /// The shard of a flow placed at `p`.
+    pub(crate) fn shard(&self, p: Place) -> &SpinLockBh<Shard> {
+        // `p.client % SHARDS < SHARDS == shards.len()`.
+        &self.shards[(p.client % SHARDS as u64) as usize]
     }
 
     /// Entries in use.
@@ -396,7 +405,9 @@ impl Table {
         let Some(e) = shard.entry(i) else {
             return;
         };
-        let (hash_in, hash_out) = (self.hash(&e.in_key()), self.hash(&e.out_key()));
+        let client = client_hash((e.client_addr, e.client_port), self.key);
+        let hash_in = chain_hash(client, (e.vaddr, e.vport), e.protocol);
+        let hash_out = chain_hash(client, (e.rs_addr, e.rs_port), e.protocol);
         let active = e.flags.has(EntryFlags::ACTIVE);
         if let Some(refs) = shard.remove(i, hash_in, hash_out) {
             let c = if active {
@@ -526,9 +537,8 @@ impl Table {
         seg: Segment,
         timeouts: TimeoutSet<'_>,
     ) -> Option<u32> {
-        let Segment { dir, tcp, len, now } = seg;
+        let Segment { dir, tcp, now, .. } = seg;
         let e = shard.entry_mut(i)?;
-        e.count(dir, u64::from(len), now);
         let before = e.state;
         if let Some(t) = tcp {
             let table = if timeouts.engaged {

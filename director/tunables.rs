@@ -49,16 +49,6 @@ impl RangedInt {
     }
 }
 
-/// Bytes of memory each entry of the table takes: the entry (120), the counters it
-/// updates (16), its half-open record and sequence number (12).
-const BYTES_PER_ENTRY: u64 = 148;
-
-/// The capacity the table is allocated with: about 1/256 of RAM, 4096 entries at least.
-pub(crate) fn table_capacity(total_pages: u64) -> u32 {
-    let bytes = total_pages.saturating_mul(4096) / 256;
-    (bytes / BYTES_PER_ENTRY).clamp(4096, 1 << 22) as u32
-}
-
 /// Every tunable, named as its sysctl.
 pub(crate) struct Tunables {
     /// 0 automatic (calm), 1 engaged, 2 forced. Only the controller sets it.

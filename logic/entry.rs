@@ -80,10 +80,54 @@ impl FlowKey {
         out
     }
 
-    /// SipHash-2-4 of the key under `key` (the table's secret, random per boot).
-    pub fn hash(&self, key: SipKey) -> u64 {
-        siphash24(key, &self.to_bytes())
+    /// Where the flow of this key lives in the table, under `key` (the table's secret,
+    /// random per load). `dir` says which end is the client: the source of a packet from
+    /// the client ([`Direction::Input`]), the destination of a reply
+    /// ([`Direction::Output`]).
+    pub fn place(&self, dir: Direction, key: SipKey) -> Place {
+        let (client, peer) = match dir {
+            Direction::Input => ((self.saddr, self.sport), (self.daddr, self.dport)),
+            Direction::Output => ((self.daddr, self.dport), (self.saddr, self.sport)),
+        };
+        let client = client_hash(client, key);
+        Place {
+            client,
+            chain: chain_hash(client, peer, self.protocol),
+        }
     }
+}
+
+/// Where a flow lives in the table: one keyed hash per packet, so that remote hosts can aim
+/// at no shard and no chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// SipHash-2-4 of the client's address and port ([`client_hash`]): the same for both
+    /// directions of a flow, it picks the shard.
+    pub client: u64,
+    /// `client` mixed with the other end and the protocol ([`chain_hash`]): picks the
+    /// chain.
+    pub chain: u64,
+}
+
+/// SipHash-2-4 of a client's address and port (big-endian bytes) under `key`.
+pub fn client_hash((addr, port): (u32, u16), key: SipKey) -> u64 {
+    let mut b = [0u8; 6];
+    for (o, x) in b
+        .iter_mut()
+        .zip(addr.to_be_bytes().into_iter().chain(port.to_be_bytes()))
+    {
+        *o = x;
+    }
+    siphash24(key, &b)
+}
+
+/// A chain hash: `client`, a keyed hash, mixed with the flow's other end (the VIP and port
+/// coming in, the real server's going out) and protocol by one multiply and a fold of the
+/// high half into the low one (which picks the bucket). As unpredictable as `client`.
+pub const fn chain_hash(client: u64, (addr, port): (u32, u16), protocol: Protocol) -> u64 {
+    let peer = (addr as u64) << 24 | (port as u64) << 8 | protocol as u64;
+    let x = (client ^ peer).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^ (x >> 32)
 }
 
 /// Entry flags: a bit set.
@@ -135,16 +179,6 @@ pub struct Transition {
 pub struct Entry {
     /// Tick the entry was created at.
     pub created: u64,
-    /// Tick of the last packet.
-    pub last_seen: u64,
-    /// Packets from the client.
-    pub packets_in: u64,
-    /// Packets from the real server.
-    pub packets_out: u64,
-    /// Bytes from the client.
-    pub bytes_in: u64,
-    /// Bytes from the real server.
-    pub bytes_out: u64,
     /// The expiry timer's link (see [`wheel`](super::wheel)).
     pub timer: WheelLink,
     /// Client address.
@@ -181,7 +215,7 @@ pub struct Entry {
     pub state: TcpState,
 }
 
-const _: () = assert!(core::mem::size_of::<Entry>() <= 128);
+const _: () = assert!(core::mem::size_of::<Entry>() <= 80);
 
 /// Where a new entry's connection goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,7 +236,6 @@ impl Entry {
     pub fn new(key: &FlowKey, target: &Target, now: u64) -> Self {
         Self {
             created: now,
-            last_seen: now,
             timer: WheelLink::UNARMED,
             client_addr: key.saddr,
             vaddr: key.daddr,
@@ -247,17 +280,6 @@ impl Entry {
             Protocol::Tcp => TimeoutRow::Tcp(self.state),
             Protocol::Udp => TimeoutRow::Udp,
         }
-    }
-
-    /// Counts a packet of `len` bytes in direction `dir` at `now`.
-    pub fn count(&mut self, dir: Direction, len: u64, now: u64) {
-        let (packets, bytes) = match dir {
-            Direction::Input => (&mut self.packets_in, &mut self.bytes_in),
-            Direction::Output => (&mut self.packets_out, &mut self.bytes_out),
-        };
-        *packets = packets.wrapping_add(1);
-        *bytes = bytes.wrapping_add(len);
-        self.last_seen = now;
     }
 
     /// Applies a TCP segment with `flags` and sequence number `seq` in direction `dir`

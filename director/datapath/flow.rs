@@ -9,7 +9,7 @@ use crate::director::{
 };
 use crate::logic::{
     drops::DropReason,
-    entry::{FlowKey, Protocol, Target},
+    entry::{chain_hash, FlowKey, Place, Protocol, Target},
     packet::{Packet, Reset, Transport},
     tcp_state::Direction,
 };
@@ -49,9 +49,9 @@ pub(super) fn flow(pkt: &Packet) -> Option<(FlowKey, Option<TcpInfo>)> {
 
 /// A new flow's first packet, for [`DataPath::open`].
 pub(super) struct Opening<'a> {
-    /// The flow's inbound key (client → VIP:vport) and its hash.
+    /// The flow's inbound key (client → VIP:vport) and where it lives.
     pub(super) key: &'a FlowKey,
-    pub(super) hash_in: u64,
+    pub(super) place: Place,
     /// The service and the index of the real server scheduled.
     pub(super) svc: &'a Service,
     pub(super) dest_index: usize,
@@ -84,9 +84,9 @@ impl DataPath {
         };
         let mut e = table::new_entry(o.key, &target, o.seg.now);
         e.flags.set(o.flags);
-        let hash_out = self.table.hash(&e.out_key());
-        let mut shard = self.table.shard(o.key.saddr, o.key.sport).lock();
-        if let Some(i) = shard.lookup_in(o.key, o.hash_in) {
+        let hash_out = chain_hash(o.place.client, (e.rs_addr, e.rs_port), e.protocol);
+        let mut shard = self.table.shard(o.place).lock();
+        if let Some(i) = shard.lookup_in(o.key, o.place.chain) {
             let to = shard.entry(i).map(|e| (e.rs_addr, e.rs_port));
             drop(shard);
             self.table.unreserve();
@@ -96,7 +96,7 @@ impl DataPath {
             svc: Arc::clone(&o.svc.stats),
             dest: Arc::clone(&dest.counters),
         };
-        match shard.insert(e, refs, o.hash_in, hash_out, o.seg.now) {
+        match shard.insert(e, refs, o.place.chain, hash_out, o.seg.now) {
             Insert::Done(i) => {
                 dest.counters.inactive.fetch_add(1, Ordering::Relaxed);
                 let _ = self

@@ -4,7 +4,7 @@
 
 use crate::director::{config::ServiceKey, fault};
 use crate::logic::{
-    packet::{self, CsumMode, Packet, Side, Transport, MAX_HEADERS},
+    packet::{self, CsumMode, Icmp, Packet, Side, Transport, MAX_HEADERS},
     proto::ipproto,
 };
 use kernel::{
@@ -15,15 +15,28 @@ use kernel::{
 /// Bytes of a packet's start that hold its IPv4 header (at most 60) and ports.
 pub(super) const HEADER_AND_PORTS: usize = 64;
 
-/// Copies the packet's first bytes, up to [`HEADER_AND_PORTS`], into `buf`; returns them.
+/// The packet's first bytes, up to [`HEADER_AND_PORTS`]: in place when they are linear,
+/// else copied into `buf`.
 pub(super) fn first_bytes<'a>(
-    skb: &SkBuff,
+    skb: &'a SkBuff,
     buf: &'a mut [u8; HEADER_AND_PORTS],
 ) -> Option<&'a [u8]> {
     let n = (skb.network_len() as usize).min(HEADER_AND_PORTS);
-    let h = buf.get_mut(..n)?;
-    skb.copy_network(0, h).ok()?;
-    Some(h)
+    skb.network_bytes(n, buf)
+}
+
+/// Whether the packet whose first bytes are `h` is ICMP that may quote a flow of ours: an
+/// error type ([`Icmp::is_error_type`]), or a fragment past the first, whose type is not
+/// in it. Echo requests and the like are never ours.
+pub(super) fn may_be_icmp_error(h: &[u8]) -> bool {
+    if h.get(9) != Some(&packet::IPPROTO_ICMP) {
+        return false;
+    }
+    let ihl = usize::from(h.first().map_or(0, |b| b & 0x0f)) * 4;
+    let later_fragment = h
+        .get(6..8)
+        .is_some_and(|f| u16::from_be_bytes([f[0], f[1]]) & 0x1fff != 0);
+    later_fragment || h.get(ihl).is_some_and(|&t| Icmp::is_error_type(t))
 }
 
 /// Protocol, address and port of one side of a TCP or UDP packet, read without full
@@ -67,8 +80,19 @@ pub(super) fn rewrite(skb: &mut SkBuff, pkt: &Packet, side: Side, addr: u32, por
     Ok(())
 }
 
+/// The packet's first bytes (all its headers, for a well-formed packet): in place when
+/// they are linear, else copied into `buf`.
+pub(super) fn read_headers<'a>(
+    skb: &'a SkBuff,
+    buf: &'a mut [u8; MAX_HEADERS],
+) -> Option<&'a [u8]> {
+    let n = (skb.network_len() as usize).min(MAX_HEADERS);
+    skb.network_bytes(n, buf)
+}
+
 /// Copies the packet's first bytes (all its headers, for a well-formed packet) into `buf`,
-/// wherever they lie in the `sk_buff`; returns them.
+/// wherever they lie in the `sk_buff`, for a caller that rewrites the packet while it still
+/// reads them; returns them.
 pub(super) fn copy_headers<'a>(skb: &SkBuff, buf: &'a mut [u8; MAX_HEADERS]) -> Option<&'a [u8]> {
     let n = (skb.network_len() as usize).min(MAX_HEADERS);
     let h = buf.get_mut(..n)?;

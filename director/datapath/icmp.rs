@@ -75,16 +75,15 @@ impl DataPath {
             dport: q.src_port,
             protocol: Protocol::from_number(q.protocol)?,
         };
-        let h = self.table.hash(&key);
+        let place = self.table.place(&key, dir);
+        let shard = self.table.shard(place).lock();
         match dir {
             Direction::Input => {
-                let shard = self.table.shard(key.saddr, key.sport).lock();
-                let e = shard.entry(shard.lookup_in(&key, h)?)?;
+                let e = shard.entry(shard.lookup_in(&key, place.chain)?)?;
                 Some((e.rs_addr, e.rs_port))
             }
             Direction::Output => {
-                let shard = self.table.shard(key.daddr, key.dport).lock();
-                let e = shard.entry(shard.lookup_out(&key, h)?)?;
+                let e = shard.entry(shard.lookup_out(&key, place.chain)?)?;
                 Some((e.vaddr, e.vport))
             }
         }

@@ -9,7 +9,7 @@ use crate::director::{
 use crate::logic::{
     defense::{client_segment_allowed, opens_connection},
     drops::DropReason,
-    entry::{EntryFlags, FlowKey},
+    entry::{EntryFlags, FlowKey, Place},
     packet::{self, Packet, Side, MAX_HEADERS},
     tcp_state::Direction,
 };
@@ -20,7 +20,10 @@ use kernel::{
 
 use super::{
     flow::{flow, Opening},
-    headers::{copy_headers, quick_key, rewrite},
+    headers::{
+        copy_headers, first_bytes, may_be_icmp_error, quick_key, read_headers, rewrite,
+        HEADER_AND_PORTS,
+    },
     route::{expires_here, next_hop, send_on, Next},
     DataPath,
 };
@@ -29,9 +32,9 @@ use super::{
 struct ClientPacket<'a> {
     cfg: &'a Config,
     svc: &'a Service,
-    /// The flow's inbound key (client → VIP:vport) and its hash.
+    /// The flow's inbound key (client → VIP:vport) and where it lives.
     key: FlowKey,
-    hash_in: u64,
+    place: Place,
     tcp: Option<TcpInfo>,
     seg: Segment,
     /// Whether the defense was engaged when the packet arrived.
@@ -42,21 +45,41 @@ impl DataPath {
     /// Client → VIP, at `LOCAL_IN`, inside the hook's read-side section `guard`.
     pub(crate) fn inbound<'a>(&'a self, skb: &mut SkBuff, guard: &'a Guard) -> Verdict<'a> {
         let len = skb.network_len();
-        let mut buf = [0u8; MAX_HEADERS];
-        let Some(h) = copy_headers(skb, &mut buf) else {
-            return Verdict::Accept;
-        };
-        if h.get(9) == Some(&packet::IPPROTO_ICMP) {
-            return self.icmp_inbound(skb, h, len, guard);
-        }
-        let Some(skey) = quick_key(h, Side::Destination) else {
-            return Verdict::Accept;
-        };
         let cfg = self.store.read(guard);
-        let Some(svc) = cfg.find(&skey) else {
-            return Verdict::Accept;
+        // Whether it is ours, from its first bytes read in place: an ICMP error, or TCP or
+        // UDP for a service. Other traffic for this host leaves here.
+        let svc = {
+            let mut first = [0u8; HEADER_AND_PORTS];
+            let Some(f) = first_bytes(skb, &mut first) else {
+                return Verdict::Accept;
+            };
+            if f.get(9) == Some(&packet::IPPROTO_ICMP) {
+                if !may_be_icmp_error(f) {
+                    return Verdict::Accept;
+                }
+                None
+            } else {
+                let Some(svc) = quick_key(f, Side::Destination).and_then(|k| cfg.find(&k)) else {
+                    return Verdict::Accept;
+                };
+                Some(svc)
+            }
         };
-        let pkt = match packet::parse_headers(h, len as usize) {
+        let Some(svc) = svc else {
+            let mut buf = [0u8; MAX_HEADERS];
+            let Some(h) = copy_headers(skb, &mut buf) else {
+                return Verdict::Accept;
+            };
+            return self.icmp_inbound(skb, h, len, guard);
+        };
+        let parsed = {
+            let mut buf = [0u8; MAX_HEADERS];
+            let Some(h) = read_headers(skb, &mut buf) else {
+                return Verdict::Accept;
+            };
+            packet::parse_headers(h, len as usize)
+        };
+        let pkt = match parsed {
             Ok(p) => p,
             Err(why) => {
                 self.count_drop(&svc.stats, DropReason::Malformed);
@@ -73,7 +96,7 @@ impl DataPath {
         let c = ClientPacket {
             cfg,
             svc,
-            hash_in: self.table.hash(&key),
+            place: self.table.place(&key, Direction::Input),
             key,
             tcp,
             seg: Segment {
@@ -104,8 +127,8 @@ impl DataPath {
     /// SYN+ACK (SA): it is blind and never reaches the server; so is a segment without
     /// ACK (a FIN, say) on such a half-open entry.
     fn established(&self, c: &ClientPacket<'_>) -> Result<Option<(u32, u16)>, Verdict<'static>> {
-        let mut shard = self.table.shard(c.key.saddr, c.key.sport).lock();
-        let Some(i) = shard.lookup_in(&c.key, c.hash_in) else {
+        let mut shard = self.table.shard(c.place).lock();
+        let Some(i) = shard.lookup_in(&c.key, c.place.chain) else {
             return Ok(None);
         };
         if let (true, Some(t), Some(e)) = (c.engaged, c.tcp, shard.entry(i)) {
@@ -168,7 +191,7 @@ impl DataPath {
         }
         let opening = Opening {
             key: &c.key,
-            hash_in: c.hash_in,
+            place: c.place,
             svc,
             dest_index,
             flags: if matches!(next, Next::Local) {

@@ -24,7 +24,7 @@ mod reply;
 mod route;
 mod zombie;
 
-use headers::{copy_headers, first_bytes, quick_key, HEADER_AND_PORTS};
+use headers::{first_bytes, may_be_icmp_error, quick_key, read_headers, HEADER_AND_PORTS};
 use icmp::icmp_quote;
 
 use super::{
@@ -43,7 +43,7 @@ use kernel::{
     jiffies,
     net::netfilter::Verdict,
     net::skbuff::SkBuff,
-    sync::{rcu, Arc},
+    sync::{rcu::Guard, Arc},
 };
 
 /// Resets sent to real servers about zombies, at most this many a second (a limit of their
@@ -102,31 +102,30 @@ impl DataPath {
     /// so that conntrack neither judges it (a reply whose request it never saw would be
     /// INVALID to a `ct state invalid drop` rule) nor keeps an entry for the flow, and NAT
     /// rules leave it alone, as IPVS does with its default `conntrack = 0`.
-    pub(crate) fn pre_routing(&self, skb: &mut SkBuff) -> Verdict<'static> {
-        if self.is_ours(skb) {
+    pub(crate) fn pre_routing(&self, skb: &mut SkBuff, guard: &Guard) -> Verdict<'static> {
+        if self.is_ours(skb, guard) {
             skb.untrack();
         }
         Verdict::Accept
     }
 
-    fn is_ours(&self, skb: &SkBuff) -> bool {
+    fn is_ours(&self, skb: &SkBuff, guard: &Guard) -> bool {
         let mut first = [0u8; HEADER_AND_PORTS];
         let Some(h) = first_bytes(skb, &mut first) else {
             return false;
         };
-        let guard = rcu::read_lock();
-        let cfg = self.store.read(&guard);
+        let cfg = self.store.read(guard);
         if let (Some(dst), Some(src)) =
             (quick_key(h, Side::Destination), quick_key(h, Side::Source))
         {
             return cfg.find(&dst).is_some() || cfg.is_reply_source(src.proto, src.addr, src.port);
         }
-        if h.get(9) != Some(&packet::IPPROTO_ICMP) {
+        if !may_be_icmp_error(h) {
             return false;
         }
         let len = skb.network_len();
         let mut buf = [0u8; MAX_HEADERS];
-        let Some(h) = copy_headers(skb, &mut buf) else {
+        let Some(h) = read_headers(skb, &mut buf) else {
             return false;
         };
         let Some(q) = packet::parse_headers(h, len as usize)

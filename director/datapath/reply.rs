@@ -5,17 +5,21 @@
 use crate::director::table::Segment;
 use crate::logic::{
     drops::DropReason,
-    packet::{self, Side, MAX_HEADERS},
+    packet::{self, Packet, Side, MAX_HEADERS},
     tcp_state::Direction,
 };
 use kernel::{
-    jiffies, net::netfilter::Verdict, net::route::net_ratelimit, net::skbuff::SkBuff, prelude::*,
-    sync::rcu,
+    jiffies,
+    net::netfilter::Verdict,
+    net::route::net_ratelimit,
+    net::skbuff::SkBuff,
+    prelude::*,
+    sync::rcu::{self, Guard},
 };
 
 use super::{
     flow::flow,
-    headers::{copy_headers, first_bytes, quick_key, HEADER_AND_PORTS},
+    headers::{first_bytes, may_be_icmp_error, quick_key, read_headers, HEADER_AND_PORTS},
     icmp::icmp_quote,
     zombie::Arrival,
     DataPath,
@@ -35,32 +39,49 @@ impl DataPath {
         self.store.read(&guard).is_reply_source_addr(src)
     }
 
-    /// Whether a packet may be ours on the reply path, from its first bytes and one lookup
-    /// in the configuration: an ICMP message (an error may quote one of our flows), or TCP
-    /// or UDP from a real server's address:port. Other traffic leaves the hook after this,
-    /// with no header copy, hash or lock.
-    fn may_be_reply(&self, skb: &SkBuff) -> bool {
+    /// Whether a packet may be ours on the reply path, from its first bytes (read in place)
+    /// and one lookup in the configuration: an ICMP error (it may quote one of our flows),
+    /// or TCP or UDP from a real server's address:port. Other traffic leaves the hook after
+    /// this, with no header copy, hash or lock.
+    fn may_be_reply(&self, skb: &SkBuff, guard: &Guard) -> bool {
         let mut first = [0u8; HEADER_AND_PORTS];
         let Some(h) = first_bytes(skb, &mut first) else {
             return false;
         };
         if h.get(9) == Some(&packet::IPPROTO_ICMP) {
-            return true;
+            return may_be_icmp_error(h);
         }
-        self.from_real_server(h)
+        self.from_real_server(h, guard)
+    }
+
+    /// The packet's headers parsed (read in place when linear), or the verdict on a packet
+    /// that is not ours or does not parse.
+    fn parse_reply(&self, skb: &SkBuff, guard: &Guard) -> Result<(Packet, u32), Verdict<'static>> {
+        let len = skb.network_len();
+        let mut buf = [0u8; MAX_HEADERS];
+        let Some(h) = read_headers(skb, &mut buf) else {
+            return Err(Verdict::Accept);
+        };
+        match packet::parse_headers(h, len as usize) {
+            Ok(p) => Ok((p, len)),
+            Err(why) => Err(self.unparsable_reply(h, why, guard)),
+        }
     }
 
     /// Real server → client, at `FORWARD`; `in_ifindex` is the device it arrived on.
-    pub(crate) fn outbound(&self, skb: &mut SkBuff, in_ifindex: i32) -> Verdict<'static> {
-        if !self.may_be_reply(skb) {
+    pub(crate) fn outbound(
+        &self,
+        skb: &mut SkBuff,
+        in_ifindex: i32,
+        guard: &Guard,
+    ) -> Verdict<'static> {
+        if !self.may_be_reply(skb, guard) {
             return Verdict::Accept;
         }
-        let len = skb.network_len();
-        let mut buf = [0u8; MAX_HEADERS];
-        let Some(h) = copy_headers(skb, &mut buf) else {
-            return Verdict::Accept;
-        };
-        self.reply(skb, h, len, in_ifindex)
+        match self.parse_reply(skb, guard) {
+            Ok((pkt, len)) => self.reply(skb, &pkt, len, in_ifindex),
+            Err(verdict) => verdict,
+        }
     }
 
     /// A packet the director sends itself, at `LOCAL_OUT`: ours only when it comes from a
@@ -68,40 +89,35 @@ impl DataPath {
     /// real-server list for every other packet), or when it is the stack's ICMP error about
     /// a packet such a server got (port unreachable from a local UDP server, ...), which
     /// must reach the client as coming from VIP:vport.
-    pub(crate) fn local_out(&self, skb: &mut SkBuff) -> Verdict<'static> {
+    pub(crate) fn local_out(&self, skb: &mut SkBuff, guard: &Guard) -> Verdict<'static> {
         // A packet that arrived on a device and is being sent on (the client packets we
         // DNAT and transmit pass here) is no local server's: no copy, no lookup.
-        if skb.arrived() || !self.may_be_reply(skb) {
+        if skb.arrived() || !self.may_be_reply(skb, guard) {
             return Verdict::Accept;
         }
         // An ICMP error is translated, as at FORWARD, when its quote matches an entry.
-        let len = skb.network_len();
-        let mut buf = [0u8; MAX_HEADERS];
-        let Some(h) = copy_headers(skb, &mut buf) else {
-            return Verdict::Accept;
-        };
-        self.reply(skb, h, len, 0)
+        match self.parse_reply(skb, guard) {
+            Ok((pkt, len)) => self.reply(skb, &pkt, len, 0),
+            Err(verdict) => verdict,
+        }
     }
 
     /// A packet from a real server (or, for ICMP errors, about a request it got) to a
     /// client: SNAT back to VIP:vport through its entry.
-    fn reply(&self, skb: &mut SkBuff, h: &[u8], len: u32, in_ifindex: i32) -> Verdict<'static> {
-        let pkt = match packet::parse_headers(h, len as usize) {
-            Ok(p) => p,
-            Err(why) => return self.unparsable_reply(h, why),
-        };
-        if let Some(q) = icmp_quote(&pkt) {
-            return self.icmp_outbound(skb, &pkt, q);
+    fn reply(&self, skb: &mut SkBuff, pkt: &Packet, len: u32, in_ifindex: i32) -> Verdict<'static> {
+        if let Some(q) = icmp_quote(pkt) {
+            return self.icmp_outbound(skb, pkt, q);
         }
-        let Some((key, tcp)) = flow(&pkt) else {
+        let Some((key, tcp)) = flow(pkt) else {
             return Verdict::Accept;
         };
         let now = jiffies::now();
         let engaged = self.defense.engaged();
         // The reply's destination is the client.
         let found = {
-            let mut shard = self.table.shard(key.daddr, key.dport).lock();
-            match shard.lookup_out(&key, self.table.hash(&key)) {
+            let place = self.table.place(&key, Direction::Output);
+            let mut shard = self.table.shard(place).lock();
+            match shard.lookup_out(&key, place.chain) {
                 Some(i) => {
                     let seg = Segment {
                         dir: Direction::Output,
@@ -131,29 +147,33 @@ impl DataPath {
                 engaged,
                 in_ifindex,
             };
-            return self.no_entry(skb, &pkt, &key, tcp, &arrival);
+            return self.no_entry(skb, pkt, &key, tcp, &arrival);
         };
         self.global.outbound(len);
-        self.reply_from_service(skb, &pkt, vaddr, vport)
+        self.reply_from_service(skb, pkt, vaddr, vport)
     }
 
     /// Whether the TCP or UDP packet whose headers are `h` comes from a real server's
     /// address:port (or one's removed while its entries lived).
-    fn from_real_server(&self, h: &[u8]) -> bool {
+    fn from_real_server(&self, h: &[u8], guard: &Guard) -> bool {
         let Some(k) = quick_key(h, Side::Source) else {
             return false;
         };
-        let guard = rcu::read_lock();
         self.store
-            .read(&guard)
+            .read(guard)
             .is_reply_source(k.proto, k.addr, k.port)
     }
 
     /// A packet on the reply path that does not parse: not ours to judge unless it comes
     /// from a configured real server address:port, and then dropped and counted, never
     /// forwarded untranslated.
-    fn unparsable_reply(&self, h: &[u8], why: packet::ParseError) -> Verdict<'static> {
-        if !self.from_real_server(h) {
+    fn unparsable_reply(
+        &self,
+        h: &[u8],
+        why: packet::ParseError,
+        guard: &Guard,
+    ) -> Verdict<'static> {
+        if !self.from_real_server(h, guard) {
             return Verdict::Accept;
         }
         self.global.count_drop(DropReason::Malformed);

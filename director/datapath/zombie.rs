@@ -79,7 +79,7 @@ impl DataPath {
                 };
                 let opening = Opening {
                     key: &in_key,
-                    hash_in: self.table.hash(&in_key),
+                    place: self.table.place(&in_key, Direction::Input),
                     svc,
                     dest_index,
                     flags: EntryFlags::RESURRECTED,

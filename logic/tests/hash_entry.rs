@@ -4,7 +4,7 @@
 mod common;
 
 use common::Rng;
-use ipvsd_logic::entry::{Entry, EntryFlags, FlowKey, Protocol, Target, NIL};
+use ipvsd_logic::entry::{chain_hash, client_hash, Entry, EntryFlags, FlowKey, Protocol, Target, NIL};
 use ipvsd_logic::hash::{siphash24, SipKey};
 use ipvsd_logic::tcp_state::{Direction, TcpState};
 use ipvsd_logic::timeouts::{TimeoutRow, Timeouts};
@@ -70,7 +70,7 @@ fn entry_keys_in_both_directions() {
         (0xc633_6402, 8080, 0xc000_0201, 40000)
     );
     assert_eq!(out.protocol, Protocol::Tcp);
-    assert_eq!((e.created, e.last_seen, e.state), (77, 77, TcpState::None));
+    assert_eq!((e.created, e.state), (77, TcpState::None));
     assert_eq!((e.next_in, e.next_out), (NIL, NIL));
     assert!(!e.timer.is_armed());
     assert_eq!(
@@ -84,11 +84,22 @@ fn entry_keys_in_both_directions() {
 }
 
 #[test]
-fn flow_hash_is_keyed_and_covers_every_field() {
+fn flow_place_is_keyed_shared_by_both_directions_and_covers_every_field() {
     let k = key();
     let secret = SipKey::new(1, 2);
-    let h = k.hash(secret);
-    assert_ne!(k.hash(SipKey::new(1, 3)), h);
+    let p = k.place(Direction::Input, secret);
+    assert_ne!(k.place(Direction::Input, SipKey::new(1, 3)), p);
+    // The reply of the same flow (real server -> client) is in the same shard.
+    let reply = FlowKey {
+        saddr: 0xc633_6402,
+        daddr: k.saddr,
+        sport: 8080,
+        dport: k.sport,
+        protocol: k.protocol,
+    };
+    let r = reply.place(Direction::Output, secret);
+    assert_eq!(r.client, p.client);
+    assert_ne!(r.chain, p.chain);
     for other in [
         FlowKey {
             saddr: k.saddr ^ 1,
@@ -111,7 +122,22 @@ fn flow_hash_is_keyed_and_covers_every_field() {
             ..k
         },
     ] {
-        assert_ne!(other.hash(secret), h);
+        assert_ne!(other.place(Direction::Input, secret).chain, p.chain);
+    }
+}
+
+#[test]
+fn chain_hash_spreads_one_clients_flows_over_buckets() {
+    // One client, 1024 peers differing only in address (or only in port): the low 10 bits
+    // (a table of 1024 buckets) take most of their values.
+    let c = client_hash((0xc000_0201, 40000), SipKey::new(5, 6));
+    for vary in [|i: u32| (0xcb00_7100 + i, 80u16), |i: u32| (0xcb00_7164, i as u16)] {
+        let mut seen = [false; 1024];
+        for i in 0..1024 {
+            seen[(chain_hash(c, vary(i), Protocol::Tcp) & 1023) as usize] = true;
+        }
+        let n = seen.iter().filter(|&&b| b).count();
+        assert!(n > 550, "{n} of 1024 buckets used");
     }
 }
 
@@ -130,22 +156,6 @@ fn entry_timeouts_counters_and_flags() {
         0,
     );
     assert_eq!(u.timeout_row(), TimeoutRow::Udp);
-    e.count(Direction::Input, 60, 5);
-    e.count(Direction::Output, 1500, 6);
-    e.count(Direction::Output, 40, 9);
-    assert_eq!(
-        (
-            e.packets_in,
-            e.bytes_in,
-            e.packets_out,
-            e.bytes_out,
-            e.last_seen
-        ),
-        (1, 60, 2, 1540, 9)
-    );
-    e.bytes_in = u64::MAX;
-    e.count(Direction::Input, 2, 10);
-    assert_eq!(e.bytes_in, 1, "counters wrap, never panic");
     e.flags.set(EntryFlags::LOCAL | EntryFlags::HASHED);
     assert!(e.flags.has(EntryFlags::LOCAL) && e.flags.has(EntryFlags::HASHED));
     e.flags.clear(EntryFlags::LOCAL);

@@ -17,7 +17,6 @@
 use crate::{
     bindings, container_of, error::code::*, prelude::*, str::CStr, types::Opaque, ThisModule,
 };
-use core::ffi::c_void;
 
 /// The type of an attribute's payload.
 #[derive(Clone, Copy, Debug)]

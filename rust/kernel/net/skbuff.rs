@@ -66,6 +66,32 @@ impl SkBuff {
         unsafe { bindings::skb_network_offset(self.0.get()) }
     }
 
+    /// The first `len` bytes from the network header: borrowed from the linear part when they
+    /// lie there (most packets: no copy), else copied into `buf`, as `skb_header_pointer`
+    /// does. `None` when the packet is shorter or `buf` cannot hold them.
+    pub fn network_bytes<'a>(&'a self, len: usize, buf: &'a mut [u8]) -> Option<&'a [u8]> {
+        let off = self.network_offset();
+        // SAFETY: By the type invariant the `sk_buff` is valid.
+        let headlen = unsafe { bindings::skb_headlen(self.0.get()) };
+        let linear = usize::try_from(off)
+            .ok()
+            .and_then(|o| o.checked_add(len))
+            .is_some_and(|end| end <= headlen as usize);
+        if linear {
+            // The linear part holds `headlen` bytes from `data`, the network header is `off`
+            // bytes into it, and `off + len <= headlen`; the data cannot change while `self`
+            // is borrowed (type invariant: only the holder of `&mut SkBuff` writes it).
+            // SAFETY: `skb_network_header` is `head + network_header`, valid for `len` reads
+            // as just said, for the lifetime of the borrow.
+            return Some(unsafe {
+                core::slice::from_raw_parts(bindings::skb_network_header(self.0.get()), len)
+            });
+        }
+        let b = buf.get_mut(..len)?;
+        self.copy_network(0, b).ok()?;
+        Some(b)
+    }
+
     /// Copies `buf.len()` bytes starting `offset` bytes after the network header into `buf`,
     /// whether they lie in the linear part or in page fragments.
     ///
