@@ -290,9 +290,9 @@ impl RouteCache {
         if old.is_null() {
             return;
         }
-        // SAFETY: `old` came out of `node` by a swap, so it is ours alone to free, and it is
-        // unreachable for readers that start from now on; `free_node` runs after every
-        // reader that may have loaded it has left its read-side section.
+        // `old` came out of `node` by a swap: ours alone to free, and unreachable for readers
+        // that start from now on; `free_node` runs once every earlier reader has left.
+        // SAFETY: `old` is a valid node made by `KBox::into_raw`, given to `call_rcu` once.
         unsafe { bindings::call_rcu(core::ptr::addr_of_mut!((*old).rcu), Some(free_node)) };
     }
 }
@@ -307,9 +307,9 @@ impl Drop for RouteCache {
     fn drop(&mut self) {
         let node = *self.node.get_mut();
         if !node.is_null() {
-            // SAFETY: `&mut self`: no reader can borrow from the cache any more, and one that
-            // reached it through an RCU-protected owner left its section before the owner was
-            // freed; the node is ours (type invariant).
+            // `&mut self`: no reader can borrow from the cache any more, and one that reached
+            // it through an RCU-protected owner left its section before the owner was freed.
+            // SAFETY: The node is ours (type invariant) and unreachable, as just said.
             drop(unsafe { KBox::from_raw(node) });
         }
     }
