@@ -55,6 +55,16 @@ DERIVED = [
     ("synflood", "director_us_per_syn", "busy_us_per_syn", ("route", "-")),
 ]
 
+# The parameter each workload's set rate comes from: a run set to another rate than the
+# parameter says ran with a value something else put in its place, and fails the report.
+RATE_PARAMS = {
+    "stream": ("set_mbit_s", "STREAM_MBIT"),
+    "udp": ("set_pps", "UDP_RATE"),
+    "routed": ("set_pps", "UDP_RATE"),
+    "conn": ("set_cps", "CONN_RATE"),
+    "synflood": ("set_pps", "FLOOD_RATE"),
+}
+
 # A run below this share of its set rate did not get the load the others got: (set rate,
 # rate reached) per workload.
 EQUAL_LOAD_SHARE = 0.95
@@ -180,6 +190,15 @@ def main():
         if want and got is not None and got < EQUAL_LOAD_SHARE * want:
             short_load.append(f"{r['workload']} {name((r['contestant'], r['variant']))} round "
                               f"{r['round']}: {got_m} {got} of {want}")
+
+    # Runs set to another rate than their parameter.
+    not_as_set = []
+    for r in runs:
+        set_m, param = RATE_PARAMS.get(r["workload"], (None, None))
+        want, got = meta.get(param or ""), r["metrics"].get(set_m)
+        if want and got is not None and float(got) != float(want.strip('"')):
+            not_as_set.append(f"{r['workload']} {name((r['contestant'], r['variant']))} round "
+                              f"{r['round']}: {set_m} {got}, {param} {want}")
 
     # Completeness: every planned (workload, contestant, variant) has every metric in
     # every round that ran.
@@ -320,6 +339,7 @@ def main():
         "ratios": ratios,
         "missing": missing,
         "not_at_equal_load": short_load,
+        "not_at_set_rate": not_as_set,
     }
     with open(stem + ".json", "w") as f:
         json.dump(doc, f, indent=1)
@@ -329,6 +349,11 @@ def main():
         plot(ratios, stem + ".png", meta, note)
         print(f"plot: {stem}.png")
 
+    if not_as_set:
+        print(f"\nFAILED: {len(not_as_set)} run(s) not at the rate their parameter sets:")
+        for m in not_as_set:
+            print(f"  {m}")
+        return 1
     if missing:
         print(f"\nFAILED: {len(missing)} workload result(s) missing:")
         for m in missing:

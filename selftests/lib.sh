@@ -353,14 +353,15 @@ flood() { # ns dst port count [options]
   out=${out#sent=}; echo "${out%% *}"
 }
 
-# The same in the background for at most SECONDS, at FLOOD_RATE SYNs a second: a flood that
-# offers the same load whatever the emulation's speed (the floors of the tests' real clients
-# were set for it). $! is the flooder.
-FLOOD_RATE=300
+# The same in the background for at most SECONDS, at BG_FLOOD_RATE SYNs a second: a flood
+# that offers the same load whatever the emulation's speed (the floors of the tests' real
+# clients were set for it). $! is the flooder. (Not FLOOD_RATE: that is the benchmark's
+# parameter, and bench/common.sh sources this file.)
+BG_FLOOD_RATE=300
 flood_bg() { # ns dst port seconds [options]
   local ns=$1 dst=$2 port=$3 secs=$4; shift 4
-  "$LOADGEN" syn --netns "$ns-$NS_SUFFIX" --dst "$dst:$port" --count $((secs * FLOOD_RATE)) \
-    --seconds "$secs" --rate "$FLOOD_RATE" "$@" >/dev/null 2>&1 &
+  "$LOADGEN" syn --netns "$ns-$NS_SUFFIX" --dst "$dst:$port" --count $((secs * BG_FLOOD_RATE)) \
+    --seconds "$secs" --rate "$BG_FLOOD_RATE" "$@" >/dev/null 2>&1 &
 }
 
 # Global counters from the kernel (ipvsdadm --defense --json).

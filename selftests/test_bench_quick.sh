@@ -29,7 +29,9 @@ bench_guest_succeeded() {
 every_workload_produced_numbers() {
   local rc
   { echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "flavour=test"; echo "quick=1"
-    echo "ROUNDS=$ROUNDS"; cat "$out/guest-meta.txt"; } > "$out/meta.txt"
+    echo "ROUNDS=$ROUNDS"; cat "$out/guest-meta.txt"
+    for v in UDP_RATE CONN_RATE STREAM_MBIT FLOOD_RATE; do echo "$v=${!v}"; done
+  } > "$out/meta.txt"
   /usr/bin/python3 "$IPVSD_TOP/bench/report.py" --raw "$out/results.jsonl" --meta "$out/meta.txt" \
     --outdir "$out/report" --quick --no-plot --plan "$out/plan.txt" > "$out/report.txt" 2>&1
   rc=$?
