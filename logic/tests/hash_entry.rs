@@ -4,7 +4,9 @@
 mod common;
 
 use common::Rng;
-use ipvsd_logic::entry::{chain_hash, client_hash, Entry, EntryFlags, FlowKey, Protocol, Target, NIL};
+use ipvsd_logic::entry::{
+    chain_hash, client_hash, Entry, EntryFlags, FlowKey, Protocol, Target, NIL,
+};
 use ipvsd_logic::hash::{siphash24, SipKey};
 use ipvsd_logic::tcp_state::{Direction, TcpState};
 use ipvsd_logic::timeouts::{TimeoutRow, Timeouts};
@@ -131,7 +133,10 @@ fn chain_hash_spreads_one_clients_flows_over_buckets() {
     // One client, 1024 peers differing only in address (or only in port): the low 10 bits
     // (a table of 1024 buckets) take most of their values.
     let c = client_hash((0xc000_0201, 40000), SipKey::new(5, 6));
-    for vary in [|i: u32| (0xcb00_7100 + i, 80u16), |i: u32| (0xcb00_7164, i as u16)] {
+    for vary in [
+        |i: u32| (0xcb00_7100 + i, 80u16),
+        |i: u32| (0xcb00_7164, i as u16),
+    ] {
         let mut seen = [false; 1024];
         for i in 0..1024 {
             seen[(chain_hash(c, vary(i), Protocol::Tcp) & 1023) as usize] = true;
