@@ -15,13 +15,13 @@ use kernel::{
 /// Bytes of a packet's start that hold its IPv4 header (at most 60) and ports.
 pub(super) const HEADER_AND_PORTS: usize = 64;
 
-/// The packet's first bytes, up to [`HEADER_AND_PORTS`]: in place when they are linear,
-/// else copied into `buf`.
-pub(super) fn first_bytes<'a>(
+/// The packet's first bytes, up to `N` ([`HEADER_AND_PORTS`] to decide whether it is ours,
+/// [`MAX_HEADERS`] to parse it): in place when they are linear, else copied into `buf`.
+pub(super) fn first_bytes<'a, const N: usize>(
     skb: &'a SkBuff,
-    buf: &'a mut [u8; HEADER_AND_PORTS],
+    buf: &'a mut [u8; N],
 ) -> Option<&'a [u8]> {
-    let n = (skb.network_len() as usize).min(HEADER_AND_PORTS);
+    let n = (skb.network_len() as usize).min(N);
     skb.network_bytes(n, buf)
 }
 
@@ -78,16 +78,6 @@ pub(super) fn rewrite(skb: &mut SkBuff, pkt: &Packet, side: Side, addr: u32, por
     packet::rewrite(hdr, pkt, side, addr, port, mode).map_err(|_| EINVAL)?;
     skb.drop_complete_checksum();
     Ok(())
-}
-
-/// The packet's first bytes (all its headers, for a well-formed packet): in place when
-/// they are linear, else copied into `buf`.
-pub(super) fn read_headers<'a>(
-    skb: &'a SkBuff,
-    buf: &'a mut [u8; MAX_HEADERS],
-) -> Option<&'a [u8]> {
-    let n = (skb.network_len() as usize).min(MAX_HEADERS);
-    skb.network_bytes(n, buf)
 }
 
 /// Copies the packet's first bytes (all its headers, for a well-formed packet) into `buf`,

@@ -20,10 +20,7 @@ use kernel::{
 
 use super::{
     flow::{flow, Opening},
-    headers::{
-        copy_headers, first_bytes, may_be_icmp_error, quick_key, read_headers, rewrite,
-        HEADER_AND_PORTS,
-    },
+    headers::{copy_headers, first_bytes, may_be_icmp_error, quick_key, rewrite, HEADER_AND_PORTS},
     route::{expires_here, next_hop, send_on, Next},
     DataPath,
 };
@@ -74,7 +71,7 @@ impl DataPath {
         };
         let parsed = {
             let mut buf = [0u8; MAX_HEADERS];
-            let Some(h) = read_headers(skb, &mut buf) else {
+            let Some(h) = first_bytes(skb, &mut buf) else {
                 return Verdict::Accept;
             };
             packet::parse_headers(h, len as usize)

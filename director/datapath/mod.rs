@@ -24,7 +24,7 @@ mod reply;
 mod route;
 mod zombie;
 
-use headers::{first_bytes, may_be_icmp_error, quick_key, read_headers, HEADER_AND_PORTS};
+use headers::{first_bytes, may_be_icmp_error, quick_key, HEADER_AND_PORTS};
 use icmp::icmp_quote;
 
 use super::{
@@ -125,7 +125,7 @@ impl DataPath {
         }
         let len = skb.network_len();
         let mut buf = [0u8; MAX_HEADERS];
-        let Some(h) = read_headers(skb, &mut buf) else {
+        let Some(h) = first_bytes(skb, &mut buf) else {
             return false;
         };
         let Some(q) = packet::parse_headers(h, len as usize)

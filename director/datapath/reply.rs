@@ -19,7 +19,7 @@ use kernel::{
 
 use super::{
     flow::flow,
-    headers::{first_bytes, may_be_icmp_error, quick_key, read_headers, HEADER_AND_PORTS},
+    headers::{first_bytes, may_be_icmp_error, quick_key, HEADER_AND_PORTS},
     icmp::icmp_quote,
     zombie::Arrival,
     DataPath,
@@ -59,7 +59,7 @@ impl DataPath {
     fn parse_reply(&self, skb: &SkBuff, guard: &Guard) -> Result<(Packet, u32), Verdict<'static>> {
         let len = skb.network_len();
         let mut buf = [0u8; MAX_HEADERS];
-        let Some(h) = read_headers(skb, &mut buf) else {
+        let Some(h) = first_bytes(skb, &mut buf) else {
             return Err(Verdict::Accept);
         };
         match packet::parse_headers(h, len as usize) {
