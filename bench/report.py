@@ -112,6 +112,13 @@ RATIOS = [
     ("memory", "table_bytes", ("ours", ""), ("ipvs", ""), "lower"),
 ]
 
+# Bounds on one contestant's own figure: (workload, metric, contestant, (op, bound)), on the
+# median over rounds. The table's memory per entry of capacity, all of it counted (issue 15;
+# logic/sizing.rs bounds its layout the same way).
+BOUNDS = [
+    ("memory", "bytes_per_entry", ("ours", ""), ("<=", 128)),
+]
+
 NOTE_TCG = ("Software emulation (QEMU TCG, no KVM): the same path varies by about +-50 % "
             "between boots; only the ratios within this one boot mean anything, never the "
             "absolute numbers.")
@@ -261,6 +268,17 @@ def main():
             entry["target_met"] = None if med is None else (med <= x if op == "<=" else med >= x)
         ratios.append(entry)
 
+    bounds = []
+    for w, m, cv, (op, x) in BOUNDS:
+        if only and w not in only:
+            continue
+        s = summaries.get((w, cv[0], cv[1], m))
+        med = s["median"] if s else None
+        bounds.append({"workload": w, "metric": m, "contestant": name(cv), "median": med,
+                       "target": f"{op} {x}",
+                       "target_met": None if med is None else
+                       (med <= x if op == "<=" else med >= x)})
+
     accel = meta.get("accel", "unknown")
     note = NOTE_KVM if accel == "kvm" else NOTE_TCG
 
@@ -296,6 +314,10 @@ def main():
         print(f"{e['workload']:<9} {e['metric']:<20} {label:<22} {fmt(e['median']):>8}  "
               f"{rng:<18} {e['better']}{extra}")
     print("(median of per-round ratios: each round's ratio, then the median over rounds)")
+    for b in bounds:
+        verdict = {True: "met", False: "MISSED", None: "no data"}[b["target_met"]]
+        print(f"Bound: {b['workload']} {b['metric']} {b['contestant']} median "
+              f"{fmt(b['median'])}, target {b['target']}: {verdict}")
     print(f"({note})")
     if short_load:
         print(f"\nNot at equal load ({len(short_load)} run(s) below "
@@ -337,6 +359,7 @@ def main():
         "summary": [{"workload": k[0], "contestant": k[1], "variant": k[2], "metric": k[3],
                      **v} for k, v in sorted(summaries.items())],
         "ratios": ratios,
+        "bounds": bounds,
         "missing": missing,
         "not_at_equal_load": short_load,
         "not_at_set_rate": not_as_set,

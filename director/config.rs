@@ -52,20 +52,23 @@ pub(crate) struct DestKey {
     pub(crate) port: u16,
 }
 
-/// A real server's counters, kept across configuration changes.
+/// A real server's counters, kept across configuration changes, and its service's (so
+/// that an entry reaches both through one reference).
 pub(crate) struct DestCounters {
     pub(crate) active: AtomicU32,
     pub(crate) inactive: AtomicU32,
     pub(crate) stats: Stats,
+    pub(crate) svc: Arc<Stats>,
 }
 
 impl DestCounters {
-    /// Counters at zero. Might sleep.
-    pub(crate) fn new() -> Result<Self> {
+    /// Counters at zero, of a real server of the service counted in `svc`. Might sleep.
+    pub(crate) fn new(svc: Arc<Stats>) -> Result<Self> {
         Ok(Self {
             active: AtomicU32::new(0),
             inactive: AtomicU32::new(0),
             stats: Stats::new()?,
+            svc,
         })
     }
 }

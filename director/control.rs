@@ -9,7 +9,6 @@
 //! `ENOENT` with an extended-ack message saying what was wrong.
 
 use super::sysctls::kernel_name;
-use super::table::SHARDS;
 use super::{
     config::{Change, Dest, DestCounters, DestKey, Service, ServiceKey, Store},
     config::{MAX_DESTS, MAX_SERVICES, MAX_WEIGHT},
@@ -303,7 +302,7 @@ impl Control {
                         req.set_error_msg(c_str!("too many real servers (1024)"));
                         return Err(ENOSPC);
                     }
-                    Arc::new(DestCounters::new()?, GFP_KERNEL)?
+                    Arc::new(DestCounters::new(Arc::clone(&old.stats))?, GFP_KERNEL)?
                 }
             };
             let mut dests = copy_dests(old, Some(dkey))?;
@@ -453,7 +452,7 @@ impl Control {
         let now = jiffies::now();
         let mut s = dump.cursor(0) as usize;
         let mut from = dump.cursor(1) as u32;
-        while s < SHARDS {
+        while s < self.table.shard_count() {
             let mut err = Ok(());
             let stopped = self.table.walk(s, from, |e| {
                 let expires = e.timer.expires().unwrap_or(now).saturating_sub(now) / jiffies::HZ;

@@ -55,7 +55,7 @@ impl Director {
         let store = config::Store::new()?;
         let global = Arc::new(stats::Stats::new()?, GFP_KERNEL)?;
         let malformed = Arc::new(stats::MalformedStats::new()?, GFP_KERNEL)?;
-        let capacity = table::capacity_for(MemInfo::read().total_pages);
+        let capacity = crate::logic::sizing::capacity_for(MemInfo::read().total_pages);
         let tunables = Arc::new(tunables::Tunables::new(capacity), GFP_KERNEL)?;
         let table = table::Table::new(capacity)?;
         let controller =

@@ -2,8 +2,9 @@
 
 //! The connection table: bounded, preallocated, sharded.
 //!
-//! Entries (`logic::entry::Entry`, 120 bytes) live in per-shard arrays allocated when the
-//! module loads; nothing is allocated on the packet path. A flow's shard is chosen by a
+//! Entries (`logic::entry::Entry`, 80 bytes) live in per-shard arrays allocated when the
+//! module loads (`logic::sizing` sizes them: at most 128 bytes per entry of capacity, all
+//! counted); nothing is allocated on the packet path. A flow's shard is chosen by a
 //! keyed hash of the client's address and port, which both directions of a flow carry, so
 //! the client → VIP lookup and the real server → client lookup find the same shard. Each
 //! shard has its own bh-safe spinlock, its two hash chains (by the inbound key and by the
@@ -21,11 +22,12 @@
 //! records as the shard has slots; when it is full the oldest record is forgotten (its
 //! entry, if still half-open, then only expires).
 
-use super::{config::DestCounters, stats::Stats, tunables::TimeoutSet};
+use super::{config::DestCounters, tunables::TimeoutSet};
 use crate::logic::{
     entry::{chain_hash, client_hash, Entry, EntryFlags, FlowKey, Place, Protocol, Target, NIL},
     fifo::Fifo,
     hash::SipKey,
+    sizing::{self, Layout},
     tcp_state::{Direction, Table as StateTable, TcpFlags, TcpState},
     timeouts::TimeoutRow,
     wheel::Wheel,
@@ -33,30 +35,20 @@ use crate::logic::{
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::{jiffies, new_spinlock_bh, prelude::*, random, sync::Arc, sync::SpinLockBh};
 
-/// Number of shards (each with its own lock).
-pub(crate) const SHARDS: usize = 64;
+/// What an entry points to besides its plain fields: its real server's counters (which
+/// point to its service's). Kept beside the entry (not in it) because the logic's entry
+/// is plain data.
+pub(crate) type Refs = Arc<DestCounters>;
 
-/// What an entry points to besides its plain fields: the counters it updates. Kept beside
-/// the entry (not in it) because the logic's entry is plain data.
-pub(crate) struct Refs {
-    pub(crate) svc: Arc<Stats>,
-    pub(crate) dest: Arc<DestCounters>,
-}
-
-/// Bytes of a shard's arrays per slot: the entry, the references to the counters it
-/// updates, its half-open record and queued sequence number (the chain heads and the
-/// shards' slack come on top).
-const SLOT_BYTES: usize = core::mem::size_of::<Entry>()
-    + core::mem::size_of::<Option<Refs>>()
-    + core::mem::size_of::<HalfOpen>()
-    + core::mem::size_of::<u32>();
-
-/// The capacity the table is allocated with: about 1/256 of RAM at [`SLOT_BYTES`] an
-/// entry, 4096 entries at least.
-pub(crate) fn capacity_for(total_pages: u64) -> u32 {
-    let bytes = total_pages.saturating_mul(4096) / 256;
-    (bytes / SLOT_BYTES as u64).clamp(4096, 1 << 22) as u32
-}
+// The sizes `logic::sizing` counts the table's memory with are this table's.
+const _: () = {
+    use core::mem::size_of;
+    let a = sizing::SLOT_ARRAYS;
+    assert!(a[0] == size_of::<Entry>() && a[1] == size_of::<Option<Refs>>());
+    assert!(a[2] == size_of::<HalfOpen>() && a[3] == size_of::<u32>());
+    assert!(sizing::BUCKET_ARRAYS[0] == size_of::<u32>() && sizing::BUCKET_ARRAYS[1] == 4);
+    assert!(size_of::<SpinLockBh<Shard>>() as u64 <= sizing::SHARD_STRUCT_MAX);
+};
 
 /// A queued half-open entry: its slot, and the sequence number it was queued with.
 #[derive(Clone, Copy, Default)]
@@ -68,18 +60,18 @@ struct HalfOpen {
 /// One shard: entries, chains, free list, wheel, and the half-open entries in order.
 pub(crate) struct Shard {
     index: usize,
-    entries: KVVec<Entry>,
-    refs: KVVec<Option<Refs>>,
-    in_heads: KVVec<u32>,
-    out_heads: KVVec<u32>,
-    mask: u32,
+    entries: VVec<Entry>,
+    refs: VVec<Option<Refs>>,
+    in_heads: VVec<u32>,
+    out_heads: VVec<u32>,
+    buckets: u32,
     free: u32,
     wheel: Wheel,
     /// The records of `half_open_order`, and per slot the sequence number of its live
     /// record (0: none).
-    half_open: KVVec<HalfOpen>,
+    half_open: VVec<HalfOpen>,
     half_open_order: Fifo,
-    queued_seq: KVVec<u32>,
+    queued_seq: VVec<u32>,
     next_seq: u32,
 }
 
@@ -90,10 +82,10 @@ pub(crate) enum Insert {
 }
 
 impl Shard {
-    fn new(index: usize, capacity: usize, now: u64) -> Result<Self> {
-        let buckets = (capacity / 2).max(16).next_power_of_two();
-        let mut entries = KVVec::with_capacity(capacity, GFP_KERNEL)?;
-        let mut refs = KVVec::with_capacity(capacity, GFP_KERNEL)?;
+    fn new(index: usize, l: Layout, now: u64) -> Result<Self> {
+        let (capacity, buckets) = (l.slots as usize, l.buckets as usize);
+        let mut entries = VVec::with_capacity(capacity, GFP_KERNEL)?;
+        let mut refs = VVec::with_capacity(capacity, GFP_KERNEL)?;
         for i in 0..capacity {
             // The free list is linked through `next_in`.
             let next_in = if i + 1 < capacity {
@@ -114,14 +106,14 @@ impl Shard {
             index,
             entries,
             refs,
-            in_heads: KVVec::from_elem(NIL, buckets, GFP_KERNEL)?,
-            out_heads: KVVec::from_elem(NIL, buckets, GFP_KERNEL)?,
-            mask: (buckets - 1) as u32,
+            in_heads: VVec::from_elem(NIL, buckets, GFP_KERNEL)?,
+            out_heads: VVec::from_elem(NIL, buckets, GFP_KERNEL)?,
+            buckets: l.buckets,
             free: if capacity > 0 { 0 } else { NIL },
             wheel: Wheel::new(now),
-            half_open: KVVec::from_elem(HalfOpen::default(), capacity, GFP_KERNEL)?,
+            half_open: VVec::from_elem(HalfOpen::default(), capacity, GFP_KERNEL)?,
             half_open_order: Fifo::new(),
-            queued_seq: KVVec::from_elem(0, capacity, GFP_KERNEL)?,
+            queued_seq: VVec::from_elem(0, capacity, GFP_KERNEL)?,
             next_seq: 0,
         })
     }
@@ -167,8 +159,10 @@ impl Shard {
             .map_or(u64::MAX, |e| e.created)
     }
 
+    /// The bucket of chain hash `h`: its low half scaled to the number of buckets (any
+    /// number, not only a power of two, at the cost of one multiply).
     fn bucket(&self, h: u64) -> usize {
-        (h as u32 & self.mask) as usize
+        ((h as u32 as u64 * self.buckets as u64) >> 32) as usize
     }
 
     /// The entry with inbound key `key` (client → VIP).
@@ -288,8 +282,8 @@ impl Shard {
 /// Unlinks entry `i` (whose successor is `next`) from the chain of bucket `b` in `heads`,
 /// the chain being linked through the field `link` returns.
 fn unlink(
-    heads: &mut KVVec<u32>,
-    entries: &mut KVVec<Entry>,
+    heads: &mut VVec<u32>,
+    entries: &mut VVec<Entry>,
     b: usize,
     i: u32,
     next: u32,
@@ -333,6 +327,8 @@ pub(crate) struct Segment {
 /// The table: the shards, the hash key, the bound.
 pub(crate) struct Table {
     shards: KVec<Pin<KBox<SpinLockBh<Shard>>>>,
+    /// `shards.len() - 1` (a power of two minus one).
+    shard_mask: u64,
     /// Per shard, when its oldest queued half-open entry was created
     /// (`Shard::oldest_half_open`), readable without its lock.
     oldest: KVec<AtomicU64>,
@@ -342,16 +338,15 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    /// Allocates a table of `capacity` entries.
+    /// Allocates a table of `capacity` entries, laid out by `logic::sizing::layout`.
     pub(crate) fn new(capacity: u32) -> Result<Arc<Self>> {
-        let per_shard = (capacity as usize).div_ceil(SHARDS);
-        // A little slack per shard: the hash does not spread flows perfectly evenly.
-        let per_shard = per_shard + per_shard / 4 + 8;
+        let l = sizing::layout(capacity);
+        let n = l.shards as usize;
         let now = jiffies::now();
-        let mut shards = KVec::with_capacity(SHARDS, GFP_KERNEL)?;
-        let mut oldest = KVec::with_capacity(SHARDS, GFP_KERNEL)?;
-        for index in 0..SHARDS {
-            let shard = Shard::new(index, per_shard, now)?;
+        let mut shards = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut oldest = KVec::with_capacity(n, GFP_KERNEL)?;
+        for index in 0..n {
+            let shard = Shard::new(index, l, now)?;
             oldest.push(AtomicU64::new(u64::MAX), GFP_KERNEL)?;
             shards.push(
                 KBox::pin_init(new_spinlock_bh!(shard, "ipvs_defense_shard"), GFP_KERNEL)?,
@@ -361,6 +356,7 @@ impl Table {
         Ok(Arc::new(
             Self {
                 shards,
+                shard_mask: u64::from(l.shards - 1),
                 oldest,
                 key: SipKey::new(random::u64(), random::u64()),
                 count: AtomicU32::new(0),
@@ -377,8 +373,13 @@ impl Table {
 
     /// The shard of a flow placed at `p`.
     pub(crate) fn shard(&self, p: Place) -> &SpinLockBh<Shard> {
-        // `p.client % SHARDS < SHARDS == shards.len()`.
-        &self.shards[(p.client % SHARDS as u64) as usize]
+        // `p.client & shard_mask < shards.len()`, a power of two.
+        &self.shards[(p.client & self.shard_mask) as usize]
+    }
+
+    /// Number of shards.
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
     }
 
     /// Entries in use.
@@ -411,9 +412,9 @@ impl Table {
         let active = e.flags.has(EntryFlags::ACTIVE);
         if let Some(refs) = shard.remove(i, hash_in, hash_out) {
             let c = if active {
-                &refs.dest.active
+                &refs.active
             } else {
-                &refs.dest.inactive
+                &refs.inactive
             };
             c.fetch_sub(1, Ordering::Relaxed);
             self.count.fetch_sub(1, Ordering::Relaxed);
@@ -449,7 +450,7 @@ impl Table {
     /// and the choice is made again (at most once per shard). `None` when no half-open
     /// entry is queued anywhere.
     pub(crate) fn evict_half_open(&self) -> Option<Entry> {
-        for _ in 0..=SHARDS {
+        for _ in 0..=self.shards.len() {
             let (s, when) = self
                 .oldest
                 .iter()
@@ -577,9 +578,9 @@ impl Table {
         if was != is {
             if let Some(r) = shard.refs(i) {
                 let (from, to) = if is {
-                    (&r.dest.inactive, &r.dest.active)
+                    (&r.inactive, &r.active)
                 } else {
-                    (&r.dest.active, &r.dest.inactive)
+                    (&r.active, &r.inactive)
                 };
                 from.fetch_sub(1, Ordering::Relaxed);
                 to.fetch_add(1, Ordering::Relaxed);

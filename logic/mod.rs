@@ -14,6 +14,7 @@
 //! - [`timeouts`]: per-state timeouts, normal and defense;
 //! - [`wheel`]: expiry of entries by a timer wheel over entry indices;
 //! - [`fifo`]: a bounded queue, for the half-open entries in the order to evict them;
+//! - [`sizing`]: the table's capacity, shards and buckets, and its bytes per entry;
 //! - [`defense`]: the defense level controller, the SYN drop rate and ACK validation;
 //! - [`drops`]: the reasons to drop, each with its counter's names;
 //! - [`sched`]: the schedulers rr, wrr, lc, wlc and mh (Maglev);
@@ -33,6 +34,7 @@ pub mod packet;
 pub mod proto;
 pub mod ratelimit;
 pub mod sched;
+pub mod sizing;
 pub mod sort;
 pub mod sysctl;
 pub mod tcp_state;

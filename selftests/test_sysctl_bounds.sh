@@ -98,14 +98,14 @@ table_fill_bounds() {
 # Every writable sysctl with its range and default (director/tunables.rs,
 # logic/timeouts.rs); defense_level last (see every_tunable_range). amemthresh's default is
 # 2560, but this script sets 0. conn_max: 1..capacity, the capacity being 1/256 of RAM at
-# 108 bytes an entry (SLOT_BYTES), within 4096..2^22 (capacity_for in director/table.rs).
+# 128 bytes an entry, within 4096..2^22 (capacity_for in logic/sizing.rs).
 TIMEOUT_ROWS="none established syn_sent syn_recv fin_wait time_wait close close_wait last_ack listen synack udp"
 TIMEOUT_NORMAL="2 900 120 60 120 120 10 60 30 120 120 300"
 TIMEOUT_DEFENSE="2 480 60 10 60 60 10 60 30 120 60 180"
 tunable_table() { # name min max default, one a line
   local mem cap r
   read -r _ mem _ < /proc/meminfo
-  cap=$((mem * 1024 / 256 / 108))
+  cap=$((mem * 1024 / 256 / 128))
   [ "$cap" -ge 4096 ] || cap=4096
   [ "$cap" -le $((1 << 22)) ] || cap=$((1 << 22))
   echo "amemthresh 0 2147483647 0"

@@ -5,7 +5,7 @@
 
 use crate::director::{
     config::Service,
-    table::{self, Insert, Refs, Segment, TcpInfo},
+    table::{self, Insert, Segment, TcpInfo},
 };
 use crate::logic::{
     drops::DropReason,
@@ -92,10 +92,7 @@ impl DataPath {
             self.table.unreserve();
             return to;
         }
-        let refs = Refs {
-            svc: Arc::clone(&o.svc.stats),
-            dest: Arc::clone(&dest.counters),
-        };
+        let refs = Arc::clone(&dest.counters);
         match shard.insert(e, refs, o.place.chain, hash_out, o.seg.now) {
             Insert::Done(i) => {
                 dest.counters.inactive.fetch_add(1, Ordering::Relaxed);

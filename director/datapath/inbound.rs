@@ -141,7 +141,7 @@ impl DataPath {
         let len = c.seg.len;
         Ok(shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
             r.svc.inbound(len);
-            r.dest.stats.inbound(len);
+            r.stats.inbound(len);
             (e.rs_addr, e.rs_port)
         }))
     }

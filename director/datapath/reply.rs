@@ -133,7 +133,7 @@ impl DataPath {
                     }
                     shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
                         r.svc.outbound(len);
-                        r.dest.stats.outbound(len);
+                        r.stats.outbound(len);
                         (e.vaddr, e.vport)
                     })
                 }
