@@ -8,8 +8,10 @@
 //! Modules, in the order a packet meets them:
 //! - [`packet`]: parse IPv4 + TCP/UDP/ICMP headers from bytes, rewrite addresses and ports;
 //! - [`checksum`]: Internet checksums, full and incremental (RFC 1624);
+//! - [`cookie`]: SYN cookies, for answering a SYN without keeping state;
 //! - [`hash`]: SipHash-2-4, for flow keys and Maglev;
 //! - [`entry`]: the connection entry the table stores;
+//! - [`tcp_options`]: the TCP options of a handshake, read and written;
 //! - [`tcp_state`]: TCP states and the normal and secure transition tables;
 //! - [`timeouts`]: per-state timeouts, normal and defense;
 //! - [`wheel`]: expiry of entries by a timer wheel over entry indices;
@@ -23,6 +25,7 @@
 //! - [`proto`]: the `IPVS_DEFENSE` generic netlink protocol.
 
 pub mod checksum;
+pub mod cookie;
 pub mod defense;
 pub mod drops;
 pub mod entry;
@@ -37,6 +40,7 @@ pub mod sched;
 pub mod sizing;
 pub mod sort;
 pub mod sysctl;
+pub mod tcp_options;
 pub mod tcp_state;
 pub mod timeouts;
 pub mod wheel;

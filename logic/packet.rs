@@ -23,6 +23,7 @@
 use super::checksum;
 use super::names::{ascii, c_suffix};
 use super::proto::ipproto;
+use super::tcp_options;
 use super::tcp_state::TcpFlags;
 use core::ffi::CStr;
 
@@ -680,31 +681,76 @@ pub struct Reset {
 /// Writes `rst` as a 40-byte IPv4 + TCP packet (TTL 64, don't-fragment, no options, both
 /// checksums) at the start of `buf`; returns its length, [`RST_LEN`].
 pub fn build_tcp_rst(buf: &mut [u8], rst: &Reset) -> Result<usize, RewriteError> {
-    let out = buf.get_mut(..RST_LEN).ok_or(RewriteError::BufferTooSmall)?;
-    out.fill(0);
-    let (ip, tcp) = out.split_at_mut(IPV4_MIN_HEADER);
-    put(ip, 0, &[0x45])?; // version 4, IHL 5
-    put16(ip, 2, RST_LEN as u16)?;
-    put16(ip, 6, 0x4000)?; // don't fragment
-    put(ip, 8, &[64, IPPROTO_TCP])?;
-    put32(ip, 12, rst.src)?;
-    put32(ip, 16, rst.dst)?;
     let flags = if rst.ack_seq.is_some() {
         TcpFlags::RST | TcpFlags::ACK
     } else {
         TcpFlags::RST
     };
-    put16(tcp, 0, rst.src_port)?;
-    put16(tcp, 2, rst.dst_port)?;
-    put32(tcp, 4, rst.seq)?;
-    put32(tcp, 8, rst.ack_seq.unwrap_or(0))?;
-    put(tcp, 12, &[0x50, flags])?; // data offset 5
+    build_tcp(
+        buf,
+        &Segment {
+            src: rst.src,
+            dst: rst.dst,
+            src_port: rst.src_port,
+            dst_port: rst.dst_port,
+            seq: rst.seq,
+            ack_seq: rst.ack_seq.unwrap_or(0),
+            flags,
+            window: 0,
+            options: tcp_options::Options::default(),
+        },
+    )
+}
+
+/// The most bytes [`build_tcp`] writes.
+pub const SEGMENT_MAX_LEN: usize = IPV4_MIN_HEADER + TCP_MIN_HEADER + tcp_options::MAX_WRITTEN;
+
+/// A TCP segment without payload, to build with [`build_tcp`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Source address (host order).
+    pub src: u32,
+    /// Destination address (host order).
+    pub dst: u32,
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: u32,
+    pub ack_seq: u32,
+    /// TCP flags (the `TcpFlags` bits).
+    pub flags: u8,
+    pub window: u16,
+    pub options: tcp_options::Options,
+}
+
+/// Writes `s` as an IPv4 + TCP packet (TTL 64, don't-fragment, ID 0, both checksums) at
+/// the start of `buf`; returns its length (at most [`SEGMENT_MAX_LEN`]).
+pub fn build_tcp(buf: &mut [u8], s: &Segment) -> Result<usize, RewriteError> {
+    let mut opts = [0u8; tcp_options::MAX_WRITTEN];
+    let n_opts = tcp_options::write(&mut opts, &s.options).ok_or(RewriteError::BufferTooSmall)?;
+    let tcp_len = TCP_MIN_HEADER + n_opts;
+    let len = IPV4_MIN_HEADER + tcp_len;
+    let out = buf.get_mut(..len).ok_or(RewriteError::BufferTooSmall)?;
+    out.fill(0);
+    let (ip, tcp) = out.split_at_mut(IPV4_MIN_HEADER);
+    put(ip, 0, &[0x45])?; // version 4, IHL 5
+    put16(ip, 2, len as u16)?;
+    put16(ip, 6, 0x4000)?; // don't fragment
+    put(ip, 8, &[64, IPPROTO_TCP])?;
+    put32(ip, 12, s.src)?;
+    put32(ip, 16, s.dst)?;
+    put16(tcp, 0, s.src_port)?;
+    put16(tcp, 2, s.dst_port)?;
+    put32(tcp, 4, s.seq)?;
+    put32(tcp, 8, s.ack_seq)?;
+    put(tcp, 12, &[((tcp_len / 4) as u8) << 4, s.flags])?;
+    put16(tcp, 14, s.window)?;
+    put(tcp, TCP_MIN_HEADER, opts.get(..n_opts).unwrap_or(&[]))?;
     let ip_csum = checksum::checksum(ip);
     put16(ip, 10, ip_csum)?;
-    let tcp_csum = checksum::transport_checksum(rst.src, rst.dst, IPPROTO_TCP, tcp, 16)
+    let tcp_csum = checksum::transport_checksum(s.src, s.dst, IPPROTO_TCP, tcp, 16)
         .ok_or(RewriteError::BufferTooSmall)?;
     put16(tcp, 16, tcp_csum)?;
-    Ok(RST_LEN)
+    Ok(len)
 }
 
 fn be16_at(b: &[u8], at: usize) -> Option<u16> {

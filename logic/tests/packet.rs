@@ -8,10 +8,11 @@ mod common;
 use common::Rng;
 use ipvsd_logic::checksum;
 use ipvsd_logic::packet::{
-    build_tcp_rst, decrement_ttl, parse, parse_ipv4, rewrite, rewrite_icmp_error, CsumMode,
-    ParseError, Reset, RewriteError, Side, Transport, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
-    RST_LEN,
+    build_tcp, build_tcp_rst, decrement_ttl, parse, parse_ipv4, rewrite, rewrite_icmp_error,
+    CsumMode, ParseError, Reset, RewriteError, Segment, Side, Transport, IPPROTO_ICMP, IPPROTO_TCP,
+    IPPROTO_UDP, RST_LEN, SEGMENT_MAX_LEN,
 };
+use ipvsd_logic::tcp_options;
 use ipvsd_logic::tcp_state::TcpFlags;
 
 // ----------------------------------------------------------------------------------------
@@ -712,6 +713,67 @@ fn builds_a_valid_reset() {
     assert_eq!(t.flags, TcpFlags(TcpFlags::RST));
     assert_eq!(
         build_tcp_rst(&mut [0u8; 39], &rst),
+        Err(RewriteError::BufferTooSmall)
+    );
+}
+
+#[test]
+fn builds_a_valid_syn_ack_with_options() {
+    let o = tcp_options::Options {
+        mss: Some(1460),
+        wscale: Some(7),
+        sack_perm: true,
+        timestamp: Some(tcp_options::Timestamp {
+            val: 0x0102_0304,
+            ecr: 0x0a0b_0c0d,
+        }),
+    };
+    let s = Segment {
+        src: 0xc000_0201,
+        dst: 0xc612_0001,
+        src_port: 80,
+        dst_port: 40000,
+        seq: 0x1234_5678,
+        ack_seq: 0x9abc_def0,
+        flags: TcpFlags::SYN | TcpFlags::ACK,
+        window: 65535,
+        options: o,
+    };
+    let mut buf = [0u8; SEGMENT_MAX_LEN];
+    let n = build_tcp(&mut buf, &s).unwrap();
+    assert_eq!(n, SEGMENT_MAX_LEN);
+    let p = &buf[..n];
+    let pkt = parse(p).unwrap();
+    assert_eq!(
+        (pkt.ip.src, pkt.ip.dst, pkt.ip.total_len as usize),
+        (s.src, s.dst, n)
+    );
+    let Transport::Tcp(t) = pkt.transport else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            t.src_port,
+            t.dst_port,
+            t.seq,
+            t.ack_seq,
+            t.window,
+            t.header_len
+        ),
+        (80, 40000, s.seq, s.ack_seq, 65535, 40)
+    );
+    assert_eq!(t.flags, TcpFlags(TcpFlags::SYN | TcpFlags::ACK));
+    assert_eq!(tcp_options::parse(&p[40..60]), o);
+    assert_eq!(be16(p, 10), ref_ip_csum(p, 0));
+    assert_eq!(t.checksum, ref_l4_csum(p));
+    // Without options: a 40-byte segment.
+    let bare = Segment {
+        options: tcp_options::Options::default(),
+        ..s
+    };
+    assert_eq!(build_tcp(&mut buf, &bare), Ok(40));
+    assert_eq!(
+        build_tcp(&mut [0u8; SEGMENT_MAX_LEN - 1], &s),
         Err(RewriteError::BufferTooSmall)
     );
 }
