@@ -20,6 +20,7 @@
 //! - [`defense`]: the defense level controller, the SYN drop rate and ACK validation;
 //! - [`drops`]: the reasons to drop, each with its counter's names;
 //! - [`sched`]: the schedulers rr, wrr, lc, wlc and mh (Maglev);
+//! - [`synproxy`]: what a SYN proxy translates in the segments of its connections;
 //! - [`ratelimit`]: a lock-free limit of events per period (the resets to zombies);
 //! - [`sysctl`]: parsing of sysctl writes;
 //! - [`proto`]: the `IPVS_DEFENSE` generic netlink protocol.
@@ -39,6 +40,7 @@ pub mod ratelimit;
 pub mod sched;
 pub mod sizing;
 pub mod sort;
+pub mod synproxy;
 pub mod sysctl;
 pub mod tcp_options;
 pub mod tcp_state;
