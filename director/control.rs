@@ -454,8 +454,8 @@ impl Control {
         let mut from = dump.cursor(1) as u32;
         while s < self.table.shard_count() {
             let mut err = Ok(());
-            let stopped = self.table.walk(s, from, |e| {
-                let expires = e.timer.expires().unwrap_or(now).saturating_sub(now) / jiffies::HZ;
+            let stopped = self.table.walk(s, from, |e, expires| {
+                let expires = expires.unwrap_or(now).saturating_sub(now) / jiffies::HZ;
                 match dump.message(Cmd::GetConn, |m| {
                     m.put_u8(Attr::ConnProtocol, e.protocol.number())?;
                     m.put_be32_bytes(Attr::ConnCaddr, e.client_addr.to_be_bytes())?;

@@ -2,7 +2,7 @@
 
 //! The connection table: bounded, preallocated, sharded.
 //!
-//! Entries (`logic::entry::Entry`, 80 bytes) live in per-shard arrays allocated when the
+//! Entries (`logic::entry::Entry`, 72 bytes) live in per-shard arrays allocated when the
 //! module loads (`logic::sizing` sizes them: at most 128 bytes per entry of capacity, all
 //! counted); nothing is allocated on the packet path. A flow's shard is chosen by a
 //! keyed hash of the client's address and port, which both directions of a flow carry, so
@@ -506,20 +506,21 @@ impl Table {
         }
     }
 
-    /// Calls `f` on the entries of shard `s` starting at slot `from`, until it returns
-    /// `false`; returns the slot to resume from (`None` when the shard is done).
+    /// Calls `f` on the entries of shard `s` starting at slot `from`, each with the tick it
+    /// expires at, until it returns `false`; returns the slot to resume from (`None` when
+    /// the shard is done).
     pub(crate) fn walk(
         &self,
         s: usize,
         from: u32,
-        mut f: impl FnMut(&Entry) -> bool,
+        mut f: impl FnMut(&Entry, Option<u64>) -> bool,
     ) -> Option<u32> {
         let shard = self.shards.get(s)?.lock();
         let mut i = from;
         while (i as usize) < shard.entries.len() {
             if shard.refs(i).is_some() {
                 if let Some(e) = shard.entry(i) {
-                    if !f(e) {
+                    if !f(e, shard.wheel.expires(&e.timer)) {
                         return Some(i);
                     }
                 }

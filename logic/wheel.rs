@@ -2,16 +2,18 @@
 //! Expiry without a timer per entry: a hierarchical timer wheel over entry indices.
 //!
 //! The connection table can hold millions of entries; a kernel timer each would be a timer
-//! storm. Instead every entry embeds a [`WheelLink`] (two `u32` neighbour indices, its
-//! expiry tick and its bucket) and one [`Wheel`] keeps the bucket heads. The caller owns the
+//! storm. Instead every entry embeds a [`WheelLink`] (two `u32` neighbour indices, the low
+//! 32 bits of its expiry tick and its bucket: 16 bytes) and one [`Wheel`] keeps the bucket
+//! heads and the clock, which gives an armed entry's full expiry tick back
+//! ([`Wheel::expires`]): it is never behind the clock nor 2^32 ticks ahead of it. The caller owns the
 //! entries (any slice of a type implementing [`Linked`]) and passes them to every call; the
 //! wheel allocates nothing.
 //!
 //! Layout, as the classic Linux timer wheel (before 4.8): level 0 has 256 buckets one tick
 //! wide; levels 1 to 4 have 64 buckets each, 2^8, 2^14, 2^20 and 2^26 ticks wide, so the
 //! wheel spans 2^32 ticks (49 days at HZ = 1000, more than the longest timeout of 2147483 s).
-//! An entry further away waits in the last level and is placed again when its bucket comes
-//! round. When the clock reaches a multiple of 256 ticks, the next level-1 bucket is
+//! An expiry further away is brought in to the span's last tick. When the clock reaches a
+//! multiple of 256 ticks, the next level-1 bucket is
 //! *cascaded*: its entries are placed again, now in level 0 (and so on up the levels).
 //!
 //! Costs:
@@ -44,7 +46,7 @@ const L0_SIZE: usize = 1 << L0_BITS;
 const LN_SIZE: usize = 1 << LN_BITS;
 const BUCKETS: usize = L0_SIZE + (LEVELS - 1) * LN_SIZE;
 /// The furthest an entry can be placed ahead of the clock: the wheel's span minus one.
-const MAX_DELTA: u64 = (1 << (L0_BITS + (LEVELS as u32 - 1) * LN_BITS)) - 1;
+pub const MAX_DELTA: u64 = (1 << (L0_BITS + (LEVELS as u32 - 1) * LN_BITS)) - 1;
 
 /// log2 of the bucket width of `level` (0 for level 0).
 const fn width_bits(level: usize) -> u32 {
@@ -89,9 +91,12 @@ const fn bucket_of(level: usize, t: u64) -> usize {
 pub struct WheelLink {
     next: u32,
     prev: u32,
-    expires: u64,
+    /// The expiry tick's low 32 bits (see [`Wheel::expires`]).
+    expires: u32,
     bucket: u16,
 }
+
+const _: () = assert!(core::mem::size_of::<WheelLink>() == 16);
 
 impl WheelLink {
     /// A link that is in no wheel.
@@ -105,15 +110,6 @@ impl WheelLink {
     /// Whether the entry is waiting in a wheel.
     pub const fn is_armed(&self) -> bool {
         self.bucket != UNARMED
-    }
-
-    /// The tick the entry expires at, if armed.
-    pub const fn expires(&self) -> Option<u64> {
-        if self.is_armed() {
-            Some(self.expires)
-        } else {
-            None
-        }
     }
 }
 
@@ -170,6 +166,21 @@ impl Wheel {
         self.clk
     }
 
+    /// The tick the entry of `link` expires at, if armed in this wheel.
+    pub const fn expires(&self, link: &WheelLink) -> Option<u64> {
+        if link.is_armed() {
+            Some(self.full_tick(link.expires))
+        } else {
+            None
+        }
+    }
+
+    /// The tick whose low 32 bits are `low`, from the clock to 2^32 - 1 ticks after it.
+    const fn full_tick(&self, low: u32) -> u64 {
+        self.clk
+            .saturating_add(low.wrapping_sub(self.clk as u32) as u64)
+    }
+
     /// Number of armed entries.
     pub fn len(&self) -> usize {
         self.level_len.iter().map(|&n| n as usize).sum()
@@ -181,8 +192,8 @@ impl Wheel {
     }
 
     /// Arms entry `idx` to expire at tick `expires`, first removing it from the wheel if it
-    /// was armed (a re-arm). A tick already past expires at the next [`Wheel::pop_expired`].
-    /// O(1).
+    /// was armed (a re-arm). A tick already past expires at the next [`Wheel::pop_expired`];
+    /// one beyond the wheel's span ([`MAX_DELTA`] after the clock) expires at its end. O(1).
     pub fn arm<T: Linked>(
         &mut self,
         slots: &mut [T],
@@ -190,6 +201,7 @@ impl Wheel {
         expires: u64,
     ) -> Result<(), BadIndex> {
         self.disarm(slots, idx)?;
+        let expires = expires.clamp(self.clk, self.clk.saturating_add(MAX_DELTA));
         self.place(slots, idx, expires)
     }
 
@@ -313,12 +325,13 @@ impl Wheel {
             }
             left -= 1;
             // Cannot fail: idx was just read from the slice.
-            let _ = self.place(slots, idx, link.expires);
+            let _ = self.place(slots, idx, self.full_tick(link.expires));
             idx = link.next;
         }
     }
 
-    /// Links the unarmed entry `idx` into the bucket for `expires`.
+    /// Links the unarmed entry `idx` into the bucket for `expires`, which is neither before
+    /// the clock nor more than [`MAX_DELTA`] after it.
     fn place<T: Linked>(
         &mut self,
         slots: &mut [T],
@@ -327,11 +340,10 @@ impl Wheel {
     ) -> Result<(), BadIndex> {
         get(slots, idx)?;
         let delta = expires.saturating_sub(self.clk);
-        let at = self.clk.saturating_add(delta.min(MAX_DELTA));
         let level = (0..LEVELS)
             .find(|&l| delta < (1 << span_bits(l)))
             .unwrap_or(LEVELS - 1);
-        let bucket = bucket_of(level, at);
+        let bucket = bucket_of(level, expires);
         let head = self.heads.get(bucket).copied().unwrap_or(NIL);
         if let Ok(old) = get_mut(slots, head) {
             old.wheel_link_mut().prev = idx;
@@ -339,7 +351,8 @@ impl Wheel {
         *get_mut(slots, idx)?.wheel_link_mut() = WheelLink {
             next: head,
             prev: NIL,
-            expires,
+            // The low bits: `full_tick` gives the rest back while it is armed.
+            expires: expires as u32,
             // BUCKETS is 512: fits u16.
             bucket: bucket as u16,
         };

@@ -176,7 +176,7 @@ fn entries_ride_the_wheel_directly() {
     let mut wheel = Wheel::new(100);
     wheel.arm(&mut table, 1, 150).unwrap();
     wheel.arm(&mut table, 2, 120).unwrap();
-    assert_eq!(table[1].timer.expires(), Some(150));
+    assert_eq!(wheel.expires(&table[1].timer), Some(150));
     assert_eq!(wheel.pop_expired(&mut table, 149), Some(2));
     assert_eq!(wheel.pop_expired(&mut table, 149), None);
     assert_eq!(wheel.pop_expired(&mut table, 150), Some(1));

@@ -5,10 +5,11 @@
 mod common;
 
 use common::Rng;
-use ipvsd_logic::wheel::{BadIndex, Wheel, WheelLink};
+use ipvsd_logic::wheel::{BadIndex, Wheel, WheelLink, MAX_DELTA};
 use std::time::Instant;
 
-/// A random timeout in ticks: mostly short, some long, a few beyond the wheel's 2^32 span.
+/// A random timeout in ticks: mostly short, some long, a few beyond the wheel's 2^32 span
+/// (which expire at its end).
 fn timeout(rng: &mut Rng) -> u64 {
     match rng.below(100) {
         0..=39 => rng.below(300),
@@ -33,7 +34,8 @@ fn million_entries_expire_exactly_once_at_their_tick() {
     for (i, e) in expect.iter_mut().enumerate() {
         let at = now + 1 + timeout(&mut rng);
         wheel.arm(&mut links, i as u32, at).unwrap();
-        *e = Some(at);
+        *e = Some(at.min(wheel.clock() + MAX_DELTA));
+        assert_eq!(wheel.expires(&links[i]), *e);
     }
     assert_eq!(wheel.len(), N);
 
@@ -93,7 +95,8 @@ fn million_entries_expire_exactly_once_at_their_tick() {
                     fresh += 1;
                 }
                 wheel.arm(&mut links, i as u32, at).unwrap();
-                expect[i] = Some(at);
+                expect[i] = Some(at.min(wheel.clock() + MAX_DELTA));
+                assert_eq!(wheel.expires(&links[i]), expect[i]);
                 rearmed += 1;
             }
         }
@@ -149,9 +152,9 @@ fn rearm_moves_and_disarm_removes() {
     for i in 0..4 {
         wheel.arm(&mut links, i, 100).unwrap();
     }
-    assert_eq!(links[2].expires(), Some(100));
+    assert_eq!(wheel.expires(&links[2]), Some(100));
     wheel.arm(&mut links, 2, 50_000).unwrap();
-    assert_eq!(links[2].expires(), Some(50_000));
+    assert_eq!(wheel.expires(&links[2]), Some(50_000));
     assert_eq!(wheel.disarm(&mut links, 1), Ok(true));
     assert_eq!(wheel.disarm(&mut links, 1), Ok(false));
     assert_eq!(wheel.len(), 3);
@@ -161,6 +164,28 @@ fn rearm_moves_and_disarm_removes() {
     assert_eq!(wheel.pop_expired(&mut links, 49_999), None);
     assert_eq!(wheel.pop_expired(&mut links, 50_000), Some(2));
     assert!(wheel.is_empty());
+}
+
+#[test]
+fn expiries_past_or_beyond_the_span_are_brought_within_it() {
+    let mut links = vec![WheelLink::UNARMED; 3];
+    let start = 5u64 << 32;
+    let mut wheel = Wheel::new(start);
+    wheel.arm(&mut links, 0, 3).unwrap();
+    wheel.arm(&mut links, 1, start + (7 << 32)).unwrap();
+    wheel.arm(&mut links, 2, start + MAX_DELTA).unwrap();
+    assert_eq!(wheel.expires(&links[0]), Some(start));
+    assert_eq!(wheel.expires(&links[1]), Some(start + MAX_DELTA));
+    assert_eq!(wheel.expires(&links[2]), Some(start + MAX_DELTA));
+    assert_eq!(wheel.pop_expired(&mut links, start), Some(0));
+    assert_eq!(wheel.pop_expired(&mut links, start + MAX_DELTA - 1), None);
+    // The full tick is still known half-way there, after the cascades.
+    assert_eq!(wheel.expires(&links[1]), Some(start + MAX_DELTA));
+    let mut rest: Vec<u32> =
+        std::iter::from_fn(|| wheel.pop_expired(&mut links, start + MAX_DELTA)).collect();
+    rest.sort();
+    assert_eq!(rest, [1, 2]);
+    assert_eq!(wheel.expires(&links[1]), None);
 }
 
 #[test]
