@@ -411,11 +411,7 @@ impl Table {
         let hash_out = chain_hash(client, (e.rs_addr, e.rs_port), e.protocol);
         let active = e.flags.has(EntryFlags::ACTIVE);
         if let Some(refs) = shard.remove(i, hash_in, hash_out) {
-            let c = if active {
-                &refs.active
-            } else {
-                &refs.inactive
-            };
+            let c = if active { &refs.active } else { &refs.inactive };
             c.fetch_sub(1, Ordering::Relaxed);
             self.count.fetch_sub(1, Ordering::Relaxed);
         }
