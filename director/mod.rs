@@ -88,6 +88,7 @@ impl Director {
                 defense: controller,
                 tunables,
                 zombie_resets: datapath::DataPath::zombie_reset_limit(),
+                cookies: datapath::DataPath::cookie_secrets(),
             },
             GFP_KERNEL,
         )?;

@@ -32,6 +32,7 @@ enum Knob {
     ConnMax,
     KnownClientTtl,
     Resurrect,
+    SynProxy,
     /// `timeout_<row>`, by `TimeoutRow::index`.
     Timeout(usize),
     /// `defense_timeout_<row>`.
@@ -56,6 +57,7 @@ impl TunableFile {
             Knob::ConnMax => &t.conn_max,
             Knob::KnownClientTtl => &t.known_client_ttl,
             Knob::Resurrect => &t.resurrect,
+            Knob::SynProxy => &t.syn_proxy,
             Knob::Timeout(i) => t.timeouts.get(i)?,
             Knob::DefenseTimeout(i) => t.defense_timeouts.get(i)?,
         })
@@ -193,6 +195,7 @@ pub(crate) fn register(
         (c_str!("conn_max"), Knob::ConnMax),
         (c_str!("known_client_ttl"), Knob::KnownClientTtl),
         (c_str!("resurrect"), Knob::Resurrect),
+        (c_str!("syn_proxy"), Knob::SynProxy),
     ] {
         e.push(tunable(name, knob)?, GFP_KERNEL)?;
     }

@@ -591,6 +591,35 @@ impl Table {
     }
 }
 
+impl Table {
+    /// Moves entry `i` of `shard`, a connection the SYN proxy set up, to ESTABLISHED once
+    /// its real server answered: as [`Table::track`] would for the segment that did it,
+    /// with the client known (its cookie proved it). Returns the client's address.
+    pub(crate) fn establish(
+        &self,
+        shard: &mut Shard,
+        i: u32,
+        now: u64,
+        timeouts: TimeoutSet<'_>,
+    ) -> Option<u32> {
+        let e = shard.entry_mut(i)?;
+        e.state = TcpState::Established;
+        e.flags.set(EntryFlags::CLIENT_KNOWN);
+        let was_active = e.flags.has(EntryFlags::ACTIVE);
+        e.flags.set(EntryFlags::ACTIVE);
+        let client = e.client_addr;
+        let expires = expiry(e.timeout_row(), now, timeouts);
+        if !was_active {
+            if let Some(r) = shard.refs(i) {
+                r.inactive.fetch_sub(1, Ordering::Relaxed);
+                r.active.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        shard.rearm(i, expires);
+        Some(client)
+    }
+}
+
 /// Whether a TCP state counts as an active connection (as ipvsadm shows them).
 pub(crate) fn is_active(state: TcpState, proto: Protocol) -> bool {
     proto == Protocol::Tcp && state == TcpState::Established

@@ -68,6 +68,8 @@ pub(crate) struct Tunables {
     pub(crate) resurrect: RangedInt,
     /// The table's bound, at most the capacity allocated at load.
     pub(crate) conn_max: RangedInt,
+    /// When the SYN proxy answers services' SYNs: 0 never, 1 while engaged, 2 always.
+    pub(crate) syn_proxy: RangedInt,
     /// `timeout_<state>`, seconds, in `TimeoutRow::index` order.
     pub(crate) timeouts: [RangedInt; ROW_COUNT],
     /// `defense_timeout_<state>`, used while defense is engaged.
@@ -97,6 +99,7 @@ impl Tunables {
             known_client_ttl: RangedInt::new(300, 0, MAX_SECS as i32),
             resurrect: RangedInt::new(0, 0, 1),
             conn_max: RangedInt::new(capacity, 1, capacity),
+            syn_proxy: RangedInt::new(0, 0, 2),
             timeouts: timeout_values(&Timeouts::NORMAL),
             defense_timeouts: timeout_values(&Timeouts::DEFENSE),
         }

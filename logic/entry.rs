@@ -14,6 +14,7 @@
 
 use super::hash::{siphash24, SipKey};
 use super::packet::{IPPROTO_TCP, IPPROTO_UDP};
+use super::synproxy::Translation;
 use super::tcp_state::{self, Direction, Table, TcpFlags, TcpState};
 use super::timeouts::TimeoutRow;
 use super::wheel::{Linked, WheelLink};
@@ -147,6 +148,9 @@ impl EntryFlags {
     pub const HASHED: u16 = 1 << 4;
     /// The client was recorded as known (it completed a real handshake).
     pub const CLIENT_KNOWN: u16 = 1 << 5;
+    /// The SYN proxy set the connection up: the client's handshake was with the director,
+    /// and the `proxy_*` fields translate between the two (see [`Entry::translation`]).
+    pub const PROXIED: u16 = 1 << 6;
 
     /// Whether every bit of `mask` is set.
     pub const fn has(self, mask: u16) -> bool {
@@ -193,6 +197,12 @@ pub struct Entry {
     /// The client's initial sequence number (from its SYN): a reset the director sends the
     /// real server in the client's name carries `client_isn + 1`, which the server accepts.
     pub client_isn: u32,
+    /// A proxied entry's sequence shift: until the real server answered, the initial
+    /// sequence number the client got (the cookie); then that minus the server's.
+    pub proxy_seq: u32,
+    /// A proxied entry's timestamp shift: until the real server answered, the timestamp
+    /// value the client got (0 without timestamps); then that minus the server's.
+    pub proxy_ts: u32,
     /// Next entry in the hash chain of [`Entry::in_key`], or [`NIL`].
     pub next_in: u32,
     /// Next entry in the hash chain of [`Entry::out_key`], or [`NIL`].
@@ -213,6 +223,9 @@ pub struct Entry {
     pub protocol: Protocol,
     /// TCP state (always `None` for UDP).
     pub state: TcpState,
+    /// A proxied entry's window scales: the real server's (high 4 bits) and the one the
+    /// director announced to the client (low 4 bits).
+    pub proxy_wscale: u8,
 }
 
 const _: () = assert!(core::mem::size_of::<Entry>() <= 80);
@@ -249,6 +262,16 @@ impl Entry {
             rs_port: target.rs_port,
             protocol: key.protocol,
             ..Self::default()
+        }
+    }
+
+    /// How a proxied entry's segments are translated, once its real server answered.
+    pub const fn translation(&self) -> Translation {
+        Translation {
+            seq: self.proxy_seq,
+            ts: self.proxy_ts,
+            server_wscale: self.proxy_wscale >> 4,
+            client_wscale: self.proxy_wscale & 0x0f,
         }
     }
 

@@ -152,6 +152,10 @@ impl TcpFlags {
     pub const ACK: u8 = 0x10;
     /// URG: the urgent pointer is significant.
     pub const URG: u8 = 0x20;
+    /// ECE: ECN echo (on a SYN: ECN wanted).
+    pub const ECE: u8 = 0x40;
+    /// CWR: congestion window reduced (on a SYN, with ECE: ECN wanted).
+    pub const CWR: u8 = 0x80;
 
     /// Whether every bit of `mask` is set.
     pub const fn has(self, mask: u8) -> bool {

@@ -14,7 +14,8 @@ t0=$(date +%s)
 # runs, within CI's 90 minutes (measured times: README, "Test time").
 CORE_TESTS="test_sysctl_bounds test_load_unload test_hook_counts test_demo test_icmp test_route_failure
   test_zombie_timeouts test_nat test_datapath test_xmit test_routed test_fragments test_netlink test_unload_under_traffic
-  test_defense test_defense_holes test_bench_quick test_fuzz_genl test_fuzz_pkt test_conntrack_nft test_conntrack"
+  test_defense test_defense_holes test_synproxy test_bench_quick test_fuzz_genl test_fuzz_pkt test_conntrack_nft
+  test_conntrack"
 LONG_TESTS="test_defense_floods"
 if [ -n "${TESTS:-}" ]; then
   guest_tests=$TESTS
@@ -42,7 +43,7 @@ declare -A SECS=([test_sysctl_bounds]=26 [test_load_unload]=60 [test_hook_counts
   [test_demo]=123 [test_icmp]=88 [test_route_failure]=144 [test_zombie_timeouts]=126
   [test_nat]=98 [test_datapath]=275 [test_xmit]=85 [test_routed]=73 [test_fragments]=39
   [test_netlink]=153 [test_unload_under_traffic]=225 [test_defense]=221
-  [test_defense_holes]=169 [test_fuzz_genl]=105 [test_fuzz_pkt]=266 [test_bench_quick]=260
+  [test_defense_holes]=169 [test_synproxy]=150 [test_fuzz_genl]=105 [test_fuzz_pkt]=266 [test_bench_quick]=260
   [test_conntrack_nft]=29 [test_conntrack]=30 [test_defense_floods]=1700)
 # Tests that turn conntrack on for the rest of a boot run last in their guest.
 LAST_TESTS="test_conntrack_nft test_conntrack"

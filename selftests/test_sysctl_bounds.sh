@@ -115,6 +115,7 @@ tunable_table() { # name min max default, one a line
   echo "conn_max 1 $cap $cap"
   echo "known_client_ttl 0 2147483 300"
   echo "resurrect 0 1 0"
+  echo "syn_proxy 0 2 0"
   set -- $TIMEOUT_NORMAL; for r in $TIMEOUT_ROWS; do echo "timeout_$r 1 2147483 $1"; shift; done
   set -- $TIMEOUT_DEFENSE; for r in $TIMEOUT_ROWS; do echo "defense_timeout_$r 1 2147483 $1"; shift; done
   echo "defense_level 0 2 0"

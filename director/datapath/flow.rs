@@ -16,7 +16,7 @@ use crate::logic::{
 use core::sync::atomic::Ordering;
 use kernel::sync::Arc;
 
-use super::DataPath;
+use super::{synproxy::Proven, DataPath};
 
 /// The flow key and, for TCP, its header fields, of a parsed packet.
 pub(super) fn flow(pkt: &Packet) -> Option<(FlowKey, Option<TcpInfo>)> {
@@ -60,6 +60,8 @@ pub(super) struct Opening<'a> {
     /// The packet.
     pub(super) seg: Segment,
     pub(super) engaged: bool,
+    /// What the client proved with its cookie, for a connection the SYN proxy sets up.
+    pub(super) proven: Option<&'a Proven>,
 }
 
 impl DataPath {
@@ -84,6 +86,9 @@ impl DataPath {
         };
         let mut e = table::new_entry(o.key, &target, o.seg.now);
         e.flags.set(o.flags);
+        if let Some(p) = o.proven {
+            p.init(&mut e);
+        }
         let hash_out = chain_hash(o.place.client, (e.rs_addr, e.rs_port), e.protocol);
         let mut shard = self.table.shard(o.place).lock();
         if let Some(i) = shard.lookup_in(o.key, o.place.chain) {

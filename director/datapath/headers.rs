@@ -6,6 +6,7 @@ use crate::director::{config::ServiceKey, fault};
 use crate::logic::{
     packet::{self, CsumMode, Icmp, Packet, Side, Transport, MAX_HEADERS},
     proto::ipproto,
+    synproxy,
 };
 use kernel::{
     net::skbuff::{ChecksumState, SkBuff},
@@ -68,16 +69,35 @@ fn header_bytes(pkt: &Packet) -> u32 {
 
 /// Rewrites one side of the packet's addresses and ports in place.
 pub(super) fn rewrite(skb: &mut SkBuff, pkt: &Packet, side: Side, addr: u32, port: u16) -> Result {
-    let mode = if skb.checksum_state() == ChecksumState::Partial {
-        CsumMode::Partial
-    } else {
-        CsumMode::Full
-    };
+    let mode = csum_mode(skb);
     fault::rewrite()?;
     let hdr = skb.writable_network(header_bytes(pkt))?;
     packet::rewrite(hdr, pkt, side, addr, port, mode).map_err(|_| EINVAL)?;
     skb.drop_complete_checksum();
     Ok(())
+}
+
+/// Applies `f` to the packet's TCP header (options included), made writable, with the
+/// checksum mode the packet is in.
+pub(super) fn translate(
+    skb: &mut SkBuff,
+    pkt: &Packet,
+    f: impl FnOnce(&mut [u8], CsumMode) -> core::result::Result<(), synproxy::Error>,
+) -> Result {
+    let mode = csum_mode(skb);
+    let l4 = pkt.l4_offset();
+    let hdr = skb.writable_network(header_bytes(pkt))?;
+    f(hdr.get_mut(l4..).ok_or(EINVAL)?, mode).map_err(|_| EINVAL)?;
+    skb.drop_complete_checksum();
+    Ok(())
+}
+
+fn csum_mode(skb: &SkBuff) -> CsumMode {
+    if skb.checksum_state() == ChecksumState::Partial {
+        CsumMode::Partial
+    } else {
+        CsumMode::Full
+    }
 }
 
 /// Copies the packet's first bytes (all its headers, for a well-formed packet) into `buf`,

@@ -11,7 +11,8 @@ use crate::logic::{
     drops::DropReason,
     entry::{EntryFlags, FlowKey, Place},
     packet::{self, Packet, Side, MAX_HEADERS},
-    tcp_state::Direction,
+    synproxy::{self, Translation},
+    tcp_state::{Direction, TcpFlags},
 };
 use kernel::{
     jiffies, net::netfilter::Verdict, net::route::net_ratelimit, net::skbuff::SkBuff, prelude::*,
@@ -20,10 +21,21 @@ use kernel::{
 
 use super::{
     flow::{flow, Opening},
-    headers::{copy_headers, first_bytes, may_be_icmp_error, quick_key, rewrite, HEADER_AND_PORTS},
+    headers::{
+        copy_headers, first_bytes, may_be_icmp_error, quick_key, rewrite, translate,
+        HEADER_AND_PORTS,
+    },
     route::{expires_here, next_hop, send_on, Next},
+    synproxy::Proven,
     DataPath,
 };
+
+/// Where a client packet of an existing flow goes: its real server, and for a connection
+/// the SYN proxy set up, how its TCP header is translated.
+struct Forward {
+    rs: (u32, u16),
+    translation: Option<Translation>,
+}
 
 /// A client packet for a service, parsed, on its way to a real server.
 struct ClientPacket<'a> {
@@ -36,6 +48,33 @@ struct ClientPacket<'a> {
     seg: Segment,
     /// Whether the defense was engaged when the packet arrived.
     engaged: bool,
+}
+
+impl<'a> ClientPacket<'a> {
+    /// The opening of this packet's flow to real server `dest_index` through `next`,
+    /// starting with segment `seg`; `proven` for a connection the SYN proxy set up.
+    fn opening<'b>(
+        &'b self,
+        dest_index: usize,
+        next: &Next<'_>,
+        seg: Segment,
+        proven: Option<&'b Proven>,
+    ) -> Opening<'b> {
+        Opening {
+            key: &self.key,
+            place: self.place,
+            svc: self.svc,
+            dest_index,
+            flags: if matches!(next, Next::Local) {
+                EntryFlags::LOCAL
+            } else {
+                0
+            },
+            seg,
+            engaged: self.engaged,
+            proven,
+        }
+    }
 }
 
 impl DataPath {
@@ -104,31 +143,46 @@ impl DataPath {
             },
             engaged: self.defense.engaged(),
         };
-        let (rs, next) = match self.established(&c) {
+        let (rs, next, translation) = match self.established(&c) {
             Err(verdict) => return verdict,
-            Ok(Some(rs)) => match next_hop(cfg, rs.0.to_be_bytes(), guard) {
-                Ok(n) => (rs, n),
-                Err(why) => return self.route_error(skb, &svc.stats, rs, why),
+            Ok(Some(f)) => match next_hop(cfg, f.rs.0.to_be_bytes(), guard) {
+                Ok(n) => (f.rs, n, f.translation),
+                Err(why) => return self.route_error(skb, &svc.stats, f.rs, why),
             },
             Ok(None) => match self.new_flow(skb, &c, &pkt, guard) {
-                Ok(to) => to,
+                Ok((rs, n)) => (rs, n, None),
                 Err(verdict) => return verdict,
             },
         };
-        self.to_real_server(skb, &pkt, rs, next)
+        self.to_real_server(skb, &pkt, rs, next, translation)
     }
 
-    /// The real server of an existing flow, tracked under the shard lock; `None` for a new
-    /// flow. While engaged, ACK validation refuses (`Err`) a client ACK for a connection
-    /// whose real server has not answered (SR), or that does not acknowledge the server's
-    /// SYN+ACK (SA): it is blind and never reaches the server; so is a segment without
-    /// ACK (a FIN, say) on such a half-open entry.
-    fn established(&self, c: &ClientPacket<'_>) -> Result<Option<(u32, u16)>, Verdict<'static>> {
+    /// The real server of an existing flow, tracked under the shard lock, and the
+    /// translation of a connection the SYN proxy set up; `None` for a new flow. While
+    /// engaged, ACK validation refuses (`Err`) a client ACK for a connection whose real
+    /// server has not answered (SR), or that does not acknowledge the server's SYN+ACK
+    /// (SA): it is blind and never reaches the server; so is a segment without ACK (a FIN,
+    /// say) on such a half-open entry. A proxied connection's client proved itself with
+    /// its cookie: its segments wait for the real server's answer (dropped until then,
+    /// for the client to send again), then pass translated; a new SYN ends it.
+    fn established(&self, c: &ClientPacket<'_>) -> Result<Option<Forward>, Verdict<'static>> {
         let mut shard = self.table.shard(c.place).lock();
         let Some(i) = shard.lookup_in(&c.key, c.place.chain) else {
             return Ok(None);
         };
-        if let (true, Some(t), Some(e)) = (c.engaged, c.tcp, shard.entry(i)) {
+        let proxied = shard
+            .entry(i)
+            .is_some_and(|e| e.flags.has(EntryFlags::PROXIED));
+        // A new SYN on a proxied connection (its port reused, from TIME_WAIT, say) starts
+        // afresh: the old shifts mean nothing to the new connection.
+        if proxied && c.tcp.is_some_and(|t| opens_connection(t.flags)) {
+            self.table.remove(&mut shard, i);
+            return Ok(None);
+        }
+        if proxied && shard.entry(i).is_some_and(DataPath::in_setup) {
+            return Err(Verdict::Drop);
+        }
+        if let (true, false, Some(t), Some(e)) = (c.engaged, proxied, c.tcp, shard.entry(i)) {
             if !client_segment_allowed(e.state, e.rs_isn, t.flags, t.ack_seq) {
                 drop(shard);
                 self.count_drop(&c.svc.stats, DropReason::BlindAck);
@@ -142,13 +196,17 @@ impl DataPath {
         Ok(shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
             r.svc.inbound(len);
             r.stats.inbound(len);
-            (e.rs_addr, e.rs_port)
+            Forward {
+                rs: (e.rs_addr, e.rs_port),
+                translation: proxied.then(|| e.translation()),
+            }
         }))
     }
 
-    /// A new flow: only a TCP SYN opens one, at the defense's SYN rate while engaged; a
-    /// real server is scheduled, its next hop checked and the entry opened. Returns the
-    /// real server and its next hop, or the verdict when the packet goes no further.
+    /// A new flow: only a TCP SYN opens one, at the defense's SYN rate while engaged, or
+    /// while the SYN proxy answers, an ACK with a valid cookie; a real server is
+    /// scheduled, its next hop checked and the entry opened. Returns the real server and
+    /// its next hop, or the verdict when the packet goes no further.
     fn new_flow<'a>(
         &'a self,
         skb: &mut SkBuff,
@@ -158,6 +216,9 @@ impl DataPath {
     ) -> Result<((u32, u16), Next<'a>), Verdict<'a>> {
         let svc = c.svc;
         if let Some(t) = c.tcp {
+            if self.proxy_active(c.engaged) {
+                return Err(self.proxied_new_flow(skb, c, pkt, t, guard));
+            }
             // Only a SYN (without ACK, RST or FIN) may open a TCP connection.
             if !opens_connection(t.flags) {
                 return Err(Verdict::Drop);
@@ -169,37 +230,13 @@ impl DataPath {
                 return Err(Verdict::Drop);
             }
         }
-        let dest_index = svc
-            .schedule(c.key.saddr.to_be_bytes(), c.key.sport)
-            .ok_or(Verdict::Drop)?;
-        let dest = svc.dests.get(dest_index).ok_or(Verdict::Drop)?;
-        let rs = (u32::from_be_bytes(dest.key.addr), dest.key.port);
-        let next = match next_hop(c.cfg, dest.key.addr, guard) {
-            Ok(n) => n,
-            Err(why) => {
-                dest.counters.stats.count_drop(DropReason::Route);
-                return Err(self.route_error(skb, &svc.stats, rs, why));
-            }
-        };
+        let (dest_index, rs, next) = self.schedule(skb, c, guard)?;
         // A packet we forward whose TTL runs out here opens nothing.
         if expires_here(pkt, &next) {
             skb.send_icmp_time_exceeded();
             return Err(Verdict::Drop);
         }
-        let opening = Opening {
-            key: &c.key,
-            place: c.place,
-            svc,
-            dest_index,
-            flags: if matches!(next, Next::Local) {
-                EntryFlags::LOCAL
-            } else {
-                0
-            },
-            seg: c.seg,
-            engaged: c.engaged,
-        };
-        match self.open(&opening) {
+        match self.open(&c.opening(dest_index, &next, c.seg, None)) {
             // Another CPU may have opened the flow meanwhile: follow its entry.
             Some(other) if other != rs => match next_hop(c.cfg, other.0.to_be_bytes(), guard) {
                 Ok(n) => Ok((other, n)),
@@ -207,6 +244,76 @@ impl DataPath {
             },
             Some(_) => Ok((rs, next)),
             None => Err(Verdict::Drop),
+        }
+    }
+
+    /// A new TCP flow while the SYN proxy answers: a SYN gets a cookie SYN+ACK; an ACK
+    /// with a valid cookie (at the defense's rate, as a SYN would be) opens the entry and
+    /// the director's handshake with a real server; anything else, or an ACK with a bad
+    /// cookie (a blind ACK), is dropped.
+    fn proxied_new_flow<'a>(
+        &'a self,
+        skb: &mut SkBuff,
+        c: &ClientPacket<'a>,
+        pkt: &Packet,
+        t: TcpInfo,
+        guard: &'a Guard,
+    ) -> Verdict<'a> {
+        if opens_connection(t.flags) {
+            self.answer_syn(skb, pkt, &c.key, t);
+            return Verdict::Drop;
+        }
+        if !t.flags.has(TcpFlags::ACK) || t.flags.has(TcpFlags::SYN) || t.flags.has(TcpFlags::RST) {
+            return Verdict::Drop;
+        }
+        let Some(proven) = self.check_cookie(skb, pkt, &c.key, t) else {
+            self.count_drop(&c.svc.stats, DropReason::BlindAck);
+            return Verdict::Drop;
+        };
+        if self.defense.drop_new_syn(c.key.saddr) {
+            self.count_drop(&c.svc.stats, DropReason::SynRate);
+            return Verdict::Drop;
+        }
+        let (dest_index, rs, next) = match self.schedule(skb, c, guard) {
+            Ok(s) => s,
+            Err(verdict) => return verdict,
+        };
+        // The entry starts as the client's SYN would have started it.
+        let syn = Segment {
+            tcp: Some(TcpInfo {
+                flags: TcpFlags(TcpFlags::SYN),
+                seq: proven.isn,
+                ack_seq: 0,
+                payload: 0,
+            }),
+            ..c.seg
+        };
+        if self.open(&c.opening(dest_index, &next, syn, Some(&proven))) == Some(rs) {
+            self.syn_to_server(&c.key, rs, &proven, guard);
+        }
+        Verdict::Drop
+    }
+
+    /// Schedules a real server for a new flow and finds its next hop: its index, address
+    /// and port, and the hop; or the verdict (a route error is counted and told).
+    fn schedule<'a>(
+        &'a self,
+        skb: &mut SkBuff,
+        c: &ClientPacket<'a>,
+        guard: &'a Guard,
+    ) -> Result<(usize, (u32, u16), Next<'a>), Verdict<'a>> {
+        let svc = c.svc;
+        let dest_index = svc
+            .schedule(c.key.saddr.to_be_bytes(), c.key.sport)
+            .ok_or(Verdict::Drop)?;
+        let dest = svc.dests.get(dest_index).ok_or(Verdict::Drop)?;
+        let rs = (u32::from_be_bytes(dest.key.addr), dest.key.port);
+        match next_hop(c.cfg, dest.key.addr, guard) {
+            Ok(n) => Ok((dest_index, rs, n)),
+            Err(why) => {
+                dest.counters.stats.count_drop(DropReason::Route);
+                Err(self.route_error(skb, &svc.stats, rs, why))
+            }
         }
     }
 
@@ -218,6 +325,7 @@ impl DataPath {
         pkt: &Packet,
         (rs_addr, rs_port): (u32, u16),
         next: Next<'a>,
+        translation: Option<Translation>,
     ) -> Verdict<'a> {
         let len = skb.network_len();
         if expires_here(pkt, &next) {
@@ -235,6 +343,11 @@ impl DataPath {
             }
         }
         self.global.inbound(len);
+        if let Some(tr) = translation {
+            if translate(skb, pkt, |h, mode| synproxy::to_server(h, &tr, mode)).is_err() {
+                return self.rewrite_failed();
+            }
+        }
         if rewrite(skb, pkt, Side::Destination, rs_addr, rs_port).is_err() {
             return self.rewrite_failed();
         }

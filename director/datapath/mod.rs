@@ -22,6 +22,7 @@ mod icmp;
 mod inbound;
 mod reply;
 mod route;
+mod synproxy;
 mod zombie;
 
 use headers::{first_bytes, may_be_icmp_error, quick_key, HEADER_AND_PORTS};
@@ -35,6 +36,7 @@ use super::{
     tunables::Tunables,
 };
 use crate::logic::{
+    cookie,
     drops::DropReason,
     packet::{self, Packet, Side, MAX_HEADERS},
     ratelimit::RateLimit,
@@ -59,6 +61,8 @@ pub(crate) struct DataPath {
     pub(crate) defense: Arc<Controller>,
     pub(crate) tunables: Arc<Tunables>,
     pub(crate) zombie_resets: RateLimit,
+    /// The SYN proxy's cookie secrets, chosen at load.
+    pub(crate) cookies: cookie::Secrets,
 }
 
 impl DataPath {

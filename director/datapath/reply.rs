@@ -2,11 +2,14 @@
 
 //! Real server → client, at `FORWARD` and `LOCAL_OUT`.
 
-use crate::director::table::Segment;
+use crate::director::table::{Segment, Shard, TcpInfo};
 use crate::logic::{
     drops::DropReason,
+    entry::{Entry, EntryFlags},
     packet::{self, Packet, Side, MAX_HEADERS},
-    tcp_state::Direction,
+    synproxy,
+    tcp_options::Options,
+    tcp_state::{Direction, TcpFlags},
 };
 use kernel::{
     jiffies,
@@ -19,8 +22,9 @@ use kernel::{
 
 use super::{
     flow::flow,
-    headers::{first_bytes, may_be_icmp_error, quick_key, HEADER_AND_PORTS},
+    headers::{first_bytes, may_be_icmp_error, quick_key, translate, HEADER_AND_PORTS},
     icmp::icmp_quote,
+    synproxy::{options_in, ServerSegment},
     zombie::Arrival,
     DataPath,
 };
@@ -113,33 +117,41 @@ impl DataPath {
         };
         let now = jiffies::now();
         let engaged = self.defense.engaged();
+        // A SYN's options matter to a proxied entry in set-up.
+        let options = match tcp {
+            Some(t) if t.flags.has(TcpFlags::SYN) => options_in(skb, pkt),
+            _ => Options::default(),
+        };
+        let mut translation = None;
+        let mut consumed = None;
         // The reply's destination is the client.
         let found = {
             let place = self.table.place(&key, Direction::Output);
             let mut shard = self.table.shard(place).lock();
-            match shard.lookup_out(&key, place.chain) {
-                Some(i) => {
-                    let seg = Segment {
-                        dir: Direction::Output,
-                        tcp,
-                        len,
-                        now,
-                    };
-                    if let Some(client) =
-                        self.table
-                            .track(&mut shard, i, seg, self.tunables.timeouts(engaged))
-                    {
-                        self.defense.remember_client(client);
+            let proxied = |e: &Entry| e.flags.has(EntryFlags::PROXIED);
+            match (shard.lookup_out(&key, place.chain), tcp) {
+                (Some(i), Some(t)) if shard.entry(i).is_some_and(proxied) => {
+                    match self.server_segment(&mut shard, i, t, &options, now, engaged) {
+                        ServerSegment::Translate(tr) => {
+                            translation = Some(tr);
+                            self.track_reply(&mut shard, i, tcp, len, now, engaged)
+                        }
+                        ServerSegment::Consumed(r) => {
+                            consumed = Some(r);
+                            None
+                        }
                     }
-                    shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
-                        r.svc.outbound(len);
-                        r.stats.outbound(len);
-                        (e.vaddr, e.vport)
-                    })
                 }
-                None => None,
+                (Some(i), _) => self.track_reply(&mut shard, i, tcp, len, now, engaged),
+                (None, _) => None,
             }
         };
+        if let Some(r) = consumed {
+            if let Some(r) = r {
+                self.send_reply(r);
+            }
+            return Verdict::Drop;
+        }
         let Some((vaddr, vport)) = found else {
             let arrival = Arrival {
                 len,
@@ -150,7 +162,42 @@ impl DataPath {
             return self.no_entry(skb, pkt, &key, tcp, &arrival);
         };
         self.global.outbound(len);
+        if let Some(tr) = translation {
+            if translate(skb, pkt, |h, mode| synproxy::to_client(h, &tr, mode)).is_err() {
+                return self.rewrite_failed();
+            }
+        }
         self.reply_from_service(skb, pkt, vaddr, vport)
+    }
+
+    /// Applies a real server's segment to its entry `i` of `shard`; returns the VIP and
+    /// port to answer from.
+    fn track_reply(
+        &self,
+        shard: &mut Shard,
+        i: u32,
+        tcp: Option<TcpInfo>,
+        len: u32,
+        now: u64,
+        engaged: bool,
+    ) -> Option<(u32, u16)> {
+        let seg = Segment {
+            dir: Direction::Output,
+            tcp,
+            len,
+            now,
+        };
+        if let Some(client) = self
+            .table
+            .track(shard, i, seg, self.tunables.timeouts(engaged))
+        {
+            self.defense.remember_client(client);
+        }
+        shard.entry(i).zip(shard.refs(i)).map(|(e, r)| {
+            r.svc.outbound(len);
+            r.stats.outbound(len);
+            (e.vaddr, e.vport)
+        })
     }
 
     /// Whether the TCP or UDP packet whose headers are `h` comes from a real server's

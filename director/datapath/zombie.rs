@@ -90,6 +90,7 @@ impl DataPath {
                         now: a.now,
                     },
                     engaged: a.engaged,
+                    proven: None,
                 };
                 if self.open(&opening).is_none() {
                     return Verdict::Drop;
