@@ -19,11 +19,11 @@ use kernel::{delayed_work, jiffies, meminfo::MemInfo, net::genetlink, prelude::*
 const SWEEP_MS: u32 = 250;
 
 /// Removes expired entries, in process context.
-struct Sweeper(Arc<table::Table>);
+struct Sweeper(Arc<datapath::DataPath>);
 
 impl delayed_work::Handler for Sweeper {
     fn run(&self) {
-        self.0.expire(jiffies::now());
+        self.0.sweep(jiffies::now());
     }
 }
 
@@ -60,8 +60,24 @@ impl Director {
         let table = table::Table::new(capacity)?;
         let controller =
             Arc::pin_init(defense::Controller::new(Arc::clone(&tunables))?, GFP_KERNEL)?;
-        let sysctls = sysctls::register(&tunables, &stats, &global, &malformed, &controller)?;
-        let sweeper = delayed_work::Periodic::start(Sweeper(Arc::clone(&table)), SWEEP_MS)?;
+        let proxy = Arc::new(stats::ProxyStats::new()?, GFP_KERNEL)?;
+        let sysctls =
+            sysctls::register(&tunables, &stats, &global, &malformed, &controller, &proxy)?;
+        let dp = Arc::new(
+            datapath::DataPath {
+                store: Arc::clone(&store),
+                table: Arc::clone(&table),
+                global: Arc::clone(&global),
+                malformed,
+                defense: Arc::clone(&controller),
+                tunables: Arc::clone(&tunables),
+                zombie_resets: datapath::DataPath::zombie_reset_limit(),
+                cookies: datapath::DataPath::cookie_secrets(),
+                proxy,
+            },
+            GFP_KERNEL,
+        )?;
+        let sweeper = delayed_work::Periodic::start(Sweeper(Arc::clone(&dp)), SWEEP_MS)?;
         let ticker = delayed_work::Periodic::start(
             defense::Ticker {
                 controller: Arc::clone(&controller),
@@ -71,26 +87,13 @@ impl Director {
         )?;
         let control = genetlink::Registration::new(
             control::Control {
-                store: Arc::clone(&store),
-                global: Arc::clone(&global),
-                table: Arc::clone(&table),
-                defense: Arc::clone(&controller),
-                tunables: Arc::clone(&tunables),
-            },
-            module,
-        )?;
-        let dp = Arc::new(
-            datapath::DataPath {
                 store,
-                table: Arc::clone(&table),
                 global,
-                malformed,
+                table: Arc::clone(&table),
                 defense: controller,
                 tunables,
-                zombie_resets: datapath::DataPath::zombie_reset_limit(),
-                cookies: datapath::DataPath::cookie_secrets(),
             },
-            GFP_KERNEL,
+            module,
         )?;
         let hooks = hooks::Hooks::register(Arc::clone(&stats), dp)?;
         Ok(Self {

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Traffic counters and drop counters, global, per service and per real server, and what
-//! each hook has seen.
+//! Traffic counters and drop counters, global, per service and per real server, what each
+//! hook has seen, and the SYN proxy's counts.
 
 use crate::logic::{
     drops::{DropReason, DROP_REASON_COUNT},
     packet::ParseError,
     proto::Attr,
+    synproxy::ProxyCount,
 };
 use kernel::{net::genetlink::Msg, net::netfilter::Hook, percpu::PerCpuCounters, prelude::*};
 
@@ -156,5 +157,29 @@ impl HookStats {
             packets: self.counters.get(i),
             bytes: self.counters.get(i + 1),
         })
+    }
+}
+
+/// The SYN proxy's counters (`logic::synproxy::ProxyCount`), per CPU.
+pub(crate) struct ProxyStats {
+    counters: PerCpuCounters<{ ProxyCount::ALL.len() }>,
+}
+
+impl ProxyStats {
+    /// Counters at zero. Might sleep.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            counters: PerCpuCounters::new()?,
+        })
+    }
+
+    /// Counts one `c`.
+    pub(crate) fn count(&self, c: ProxyCount) {
+        self.counters.add(c.index(), 1);
+    }
+
+    /// The count of `c`.
+    pub(crate) fn get(&self, c: ProxyCount) -> u64 {
+        self.counters.get(c.index())
     }
 }

@@ -4,13 +4,14 @@
 
 use super::{
     defense::Controller,
-    stats::{HookStats, MalformedStats, Stats},
+    stats::{HookStats, MalformedStats, ProxyStats, Stats},
     tunables::{RangedInt, Tunables},
 };
 use crate::logic::{
     defense::Level,
     drops::DropReason,
     packet::ParseError,
+    synproxy::ProxyCount,
     sysctl::{format_value, parse_write},
     timeouts::TimeoutRow,
 };
@@ -123,6 +124,7 @@ enum Field {
     Malformed(ParseError),
     DefenseSwitches,
     KnownClientPasses,
+    Proxy(ProxyCount),
 }
 
 /// The counters read-only files show: the hooks', the director's drops, the defense's.
@@ -131,6 +133,7 @@ struct Counters {
     global: Arc<Stats>,
     malformed: Arc<MalformedStats>,
     defense: Arc<Controller>,
+    proxy: Arc<ProxyStats>,
 }
 
 struct CounterFile {
@@ -148,6 +151,7 @@ impl Value for CounterFile {
             Field::Malformed(why) => c.malformed.get(why),
             Field::DefenseSwitches => c.defense.switches(),
             Field::KnownClientPasses => c.defense.known_passes(),
+            Field::Proxy(what) => c.proxy.get(what),
         };
         show_count(v, out)
     }
@@ -170,6 +174,7 @@ pub(crate) fn register(
     global: &Arc<Stats>,
     malformed: &Arc<MalformedStats>,
     defense: &Arc<Controller>,
+    proxy: &Arc<ProxyStats>,
 ) -> Result<Registration> {
     let mut e = KVec::new();
     let level = LevelFile {
@@ -218,6 +223,7 @@ pub(crate) fn register(
             global: Arc::clone(global),
             malformed: Arc::clone(malformed),
             defense: Arc::clone(defense),
+            proxy: Arc::clone(proxy),
         },
         GFP_KERNEL,
     )?;
@@ -238,7 +244,9 @@ pub(crate) fn register(
         ParseError::ALL.map(|why| (kernel_name(why.sysctl_name()), Field::Malformed(why)));
     let counters = Iterator::chain(hook_counters.into_iter(), drop_counters);
     let counters = Iterator::chain(counters, malformed_counters);
-    for (name, field) in Iterator::chain(counters, defense_counters) {
+    let counters = Iterator::chain(counters, defense_counters);
+    let proxy_counters = ProxyCount::ALL.map(|c| (kernel_name(c.sysctl_name()), Field::Proxy(c)));
+    for (name, field) in Iterator::chain(counters, proxy_counters) {
         let file = CounterFile {
             from: Arc::clone(&from),
             field,

@@ -28,6 +28,7 @@ use crate::logic::{
     fifo::Fifo,
     hash::SipKey,
     sizing::{self, Layout},
+    synproxy,
     tcp_state::{Direction, Table as StateTable, TcpFlags, TcpState},
     timeouts::TimeoutRow,
     wheel::Wheel,
@@ -306,6 +307,14 @@ fn unlink(
     Some(())
 }
 
+/// What the sweep does with an entry that expired.
+pub(crate) enum Expired {
+    /// Remove it.
+    Remove,
+    /// Keep it, to expire again at this tick.
+    Keep(u64),
+}
+
 /// What the data path needs of a TCP header.
 #[derive(Clone, Copy)]
 pub(crate) struct TcpInfo {
@@ -475,19 +484,26 @@ impl Table {
         None
     }
 
-    /// Removes every entry that expired by `now`; returns how many. Process context.
-    pub(crate) fn expire(&self, now: u64) -> u32 {
-        let mut n = 0;
-        for s in self.shards.iter() {
-            let mut guard = s.lock();
-            let shard = &mut *guard;
-            while let Some(i) = shard.wheel.pop_expired(&mut shard.entries, now) {
-                // `pop_expired` disarmed it already; `remove` unhashes and frees it.
-                self.remove(shard, i);
-                n += 1;
+    /// Removes the entries of shard `s` that expired by `now`, except those `decide` keeps
+    /// (to expire again later, after `now`). Process context.
+    pub(crate) fn expire_shard(
+        &self,
+        s: usize,
+        now: u64,
+        mut decide: impl FnMut(&mut Entry) -> Expired,
+    ) {
+        let Some(s) = self.shards.get(s) else {
+            return;
+        };
+        let mut guard = s.lock();
+        let shard = &mut *guard;
+        while let Some(i) = shard.wheel.pop_expired(&mut shard.entries, now) {
+            // `pop_expired` disarmed it already; `remove` unhashes and frees it.
+            match shard.entries.get_mut(i as usize).map(&mut decide) {
+                Some(Expired::Keep(at)) => shard.rearm(i, at.max(now + 1)),
+                _ => self.remove(shard, i),
             }
         }
-        n
     }
 
     /// Removes every entry. Process context.
@@ -555,7 +571,13 @@ impl Table {
                 e.flags.clear(EntryFlags::ACTIVE);
             }
         }
-        let expires = expiry(e.timeout_row(), now, timeouts);
+        let expires = if e.flags.has(EntryFlags::PROXIED) && e.state == TcpState::SynRecv {
+            // A proxied entry in set-up: the sweep sends the SYN again if the real server
+            // stays silent this long.
+            now.saturating_add(synproxy::setup_wait_secs(0).saturating_mul(jiffies::HZ))
+        } else {
+            expiry(e.timeout_row(), now, timeouts)
+        };
         // A segment from the real server that is neither a SYN nor a RST, after its SYN+ACK
         // (the entry was past SR): the server accepted the client's handshake, so the client is
         // real and becomes known (once per connection).
@@ -589,9 +611,7 @@ impl Table {
         }
         proven.then_some(client)
     }
-}
 
-impl Table {
     /// Moves entry `i` of `shard`, a connection the SYN proxy set up, to ESTABLISHED once
     /// its real server answered: as [`Table::track`] would for the segment that did it,
     /// with the client known (its cookie proved it). Returns the client's address.

@@ -21,6 +21,56 @@
 use crate::logic::checksum;
 use crate::logic::packet::CsumMode;
 use crate::logic::tcp_state::TcpFlags;
+use core::ffi::CStr;
+
+/// What the SYN proxy counts, each shown as a read-only sysctl file of its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyCount {
+    /// SYNs answered with a cookie.
+    CookiesSent = 0,
+    /// ACKs whose cookie was valid.
+    CookiesValid = 1,
+    /// ACKs whose cookie was not (also counted as blind ACKs).
+    CookiesRefused = 2,
+    /// Connections whose real server refused (reset) or stayed silent: the client was
+    /// reset.
+    SetupFailures = 3,
+}
+
+impl ProxyCount {
+    /// Every count, in the order of their numbers.
+    pub const ALL: [ProxyCount; 4] = [
+        ProxyCount::CookiesSent,
+        ProxyCount::CookiesValid,
+        ProxyCount::CookiesRefused,
+        ProxyCount::SetupFailures,
+    ];
+
+    /// The index of its counter.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Its sysctl file's name.
+    pub const fn sysctl_name(self) -> &'static CStr {
+        match self {
+            ProxyCount::CookiesSent => c"syn_cookies_sent",
+            ProxyCount::CookiesValid => c"syn_cookies_valid",
+            ProxyCount::CookiesRefused => c"syn_cookies_refused",
+            ProxyCount::SetupFailures => c"syn_proxy_failures",
+        }
+    }
+}
+
+/// How many times the director sends its SYN to a silent real server again before it
+/// gives the connection up (and resets the client).
+pub const SYN_RESENDS: u8 = 2;
+
+/// Seconds a proxied entry in set-up waits for its real server after the director's SYN
+/// was sent again `resends` times: 1, 2, 4 (7 in all before it gives up).
+pub const fn setup_wait_secs(resends: u8) -> u64 {
+    1 << resends
+}
 
 /// The shifts between the client's view of a connection and the real server's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -161,8 +161,8 @@ every_tunable_range() {
   diag "$n writable sysctls: min and max accepted, min-1 and max+1 refused (EINVAL), defaults restored (conn_max 1..$(sc conn_max))"
 }
 
-# The read-only counters (director/sysctls.rs: hooks, drop reasons, defense, and
-# malformed_<reason> of logic/packet.rs).
+# The read-only counters (director/sysctls.rs: hooks, drop reasons, defense,
+# malformed_<reason> of logic/packet.rs, and the SYN proxy's of logic/synproxy.rs).
 COUNTERS="local_in_packets local_in_bytes forward_packets forward_bytes local_out_packets
   local_out_bytes syn_rate_drops entry_evictions route_errors zombie_replies table_full malformed
   blind_acks rewrite_failures defense_switches known_client_passes malformed_ipv4_truncated
@@ -170,7 +170,8 @@ COUNTERS="local_in_packets local_in_bytes forward_packets forward_bytes local_ou
   malformed_total_length_below_header malformed_total_length_beyond_buffer malformed_fragment
   malformed_tcp_truncated malformed_tcp_bad_data_offset malformed_tcp_header_beyond_segment
   malformed_udp_truncated malformed_udp_bad_length malformed_icmp_truncated
-  malformed_icmp_bad_quote"
+  malformed_icmp_bad_quote syn_cookies_sent syn_cookies_valid syn_cookies_refused
+  syn_proxy_failures"
 
 # The directory holds exactly the table's tunables, mode 644, and the counters, mode 444.
 # An unprivileged process (one for every file) writes each tunable a value in its range

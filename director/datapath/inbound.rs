@@ -248,9 +248,9 @@ impl DataPath {
     }
 
     /// A new TCP flow while the SYN proxy answers: a SYN gets a cookie SYN+ACK; an ACK
-    /// with a valid cookie (at the defense's rate, as a SYN would be) opens the entry and
-    /// the director's handshake with a real server; anything else, or an ACK with a bad
-    /// cookie (a blind ACK), is dropped.
+    /// (without FIN) with a valid cookie (at the defense's rate, as a SYN would be) opens
+    /// the entry and the director's handshake with a real server; anything else, or an ACK
+    /// with a bad cookie (a blind ACK), is dropped.
     fn proxied_new_flow<'a>(
         &'a self,
         skb: &mut SkBuff,
@@ -263,7 +263,10 @@ impl DataPath {
             self.answer_syn(skb, pkt, &c.key, t);
             return Verdict::Drop;
         }
-        if !t.flags.has(TcpFlags::ACK) || t.flags.has(TcpFlags::SYN) || t.flags.has(TcpFlags::RST) {
+        // Only an ACK (with data or not) may complete a handshake: a FIN has nothing to
+        // open, so it opens nothing.
+        let closing = TcpFlags::SYN | TcpFlags::RST | TcpFlags::FIN;
+        if !t.flags.has(TcpFlags::ACK) || t.flags.0 & closing != 0 {
             return Verdict::Drop;
         }
         let Some(proven) = self.check_cookie(skb, pkt, &c.key, t) else {

@@ -31,7 +31,7 @@ use icmp::icmp_quote;
 use super::{
     config::{ServiceKey, Store},
     defense::Controller,
-    stats::{MalformedStats, Stats},
+    stats::{MalformedStats, ProxyStats, Stats},
     table::Table,
     tunables::Tunables,
 };
@@ -63,12 +63,26 @@ pub(crate) struct DataPath {
     pub(crate) zombie_resets: RateLimit,
     /// The SYN proxy's cookie secrets, chosen at load.
     pub(crate) cookies: cookie::Secrets,
+    /// The SYN proxy's counters.
+    pub(crate) proxy: Arc<ProxyStats>,
 }
 
 impl DataPath {
     /// The rate limit [`DataPath::zombie_resets`] starts with.
     pub(crate) const fn zombie_reset_limit() -> RateLimit {
         RateLimit::new(ZOMBIE_RESETS_PER_SEC, jiffies::HZ)
+    }
+
+    /// Expires entries: the sweep, every 250 ms in process context. Each shard's expired
+    /// entries are removed, except proxied ones in set-up whose real server is silent: their
+    /// SYN is sent again, or they are given up ([`DataPath::setup_expired`]).
+    pub(crate) fn sweep(&self, now: u64) {
+        for s in 0..self.table.shard_count() {
+            let mut todo = synproxy::SetupSends::new();
+            self.table
+                .expire_shard(s, now, |e| self.setup_expired(e, now, &mut todo));
+            self.send_setup(&todo);
+        }
     }
 
     /// Counts a drop for the service `svc` and for the director.

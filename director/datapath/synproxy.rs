@@ -6,12 +6,12 @@
 //! server's SYN+ACK completes it, and the connection's segments are translated from then
 //! on (`logic::synproxy`).
 
-use crate::director::table::{Shard, TcpInfo};
+use crate::director::table::{Expired, Shard, TcpInfo};
 use crate::logic::{
     cookie::{self, Flow, Options as Carried},
     entry::{Entry, EntryFlags, FlowKey},
     packet::{self, Packet, Reset, Segment, Transport, MAX_HEADERS, SEGMENT_MAX_LEN},
-    synproxy::Translation,
+    synproxy::{setup_wait_secs, ProxyCount, Translation, SYN_RESENDS},
     tcp_options::{self, Options, Timestamp},
     tcp_state::{TcpFlags, TcpState},
 };
@@ -63,6 +63,53 @@ impl Proven {
             _ => 0,
         };
         e.proxy_wscale = announced;
+    }
+}
+
+/// The director's SYN to a real server, in a client's name.
+struct ServerSyn {
+    /// The client's address and port.
+    client: (u32, u16),
+    rs: (u32, u16),
+    isn: u32,
+    options: Options,
+    ecn: bool,
+    window: u16,
+}
+
+/// A segment the sweep sends for a proxied entry in set-up.
+#[derive(Clone, Copy)]
+pub(super) enum SetupSend {
+    /// The SYN again.
+    Resend(Entry),
+    /// Resets to the client and the server: the server stayed silent.
+    GiveUp(Entry),
+}
+
+/// The set-up segments of one shard's sweep, sent once its lock is released (a few per
+/// sweep: the rest wait for the next).
+pub(super) struct SetupSends {
+    sends: [Option<SetupSend>; 8],
+    n: usize,
+}
+
+impl SetupSends {
+    pub(super) const fn new() -> Self {
+        Self {
+            sends: [None; 8],
+            n: 0,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.n >= self.sends.len()
+    }
+
+    fn push(&mut self, s: SetupSend) {
+        if let Some(slot) = self.sends.get_mut(self.n) {
+            *slot = Some(s);
+            self.n += 1;
+        }
     }
 }
 
@@ -195,7 +242,7 @@ impl DataPath {
         if ecn && answer.is_some() {
             flags |= TcpFlags::ECE;
         }
-        send_built(
+        let sent = send_built(
             &Segment {
                 src: key.daddr,
                 dst: key.saddr,
@@ -212,6 +259,9 @@ impl DataPath {
             },
             route,
         );
+        if sent {
+            self.proxy.count(ProxyCount::CookiesSent);
+        }
     }
 
     /// Checks the cookie of a client's ACK that has no entry: what it proves, or `None`
@@ -225,7 +275,11 @@ impl DataPath {
     ) -> Option<Proven> {
         let isn = t.seq.wrapping_sub(1);
         let cookie = t.ack_seq.wrapping_sub(1);
-        let mss = cookie::check(&self.cookies, flow_of(key), isn, cookie, count_now())?;
+        let Some(mss) = cookie::check(&self.cookies, flow_of(key), isn, cookie, count_now()) else {
+            self.proxy.count(ProxyCount::CookiesRefused);
+            return None;
+        };
+        self.proxy.count(ProxyCount::CookiesValid);
         let o = options_in(skb, pkt);
         let window = match pkt.transport {
             Transport::Tcp(t) => t.window,
@@ -246,15 +300,6 @@ impl DataPath {
     /// Sends real server `rs` the SYN of the director's handshake for the proven client
     /// of flow `key`: the client's initial sequence number and options.
     pub(super) fn syn_to_server(&self, key: &FlowKey, rs: (u32, u16), p: &Proven, guard: &Guard) {
-        let cfg = self.store.read(guard);
-        let route = match next_hop(cfg, rs.0.to_be_bytes(), guard) {
-            Ok(Next::Out(r)) => r.into_owned(),
-            Ok(Next::Local) => match Route::output(rs.0.to_be_bytes()) {
-                Ok(r) => r,
-                Err(_) => return,
-            },
-            Err(_) => return,
-        };
         let (carried, options) = match (p.carried, p.client_ts) {
             (Some((c, _)), Some(val)) => (
                 c,
@@ -273,27 +318,126 @@ impl DataPath {
                 },
             ),
         };
-        let mut flags = TcpFlags::SYN;
-        if carried.ecn {
-            flags |= TcpFlags::ECE | TcpFlags::CWR;
-        }
         // A SYN's window is unscaled: the client's, as its ACK gave it, unscaled.
         let shift = carried.wscale.unwrap_or(0).min(14);
         let window = ((p.window as u32) << shift).min(u16::MAX as u32) as u16;
+        let syn = ServerSyn {
+            client: (key.saddr, key.sport),
+            rs,
+            isn: p.isn,
+            options,
+            ecn: carried.ecn,
+            window,
+        };
+        self.send_server_syn(&syn, guard);
+    }
+
+    /// Sends the director's SYN again for entry `e` in set-up, from what the entry keeps:
+    /// the MSS from its cookie and the other options from the timestamp the client got,
+    /// but no timestamp (the client's own value is not kept) and a full window.
+    fn resend_syn(&self, e: &Entry) {
+        let key = e.in_key();
+        let mss = cookie::check(
+            &self.cookies,
+            flow_of(&key),
+            e.client_isn,
+            e.proxy_seq,
+            count_now(),
+        )
+        .unwrap_or(cookie::MSS_TABLE[0]);
+        let carried = if e.proxy_ts != 0 {
+            Carried::from_timestamp(e.proxy_ts)
+        } else {
+            Carried::default()
+        };
+        let syn = ServerSyn {
+            client: (e.client_addr, e.client_port),
+            rs: (e.rs_addr, e.rs_port),
+            isn: e.client_isn,
+            options: Options {
+                mss: Some(mss),
+                wscale: carried.wscale,
+                sack_perm: carried.sack,
+                timestamp: None,
+            },
+            ecn: carried.ecn,
+            window: u16::MAX,
+        };
+        let guard = rcu::read_lock();
+        self.send_server_syn(&syn, &guard);
+    }
+
+    /// Sends `syn` to its real server, by the route rule.
+    fn send_server_syn(&self, syn: &ServerSyn, guard: &Guard) {
+        let cfg = self.store.read(guard);
+        let route = match next_hop(cfg, syn.rs.0.to_be_bytes(), guard) {
+            Ok(Next::Out(r)) => r.into_owned(),
+            Ok(Next::Local) => match Route::output(syn.rs.0.to_be_bytes()) {
+                Ok(r) => r,
+                Err(_) => return,
+            },
+            Err(_) => return,
+        };
+        let mut flags = TcpFlags::SYN;
+        if syn.ecn {
+            flags |= TcpFlags::ECE | TcpFlags::CWR;
+        }
         send_built(
             &Segment {
-                src: key.saddr,
-                dst: rs.0,
-                src_port: key.sport,
-                dst_port: rs.1,
-                seq: p.isn,
+                src: syn.client.0,
+                dst: syn.rs.0,
+                src_port: syn.client.1,
+                dst_port: syn.rs.1,
+                seq: syn.isn,
                 ack_seq: 0,
                 flags,
-                window,
-                options,
+                window: syn.window,
+                options: syn.options,
             },
             route,
         );
+    }
+
+    /// What the sweep does with proxied entry `e` in set-up when it expires (its real
+    /// server silent): sends the SYN again (`SYN_RESENDS` times, waiting 2, then 4 s), then
+    /// gives up, resetting the client and the server. Anything else expires as usual.
+    pub(super) fn setup_expired(&self, e: &mut Entry, now: u64, todo: &mut SetupSends) -> Expired {
+        if !Self::in_setup(e) {
+            return Expired::Remove;
+        }
+        if todo.is_full() {
+            // Next sweep.
+            return Expired::Keep(now + 1);
+        }
+        let resends = e.proxy_wscale >> 4;
+        if resends < SYN_RESENDS {
+            e.proxy_wscale += 1 << 4;
+            todo.push(SetupSend::Resend(*e));
+            Expired::Keep(now.saturating_add(setup_wait_secs(resends + 1) * jiffies::HZ))
+        } else {
+            todo.push(SetupSend::GiveUp(*e));
+            Expired::Remove
+        }
+    }
+
+    /// Sends what [`DataPath::setup_expired`] asked for, outside the shard's lock.
+    pub(super) fn send_setup(&self, todo: &SetupSends) {
+        for s in todo.sends.iter().flatten() {
+            match s {
+                SetupSend::Resend(e) => self.resend_syn(e),
+                SetupSend::GiveUp(e) => {
+                    self.reset_client(e);
+                    self.reset_real_server(&Reset {
+                        src: e.client_addr,
+                        dst: e.rs_addr,
+                        src_port: e.client_port,
+                        dst_port: e.rs_port,
+                        seq: e.client_isn.wrapping_add(1),
+                        ack_seq: None,
+                    });
+                }
+            }
+        }
     }
 
     /// The real server's answer to the director's SYN, for the proxied entry `e` still in
@@ -308,7 +452,6 @@ impl DataPath {
         options: &Options,
     ) -> Option<bool> {
         if t.flags.has(TcpFlags::RST) {
-            self.reset_client(e);
             return Some(false);
         }
         if !(t.flags.has(TcpFlags::SYN) && t.flags.has(TcpFlags::ACK))
@@ -372,8 +515,10 @@ impl DataPath {
         );
     }
 
-    /// Resets the client of proxied entry `e`, whose real server refused the connection.
+    /// Resets the client of proxied entry `e`, whose real server refused the connection or
+    /// stayed silent (a set-up failure).
     fn reset_client(&self, e: &Entry) {
+        self.proxy.count(ProxyCount::SetupFailures);
         let Ok(route) = Route::output(e.client_addr.to_be_bytes()) else {
             return;
         };

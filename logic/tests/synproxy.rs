@@ -74,14 +74,18 @@ fn sack(blocks: &[(u32, u32)]) -> Vec<u8> {
 
 const ACK: u8 = TcpFlags::ACK;
 
+/// Shifts of the scenarios below: sequence 1000, timestamps 50, the server's window scale
+/// 7 and the director's 5.
+const SHIFTS: Translation = Translation {
+    seq: 1000,
+    ts: 50,
+    server_wscale: 7,
+    client_wscale: 5,
+};
+
 #[test]
 fn a_server_segment_gets_the_directors_sequence_timestamp_and_window() {
-    let t = Translation {
-        seq: 1000,
-        ts: 50,
-        server_wscale: 7,
-        client_wscale: 5,
-    };
+    let t = SHIFTS;
     for lead in 0..4 {
         let mut b = segment(0xffff_fff0, 77, ACK, 100, lead, &timestamp(9, 8), b"data");
         to_client(&mut b, &t, CsumMode::Full).unwrap();
@@ -107,12 +111,7 @@ fn a_server_segment_gets_the_directors_sequence_timestamp_and_window() {
 
 #[test]
 fn a_client_segment_gets_the_servers_acknowledgment_sack_and_echo() {
-    let t = Translation {
-        seq: 1000,
-        ts: 50,
-        server_wscale: 7,
-        client_wscale: 5,
-    };
+    let t = SHIFTS;
     for lead in 0..4 {
         let mut opts = timestamp(9, 59);
         opts.extend(sack(&[(2000, 3000), (500, 900)]));
@@ -206,4 +205,27 @@ fn random_segments_keep_valid_checksums_and_never_panic() {
         }
         assert!(valid(&b));
     }
+}
+
+#[test]
+fn proxy_counts_are_numbered_in_order_and_named_apart_from_the_drops() {
+    use ipvsd_logic::drops::DropReason;
+    use ipvsd_logic::synproxy::ProxyCount;
+    let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.sysctl_name()).collect();
+    for (i, c) in ProxyCount::ALL.into_iter().enumerate() {
+        assert_eq!(c.index(), i);
+        assert!(
+            !names.contains(&c.sysctl_name()),
+            "{:?} clashes",
+            c.sysctl_name()
+        );
+        names.push(c.sysctl_name());
+    }
+}
+
+#[test]
+fn setup_waits_double() {
+    use ipvsd_logic::synproxy::{setup_wait_secs, SYN_RESENDS};
+    let waits: Vec<u64> = (0..=SYN_RESENDS).map(setup_wait_secs).collect();
+    assert_eq!(waits, [1, 2, 4]);
 }
