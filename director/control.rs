@@ -19,9 +19,10 @@ use super::{
 };
 use crate::logic::{
     defense::Level,
-    entry::Protocol,
-    proto::{ipproto, Attr, Cmd, Payload, FAMILY_NAME_NUL},
+    entry::{EntryFlags, Protocol},
+    proto::{ipproto, Attr, Cmd, Payload, CONN_STATE_SYN_PROXY, FAMILY_NAME_NUL},
     sched::SchedKind,
+    tcp_state::TcpState,
 };
 use core::sync::atomic::Ordering;
 use kernel::{
@@ -464,10 +465,12 @@ impl Control {
                     m.put_u16(Attr::ConnVport, e.vport)?;
                     m.put_be32_bytes(Attr::ConnDaddr, e.rs_addr.to_be_bytes())?;
                     m.put_u16(Attr::ConnDport, e.rs_port)?;
-                    let state = if e.protocol == Protocol::Tcp {
-                        e.state as u8
-                    } else {
-                        0
+                    let state = match e.protocol {
+                        Protocol::Udp => 0,
+                        _ if e.flags.has(EntryFlags::PROXIED) && e.state == TcpState::SynRecv => {
+                            CONN_STATE_SYN_PROXY
+                        }
+                        Protocol::Tcp => e.state as u8,
                     };
                     m.put_u8(Attr::ConnState, state)?;
                     m.put_u32(Attr::ConnExpires, expires.min(u32::MAX.into()) as u32)

@@ -231,7 +231,8 @@ pub enum Attr {
     ConnDaddr = 29,
     /// `u16`: the real server's port.
     ConnDport = 30,
-    /// `u8`: the TCP state (`tcp_state::State as u8`), or 0 for UDP.
+    /// `u8`: the TCP state (`tcp_state::State as u8`), [`CONN_STATE_SYN_PROXY`] for a
+    /// proxied entry in set-up, or 0 for UDP.
     ConnState = 31,
     /// `u32`: seconds until the entry expires.
     ConnExpires = 32,
@@ -364,9 +365,13 @@ pub mod ipproto {
     pub const UDP: u8 = 17;
 }
 
+/// The `CONN_STATE` value of an entry the SYN proxy is setting up (the director's SYN to its
+/// real server not answered yet): not a `TcpState`, a value of the dump only.
+pub const CONN_STATE_SYN_PROXY: u8 = 11;
+
 /// The names `ipvsadm -L -c` prints for each TCP state, indexed by the `CONN_STATE` value
-/// (NONE ES SS SR FW TW CL CW LA LI SA).
-pub const TCP_STATE_NAMES: [&str; 11] = [
+/// (NONE ES SS SR FW TW CL CW LA LI SA, then [`CONN_STATE_SYN_PROXY`]).
+pub const TCP_STATE_NAMES: [&str; 12] = [
     "NONE",
     "ESTABLISHED",
     "SYN_SENT",
@@ -378,4 +383,5 @@ pub const TCP_STATE_NAMES: [&str; 11] = [
     "LAST_ACK",
     "LISTEN",
     "SYNACK",
+    "SYN_PROXY",
 ];

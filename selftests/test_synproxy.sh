@@ -16,8 +16,9 @@
 #   window scale (3 or less) differs from the one the director announced (7), with offloads off (full
 #   checksums updated; the other scenarios run with them on: offloaded checksums);
 # - a real server port where nothing listens resets the client's connection; a silent real
-#   server gets the director's SYN three times (after 1 and 2 more seconds), then the
-#   client is reset (7 s after its handshake) and no entry is left.
+#   server gets the director's SYN three times (after 1 and 2 more seconds), the dump
+#   showing the entry in SYN_PROXY meanwhile, then the client is reset (7 s after its
+#   handshake) and no entry is left.
 . "$(dirname "$0")/lib.sh"
 plan 7
 mod_unload; topo_setup; mod_load
@@ -178,7 +179,7 @@ refused_port_resets_the_client() {
 }
 
 silent_server_resets_the_client() {
-  local out t0 t1 syns f0
+  local out t0 t1 syns f0 cpid st i
   proxy_setup
   f0=$(drops syn_proxy_failures)
   adm -A -t "$VIP:83" -s rr
@@ -187,8 +188,14 @@ silent_server_resets_the_client() {
   in_ns rs1 ip route add blackhole "$CL1/32" || fail "could not silence rs1"
   cap_start psilent "tcp port 8083 or tcp port 83" cl1 rs1
   t0=$(date +%s)
-  out=$(client_waits 83 30000)
+  client_waits 83 30000 > /tmp/silent.out 2>&1 &
+  cpid=$!
+  # While the director waits for rs1, the dump shows the entry in set-up.
+  for ((i = 0; i < 25; i++)); do st=$(conn_entry 83) && break; nap 0.2; done
+  wait "$cpid"
   t1=$(date +%s)
+  out=$(< /tmp/silent.out)
+  [[ ${st:-} == SYN_PROXY\ * ]] || fail "the entry in set-up is shown as '${st:-none}', not SYN_PROXY"
   cap_stop psilent
   in_ns rs1 ip route del blackhole "$CL1/32"
 
@@ -200,7 +207,7 @@ silent_server_resets_the_client() {
   [ $((t1 - t0)) -ge 6 ] && [ $((t1 - t0)) -le 15 ] || fail "the reset came after $((t1 - t0)) s (7 expected)"
   conn_entry 83 >/dev/null && fail "an entry is left for the given-up connection"
   expect_eq "$(( $(drops syn_proxy_failures) - f0 ))" 1 "syn_proxy_failures after a silent server"
-  diag "silent rs1:8083: $syns SYNs, the client reset after $((t1 - t0)) s, no entry left"
+  diag "silent rs1:8083: the dump showed '$st'; $syns SYNs, the client reset after $((t1 - t0)) s, no entry left"
 }
 
 syn_proxy_off_leaves_the_handshake_to_the_servers() {
