@@ -19,7 +19,7 @@
 //! sum, which these changes leave alone.
 
 use crate::logic::checksum;
-use crate::logic::packet::CsumMode;
+use crate::logic::packet::{CsumMode, Icmp, Packet, Transport, IPPROTO_TCP};
 use crate::logic::tcp_state::TcpFlags;
 use core::ffi::CStr;
 
@@ -60,6 +60,47 @@ impl ProxyCount {
             ProxyCount::SetupFailures => c"syn_proxy_failures",
         }
     }
+}
+
+/// Shifts the sequence number of the TCP segment quoted by the ICMP error `pkt` (parsed
+/// from `buf`) by `by`: a client's error about a proxied connection's segment quotes the
+/// director's numbers, which the real server only knows shifted back. Updates the quoted
+/// TCP checksum when the quote holds it (`pkt.ip.total_len`) and the ICMP checksum. A quote
+/// too short to hold the sequence number is left alone.
+pub fn shift_quoted_seq(buf: &mut [u8], pkt: &Packet, by: u32) -> Result<(), Error> {
+    let Transport::Icmp(Icmp { quote: Some(q), .. }) = pkt.transport else {
+        return Ok(());
+    };
+    let tcp = q.offset + q.header_len;
+    let seq_at = tcp + SEQ;
+    if q.protocol != IPPROTO_TCP || seq_at + 4 > pkt.ip.total_len {
+        return Ok(());
+    }
+    let icmp_csum_at = pkt.l4_offset() + 2;
+    let get16 = |b: &[u8], at: usize| b.get(at..at + 2).map(|w| u16::from_be_bytes([w[0], w[1]]));
+    let old = buf
+        .get(seq_at..seq_at + 4)
+        .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+        .ok_or(Error::Truncated)?;
+    let new = old.wrapping_add(by);
+    let mut icmp = get16(buf, icmp_csum_at).ok_or(Error::Truncated)?;
+    icmp = checksum::update32(icmp, old, new);
+    let csum_at = tcp + CSUM;
+    if csum_at + 2 <= pkt.ip.total_len {
+        let c = get16(buf, csum_at).ok_or(Error::Truncated)?;
+        let c2 = checksum::update32(c, old, new);
+        icmp = checksum::update16(icmp, c, c2);
+        buf.get_mut(csum_at..csum_at + 2)
+            .ok_or(Error::Truncated)?
+            .copy_from_slice(&c2.to_be_bytes());
+    }
+    buf.get_mut(seq_at..seq_at + 4)
+        .ok_or(Error::Truncated)?
+        .copy_from_slice(&new.to_be_bytes());
+    buf.get_mut(icmp_csum_at..icmp_csum_at + 2)
+        .ok_or(Error::Truncated)?
+        .copy_from_slice(&icmp.to_be_bytes());
+    Ok(())
 }
 
 /// How many times the director sends its SYN to a silent real server again before it

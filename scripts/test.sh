@@ -14,8 +14,8 @@ t0=$(date +%s)
 # runs, within CI's 90 minutes (measured times: README, "Test time").
 CORE_TESTS="test_sysctl_bounds test_load_unload test_hook_counts test_demo test_icmp test_route_failure
   test_zombie_timeouts test_nat test_datapath test_xmit test_routed test_fragments test_netlink test_unload_under_traffic
-  test_defense test_defense_holes test_synproxy test_bench_quick test_fuzz_genl test_fuzz_pkt test_conntrack_nft
-  test_conntrack"
+  test_defense test_defense_holes test_synproxy test_bench_quick test_fuzz_genl test_fuzz_pkt
+  test_conntrack_nft test_conntrack"
 LONG_TESTS="test_defense_floods"
 if [ -n "${TESTS:-}" ]; then
   guest_tests=$TESTS
@@ -52,7 +52,9 @@ split_tests() { # prints two lines: the tests of guest 1, then of guest 2
   sorted=$(for t in $guest_tests; do
       case " $LAST_TESTS " in *" $t "*) continue ;; esac
       echo "${SECS[$t]:-300} $t"; done | sort -rn | cut -d' ' -f2)
-  for t in $sorted $(for t in $LAST_TESTS; do case " $guest_tests " in *" $t "*) echo $t ;; esac; done); do
+  # (The lists span lines: compared as words, not as text.)
+  local all=" $(echo $guest_tests) "
+  for t in $sorted $(for t in $LAST_TESTS; do case "$all" in *" $t "*) echo $t ;; esac; done); do
     if [ "$w1" -le "$w2" ]; then g1="$g1 $t"; w1=$((w1 + ${SECS[$t]:-300}))
     else g2="$g2 $t"; w2=$((w2 + ${SECS[$t]:-300})); fi
   done

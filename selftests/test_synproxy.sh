@@ -18,9 +18,11 @@
 # - a real server port where nothing listens resets the client's connection; a silent real
 #   server gets the director's SYN three times (after 1 and 2 more seconds), the dump
 #   showing the entry in SYN_PROXY meanwhile, then the client is reset (7 s after its
-#   handshake) and no entry is left.
+#   handshake) and no entry is left;
+# - a client-side ICMP error quoting a proxied connection's segment reaches the real server
+#   with the sequence number shifted back (its path MTU drops to what the error says).
 . "$(dirname "$0")/lib.sh"
-plan 7
+plan 8
 mod_unload; topo_setup; mod_load
 trap 'kill $(jobs -p) 2>/dev/null; wait; mod_unload; topo_cleanup' EXIT
 rs_start
@@ -210,6 +212,40 @@ silent_server_resets_the_client() {
   diag "silent rs1:8083: the dump showed '$st'; $syns SYNs, the client reset after $((t1 - t0)) s, no entry left"
 }
 
+# A router on the client's side that cannot pass rs1's segments tells the VIP ("fragmentation
+# needed", MTU 1300), quoting the director's sequence number: rs1 gets it quoted with its own
+# (it takes no error about a number it never sent) and lowers its path MTU to 1300.
+client_icmp_reaches_the_server_translated() {
+  local cport nxt pm line
+  proxy_setup
+  adm -A -t "$VIP:84" -s rr
+  adm -a -t "$VIP:84" -r "$RS1:8084" -m
+  in_ns rs1 timeout 60 socat TCP-LISTEN:8084,reuseaddr SYSTEM:"head -c 3000 /dev/zero; sleep 30" \
+    >/dev/null 2>&1 &
+  wait_listen rs1 8084
+  cap_start picmp "tcp src port 84" cl1
+  # The client keeps its side open (no FIN, which would end rs1's side at once).
+  in_ns cl1 timeout 40 socat TCP:"$VIP:84" - >/dev/null 2>&1 < <(sleep 35) &
+  nap 4
+  cap_stop picmp
+  # The client's port and the next sequence number after the last data it got.
+  line=$(tcpdump -S -nr /tmp/picmp.cl1.pcap 'tcp[tcpflags] & tcp-push != 0' 2>/dev/null | tail -1)
+  read -r cport nxt < <(echo "$line" | sed 's/[:,]/ /g' | awk '{
+      for (i = 1; i < NF; i++) { if ($i == ">") { n = split($(i + 1), d, "."); c = d[n] }
+        if ($i == "seq") s = $(i + 2) }
+      print c, s }')
+  [ -n "$nxt" ] || fail "no data from rs1 in the client's capture ('$line')"
+  # rs1's route to the client shows a learned path MTU (an exception) only after one.
+  pm=$(in_ns rs1 ip route get "$CL1" | grep -o "mtu [0-9]*")
+  expect_eq "$pm" "" "rs1's path MTU to the client before the ICMP error"
+  in_ns cl1 python3 -S "$IPVSD_TOP/selftests/icmp_frag.py" "$VIP" 84 "$CL1" "$cport" "$nxt" >/dev/null ||
+    fail "icmp_frag.py failed"
+  nap 1
+  pm=$(in_ns rs1 ip route get "$CL1" | grep -o "mtu [0-9]*")
+  expect_eq "$pm" "mtu 1300" "rs1's path MTU to the client after the client side's ICMP error"
+  diag "a client-side 'fragmentation needed' quoting sequence number $nxt reached rs1 translated: its path MTU is 1300"
+}
+
 syn_proxy_off_leaves_the_handshake_to_the_servers() {
   local st ans n
   setup_svc
@@ -230,5 +266,6 @@ run_test blind_acks_open_nothing blind_acks_open_nothing
 run_test transfer_with_another_window_scale transfer_with_another_window_scale
 run_test refused_port_resets_the_client refused_port_resets_the_client
 run_test silent_server_resets_the_client silent_server_resets_the_client
+run_test client_icmp_reaches_the_server_translated client_icmp_reaches_the_server_translated
 run_test syn_proxy_off_leaves_the_handshake_to_the_servers syn_proxy_off_leaves_the_handshake_to_the_servers
 finish

@@ -6,9 +6,10 @@
 use crate::director::fault;
 use crate::logic::{
     drops::DropReason,
-    entry::{FlowKey, Protocol},
+    entry::{EntryFlags, FlowKey, Protocol},
     packet::{self, Icmp, Packet, Quote, Side, Transport},
     proto::ipproto,
+    synproxy,
     tcp_state::Direction,
 };
 use kernel::{
@@ -38,8 +39,15 @@ pub(super) fn icmp_quote(pkt: &Packet) -> Option<Quote> {
 /// The bytes of a TCP header up to the end of its checksum.
 const TCP_CHECKSUM_END: usize = 18;
 
+/// Where an ICMP error's translation points, and the shift of its quoted sequence number.
+struct QuoteTarget {
+    to: (u32, u16),
+    seq_shift: Option<u32>,
+}
+
 /// Translates an ICMP error in place: the outer address on `outer`, and the quoted address
-/// and port on the other side, become `addr`:`port`.
+/// and port on the other side, become `addr`:`port`; the quoted sequence number moves by
+/// `seq_shift` when given (a proxied connection).
 fn rewrite_icmp(
     skb: &mut SkBuff,
     pkt: &Packet,
@@ -47,6 +55,7 @@ fn rewrite_icmp(
     outer: Side,
     addr: u32,
     port: u16,
+    seq_shift: Option<u32>,
 ) -> Result {
     // Through the quoted TCP or UDP checksum, when the packet holds it.
     let quoted = if q.protocol == packet::IPPROTO_TCP {
@@ -58,6 +67,9 @@ fn rewrite_icmp(
     fault::rewrite()?;
     let hdr = skb.writable_network(n as u32)?;
     packet::rewrite_icmp_error(hdr, pkt, outer, addr, port).map_err(|_| EINVAL)?;
+    if let Some(by) = seq_shift {
+        synproxy::shift_quoted_seq(hdr, pkt, by).map_err(|_| EINVAL)?;
+    }
     skb.drop_complete_checksum();
     Ok(())
 }
@@ -67,7 +79,7 @@ impl DataPath {
     /// error from the client (`Input`, quoting a reply VIP:vport → client) the real server,
     /// for one from the real server (`Output`, quoting a request client → server) the VIP.
     /// Either way the quoted packet's reverse is the flow's key in that direction.
-    fn quote_target(&self, q: &Quote, dir: Direction) -> Option<(u32, u16)> {
+    fn quote_target(&self, q: &Quote, dir: Direction) -> Option<QuoteTarget> {
         let key = FlowKey {
             saddr: q.dst,
             daddr: q.src,
@@ -80,11 +92,21 @@ impl DataPath {
         match dir {
             Direction::Input => {
                 let e = shard.entry(shard.lookup_in(&key, place.chain)?)?;
-                Some((e.rs_addr, e.rs_port))
+                // A proxied connection's segment to the client carries the director's
+                // sequence numbers (after set-up): the server knows them shifted back.
+                let seq_shift = (e.flags.has(EntryFlags::PROXIED) && !DataPath::in_setup(e))
+                    .then(|| e.translation().seq.wrapping_neg());
+                Some(QuoteTarget {
+                    to: (e.rs_addr, e.rs_port),
+                    seq_shift,
+                })
             }
             Direction::Output => {
                 let e = shard.entry(shard.lookup_out(&key, place.chain)?)?;
-                Some((e.vaddr, e.vport))
+                Some(QuoteTarget {
+                    to: (e.vaddr, e.vport),
+                    seq_shift: None,
+                })
             }
         }
     }
@@ -104,7 +126,11 @@ impl DataPath {
         let Some(q) = icmp_quote(&pkt) else {
             return Verdict::Accept;
         };
-        let Some((addr, port)) = self.quote_target(&q, Direction::Input) else {
+        let Some(QuoteTarget {
+            to: (addr, port),
+            seq_shift,
+        }) = self.quote_target(&q, Direction::Input)
+        else {
             return Verdict::Accept;
         };
         let next = match next_hop(self.store.read(guard), addr.to_be_bytes(), guard) {
@@ -115,7 +141,7 @@ impl DataPath {
         if expires_here(&pkt, &next) {
             return Verdict::Drop;
         }
-        if rewrite_icmp(skb, &pkt, &q, Side::Destination, addr, port).is_err() {
+        if rewrite_icmp(skb, &pkt, &q, Side::Destination, addr, port, seq_shift).is_err() {
             return self.rewrite_failed();
         }
         send_on(skb, next)
@@ -130,7 +156,10 @@ impl DataPath {
         pkt: &Packet,
         q: Quote,
     ) -> Verdict<'static> {
-        let Some((vaddr, vport)) = self.quote_target(&q, Direction::Output) else {
+        let Some(QuoteTarget {
+            to: (vaddr, vport), ..
+        }) = self.quote_target(&q, Direction::Output)
+        else {
             let guard = rcu::read_lock();
             let cfg = self.store.read(&guard);
             if !cfg.is_real_server(q.protocol, q.dst.to_be_bytes(), q.dst_port) {
@@ -139,7 +168,7 @@ impl DataPath {
             self.global.count_drop(DropReason::Zombie);
             return Verdict::Drop;
         };
-        match rewrite_icmp(skb, pkt, &q, Side::Source, vaddr, vport) {
+        match rewrite_icmp(skb, pkt, &q, Side::Source, vaddr, vport, None) {
             Ok(()) => {
                 skb.untrack();
                 Verdict::Accept

@@ -229,3 +229,67 @@ fn setup_waits_double() {
     let waits: Vec<u64> = (0..=SYN_RESENDS).map(setup_wait_secs).collect();
     assert_eq!(waits, [1, 2, 4]);
 }
+
+/// An ICMP "fragmentation needed" from the client (SRC) to the VIP (DST) quoting a whole
+/// 20-byte segment VIP:80 → client with sequence number `seq` and a valid checksum.
+fn icmp_quoting(seq: u32) -> Vec<u8> {
+    let mut tcp = vec![0u8; 20];
+    tcp[0..2].copy_from_slice(&80u16.to_be_bytes());
+    tcp[2..4].copy_from_slice(&40000u16.to_be_bytes());
+    tcp[4..8].copy_from_slice(&seq.to_be_bytes());
+    tcp[12] = 5 << 4;
+    tcp[13] = ACK;
+    let c = checksum::transport_checksum(DST, SRC, 6, &tcp, 16).unwrap();
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
+    let ip = |src: u32, dst: u32, proto: u8, len: usize| {
+        let mut h = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
+        h[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        h.extend_from_slice(&src.to_be_bytes());
+        h.extend_from_slice(&dst.to_be_bytes());
+        let c = checksum::checksum(&h);
+        h[10..12].copy_from_slice(&c.to_be_bytes());
+        h
+    };
+    let mut quote = ip(DST, SRC, 6, 40);
+    quote.extend_from_slice(&tcp);
+    let mut icmp = vec![3, 4, 0, 0, 0, 0, 0x05, 0x14];
+    icmp.extend_from_slice(&quote);
+    let c = checksum::checksum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut pkt = ip(SRC, DST, 1, 20 + icmp.len());
+    pkt.extend_from_slice(&icmp);
+    pkt
+}
+
+#[test]
+fn a_quoted_sequence_number_is_shifted_with_both_checksums() {
+    use ipvsd_logic::packet::parse;
+    use ipvsd_logic::synproxy::shift_quoted_seq;
+    for by in [1u32, 1000, 0x8000_0000, u32::MAX] {
+        let mut b = icmp_quoting(0xffff_0000);
+        let pkt = parse(&b).unwrap();
+        shift_quoted_seq(&mut b, &pkt, by).unwrap();
+        assert_eq!(be32(&b, 52), 0xffff_0000u32.wrapping_add(by));
+        assert_eq!(checksum::checksum(&b[20..]), 0, "the ICMP checksum");
+        let tcp = &b[48..68];
+        let mut z = tcp.to_vec();
+        z[16] = 0;
+        z[17] = 0;
+        let want = checksum::transport_checksum(DST, SRC, 6, &z, 16).unwrap();
+        assert_eq!(
+            u16::from_be_bytes([tcp[16], tcp[17]]),
+            want,
+            "the quoted checksum"
+        );
+    }
+    // A quote cut before the sequence number is left alone.
+    let b = icmp_quoting(7);
+    let mut short = b[..52].to_vec();
+    short[2..4].copy_from_slice(&52u16.to_be_bytes());
+    let pkt = parse(&short);
+    if let Ok(pkt) = pkt {
+        let before = short.clone();
+        shift_quoted_seq(&mut short, &pkt, 5).unwrap();
+        assert_eq!(short, before);
+    }
+}
