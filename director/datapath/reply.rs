@@ -117,11 +117,6 @@ impl DataPath {
         };
         let now = jiffies::now();
         let engaged = self.defense.engaged();
-        // A SYN's options matter to a proxied entry in set-up.
-        let options = match tcp {
-            Some(t) if t.flags.has(TcpFlags::SYN) => options_in(skb, pkt),
-            _ => Options::default(),
-        };
         let mut translation = None;
         let mut consumed = None;
         // The reply's destination is the client.
@@ -131,6 +126,13 @@ impl DataPath {
             let proxied = |e: &Entry| e.flags.has(EntryFlags::PROXIED);
             match (shard.lookup_out(&key, place.chain), tcp) {
                 (Some(i), Some(t)) if shard.entry(i).is_some_and(proxied) => {
+                    // A SYN's options matter to a proxied entry in set-up (read only for
+                    // such entries: no other reply pays for them).
+                    let options = if t.flags.has(TcpFlags::SYN) {
+                        options_in(skb, pkt)
+                    } else {
+                        Options::default()
+                    };
                     match self.server_segment(&mut shard, i, t, &options, now, engaged) {
                         ServerSegment::Translate(tr) => {
                             translation = Some(tr);
